@@ -1,0 +1,32 @@
+"""Exceptions with the file, line and field that went wrong, so a user can fix the input."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+class KapturelikeError(Exception):
+    """Base class of every error kapturelike raises on purpose."""
+
+
+class FormatError(KapturelikeError, ValueError):
+    """Malformed kapture data: names the file, the 1-based line number and the field."""
+
+    def __init__(self, message: str, path: str | Path | None = None, line: int | None = None,
+                 field: str | None = None):
+        self.path = str(path) if path is not None else None
+        self.line = line
+        self.field = field
+        self.reason = message
+        where = []
+        if self.path is not None:
+            where.append(self.path)
+        if line is not None:
+            where.append(f"line {line}")
+        if field is not None:
+            where.append(f"field '{field}'")
+        super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
+
+
+class MissingDataError(KapturelikeError, FileNotFoundError):
+    """A file the data refers to (image, feature file) does not exist."""

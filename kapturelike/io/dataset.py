@@ -1,0 +1,148 @@
+"""Load and save a whole kapture dataset folder (format 1.1; 1.0 is read too).
+
+Layout:
+  sensors/sensors.txt, rigs.txt, trajectories.txt, records_<kind>.txt, records_data/<image files>
+  reconstruction/{keypoints,descriptors,global_features}/<type>/<type-file>.txt + binary files,
+  reconstruction/matches/<keypoints type>/..., points3d.txt, observations.txt
+Rows naming a device that sensors.txt (or rigs.txt) does not define are reported (kapture drops
+them silently): an error by default, or handed to ``on_error`` and dropped.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
+from kapturelike.core.records import RECORD_KINDS
+from kapturelike.errors import FormatError, MissingDataError
+from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.reconstruction import (
+    read_observations,
+    read_points3d,
+    write_feature_type,
+    write_observations,
+    write_points3d,
+)
+from kapturelike.io.records import read_records, write_records
+from kapturelike.io.sensors import read_rigs, read_sensors, write_rigs, write_sensors
+from kapturelike.io.text import ErrorHandler, read_lines, report
+from kapturelike.io.trajectories import read_trajectories, write_trajectories
+
+logger = logging.getLogger(__name__)
+
+SENSORS_DIR = "sensors"
+RECONSTRUCTION_DIR = "reconstruction"
+RECORDS_DATA_DIR = "records_data"
+
+
+def sensors_path(root: str | Path, name: str) -> Path:
+    return Path(root) / SENSORS_DIR / name
+
+
+def records_data_path(root: str | Path, image_name: str = "") -> Path:
+    """Where a record's file (image, depth map, point cloud) lives."""
+    base = Path(root) / SENSORS_DIR / RECORDS_DATA_DIR
+    return base / image_name if image_name else base
+
+
+def _report_unknown_devices(path: Path, devices: np.ndarray, known: set[str], on_error: ErrorHandler) -> np.ndarray:
+    """Mask of rows whose device is known; unknown ones are reported with their line numbers."""
+    keep = np.array([d in known for d in devices.tolist()], dtype=bool)
+    if keep.all():
+        return keep
+    _, lines = read_lines(path)
+    data_lines = [i for i, line in enumerate(lines, 1) if line and line[0] != "#" and not line.isspace()]
+    for row in np.flatnonzero(~keep).tolist():
+        line = data_lines[row] if row < len(data_lines) else None
+        report(on_error, FormatError(f"device '{devices[row]}' is not defined in sensors.txt or rigs.txt",
+                                     path, line, "device_id"))
+    return keep
+
+
+def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False) -> Kapture:
+    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk."""
+    root = Path(root)
+    path = sensors_path(root, "sensors.txt")
+    if not path.is_file():
+        raise MissingDataError(f"{path}: not a kapture dataset (sensors/sensors.txt is missing)")
+    version, sensors = read_sensors(path, on_error)
+    kapture = Kapture(sensors=sensors, version=version)
+    if sensors_path(root, "rigs.txt").is_file():
+        kapture.rigs = read_rigs(sensors_path(root, "rigs.txt"), on_error)
+        for rig_id, rig in kapture.rigs.items():
+            if rig_id in sensors:
+                report(on_error, FormatError(f"rig id '{rig_id}' is also a sensor id", sensors_path(root, "rigs.txt"),
+                                             None, "rig_id"))
+            for sensor_id in rig:
+                if sensor_id not in sensors and sensor_id not in kapture.rigs:
+                    report(on_error, FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}'",
+                                                 sensors_path(root, "rigs.txt"), None, "sensor_id"))
+    known = set(sensors) | set(kapture.rigs or {})
+    path = sensors_path(root, "trajectories.txt")
+    if path.is_file():
+        traj = read_trajectories(path, on_error)
+        kapture.trajectories = traj.select(_report_unknown_devices(path, traj.device_ids, known, on_error))
+    for kind, spec in RECORD_KINDS.items():
+        path = sensors_path(root, spec.filename)
+        if path.is_file():
+            recs = read_records(path, kind, on_error)
+            kapture.records[kind] = recs.select(_report_unknown_devices(path, recs.device_ids, set(sensors),
+                                                                        on_error))
+    if check_images and "camera" in kapture.records:
+        for line, name in enumerate(kapture.records["camera"].paths, 3):
+            if not records_data_path(root, name).is_file():
+                report(on_error, FormatError(f"image file is missing: {records_data_path(root, name)}",
+                                             sensors_path(root, "records_camera.txt"), line, "image_path"))
+    store = KaptureFeatureStore(root, version)
+    for kind in FEATURE_KINDS:
+        for type_name in store.types(kind):
+            try:
+                ftype = store.read_type(kind, type_name)
+            except FormatError as e:
+                report(on_error, e)
+                continue
+            ftype.images = store.names(kind, type_name)
+            getattr(kapture, kind)[ftype.name] = ftype
+    for type_name in _match_types(root, version, kapture):
+        pairs = store.match_pairs(type_name)
+        if pairs:
+            kapture.matches[type_name] = pairs
+    path = root / RECONSTRUCTION_DIR / "points3d.txt"
+    if path.is_file():
+        kapture.points3d = read_points3d(path, on_error)
+    path = root / RECONSTRUCTION_DIR / "observations.txt"
+    if path.is_file():
+        default_type = next(iter(kapture.keypoints), "")
+        kapture.observations = read_observations(path, version, default_type, on_error)
+    return kapture
+
+
+def _match_types(root: Path, version: str, kapture: Kapture) -> list[str]:
+    base = root / RECONSTRUCTION_DIR / "matches"
+    if not base.is_dir():
+        return []
+    if version == "1.0":
+        return [next(iter(kapture.keypoints), "")]
+    return sorted(p.name for p in base.iterdir() if p.is_dir())
+
+
+def save_kapture(kapture: Kapture, root: str | Path) -> None:
+    """Write the text files of every part present (binary features are written by a FeatureStore)."""
+    root = Path(root)
+    write_sensors(sensors_path(root, "sensors.txt"), kapture.sensors)
+    if kapture.rigs is not None:
+        write_rigs(sensors_path(root, "rigs.txt"), kapture.rigs)
+    if kapture.trajectories is not None:
+        write_trajectories(sensors_path(root, "trajectories.txt"), kapture.trajectories)
+    for kind, recs in kapture.records.items():
+        write_records(sensors_path(root, RECORD_KINDS[kind].filename), recs)
+    for kind in FEATURE_KINDS:
+        for ftype in getattr(kapture, kind).values():
+            write_feature_type(root, ftype)
+    if kapture.points3d is not None:
+        write_points3d(root / RECONSTRUCTION_DIR / "points3d.txt", kapture.points3d)
+    if kapture.observations is not None:
+        write_observations(root / RECONSTRUCTION_DIR / "observations.txt", kapture.observations)

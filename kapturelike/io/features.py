@@ -1,0 +1,181 @@
+"""Feature storage behind one small interface: the kapture per-file layout, or one HDF5 file.
+
+kapture layout (1.1), for a type T and an image I:
+  reconstruction/keypoints/T/I.kpt, reconstruction/descriptors/T/I.desc,
+  reconstruction/global_features/T/I.gfeat    raw arrays (dtype and dsize from the type file)
+  reconstruction/matches/T/I1.overlapping/I2.matches    float64 (M, 3): idx1, idx2, score; I1 < I2
+Listing names walks directories and never reads arrays.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from kapturelike.core.reconstruction import FeatureType
+from kapturelike.errors import FormatError, MissingDataError
+from kapturelike.io.reconstruction import read_feature_type, type_file_path, write_feature_type
+from kapturelike.io.text import atomic_write
+
+EXTENSIONS = {"keypoints": ".kpt", "descriptors": ".desc", "global_features": ".gfeat", "matches": ".matches"}
+PAIR_SEPARATOR = ".overlapping"
+
+
+def ordered_pair(image1: str, image2: str) -> tuple[tuple[str, str], bool]:
+    """The pair in kapture's lexical order, and whether it was swapped."""
+    return ((image1, image2), False) if image1 < image2 else ((image2, image1), True)
+
+
+class FeatureStore(Protocol):
+    """Where keypoints, descriptors, global features and matches live."""
+
+    def write_type(self, feature_type: FeatureType) -> None: ...
+    def read_type(self, kind: str, type_name: str) -> FeatureType: ...
+    def types(self, kind: str) -> list[str]: ...
+    def names(self, kind: str, type_name: str) -> set[str]: ...
+    def read(self, kind: str, type_name: str, image_name: str) -> np.ndarray: ...
+    def write(self, kind: str, type_name: str, image_name: str, array: np.ndarray) -> None: ...
+    def has(self, kind: str, type_name: str, image_name: str) -> bool: ...
+    def read_matches(self, keypoints_type: str, image1: str, image2: str) -> np.ndarray: ...
+    def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None: ...
+    def has_matches(self, keypoints_type: str, image1: str, image2: str) -> bool: ...
+    def match_pairs(self, keypoints_type: str) -> set[tuple[str, str]]: ...
+
+
+def _check_name(name: str) -> str:
+    parts = Path(name).parts
+    if Path(name).is_absolute() or ".." in parts:
+        raise ValueError(f"image name {name!r} must be a relative path inside the dataset")
+    return name
+
+
+def _matches_array(matches: np.ndarray, swapped: bool) -> np.ndarray:
+    m = np.asarray(matches)
+    if m.ndim != 2 or m.shape[1] not in (2, 3):
+        raise ValueError(f"matches must be (M, 2) or (M, 3), got {m.shape}")
+    out = np.zeros((len(m), 3), dtype=np.float64)
+    out[:, : m.shape[1]] = m
+    if m.shape[1] == 2:
+        out[:, 2] = 1.0
+    if swapped:
+        out[:, [0, 1]] = out[:, [1, 0]]
+    return out
+
+
+class KaptureFeatureStore:
+    """Features in the kapture per-file layout below ``root`` (a kapture dataset folder)."""
+
+    def __init__(self, root: str | Path, version: str = "1.1"):
+        self.root = Path(root)
+        self.version = version
+        self._types: dict[tuple[str, str], FeatureType] = {}
+
+    def folder(self, kind: str, type_name: str) -> Path:
+        base = self.root / "reconstruction" / kind
+        return base if self.version == "1.0" else base / type_name
+
+    def write_type(self, feature_type: FeatureType) -> None:
+        write_feature_type(self.root, feature_type)
+        self._types[(feature_type.kind, feature_type.name)] = feature_type
+
+    def read_type(self, kind: str, type_name: str) -> FeatureType:
+        key = (kind, type_name)
+        if key not in self._types:
+            path = type_file_path(self.root, kind, type_name, self.version)
+            if not path.is_file():
+                raise MissingDataError(f"{path}: no {kind} of type '{type_name}' in this dataset "
+                                       f"(known: {', '.join(self.types(kind)) or 'none'})")
+            self._types[key] = read_feature_type(path, kind, self.version, type_name)
+        return self._types[key]
+
+    def types(self, kind: str) -> list[str]:
+        base = self.root / "reconstruction" / kind
+        if not base.is_dir():
+            return []
+        if self.version == "1.0":
+            return [read_feature_type(base / f"{kind}.txt", kind, "1.0").name] if (base / f"{kind}.txt").is_file() \
+                else []
+        return sorted(p.name for p in base.iterdir() if (p / f"{kind}.txt").is_file())
+
+    def path(self, kind: str, type_name: str, image_name: str) -> Path:
+        return self.folder(kind, type_name) / (_check_name(image_name) + EXTENSIONS[kind])
+
+    def names(self, kind: str, type_name: str) -> set[str]:
+        folder = self.folder(kind, type_name)
+        ext = EXTENSIONS[kind]
+        found = set()
+        for dirpath, _, files in os.walk(folder):
+            rel = os.path.relpath(dirpath, folder)
+            for f in files:
+                if f.endswith(ext):
+                    found.add((f if rel == "." else os.path.join(rel, f))[: -len(ext)].replace(os.sep, "/"))
+        return found
+
+    def has(self, kind: str, type_name: str, image_name: str) -> bool:
+        return self.path(kind, type_name, image_name).is_file()
+
+    def read(self, kind: str, type_name: str, image_name: str) -> np.ndarray:
+        ftype = self.read_type(kind, type_name)
+        path = self.path(kind, type_name, image_name)
+        if not path.is_file():
+            raise MissingDataError(f"{path}: missing {kind} file for image '{image_name}'")
+        data = np.fromfile(path, dtype=ftype.dtype)
+        if data.size % ftype.dsize:
+            raise FormatError(f"file size {path.stat().st_size} bytes is not a multiple of dsize {ftype.dsize} x "
+                              f"{ftype.dtype.itemsize} bytes ({ftype.dtype_name})", path, None, "dsize")
+        return data.reshape(-1, ftype.dsize) if kind != "global_features" else data.reshape(-1)
+
+    def write(self, kind: str, type_name: str, image_name: str, array: np.ndarray) -> None:
+        ftype = self.read_type(kind, type_name)
+        array = np.asarray(array)
+        width = array.shape[-1] if array.ndim else 0
+        if array.dtype != ftype.dtype or width != ftype.dsize:
+            raise FormatError(f"array of {array.dtype} x {width} does not match type '{type_name}' "
+                              f"({ftype.dtype_name} x {ftype.dsize})", self.path(kind, type_name, image_name),
+                              None, "dtype")
+        with atomic_write(self.path(kind, type_name, image_name), "wb") as f:
+            f.write(np.ascontiguousarray(array).tobytes())
+        ftype.images.add(image_name)
+
+    def matches_path(self, keypoints_type: str, image1: str, image2: str) -> Path:
+        return self.folder("matches", keypoints_type) / (_check_name(image1) + PAIR_SEPARATOR) / (
+            _check_name(image2) + EXTENSIONS["matches"])
+
+    def has_matches(self, keypoints_type: str, image1: str, image2: str) -> bool:
+        (a, b), _ = ordered_pair(image1, image2)
+        return self.matches_path(keypoints_type, a, b).is_file()
+
+    def read_matches(self, keypoints_type: str, image1: str, image2: str) -> np.ndarray:
+        """(M, 3) float64 idx1, idx2, score with idx1 indexing ``image1``'s keypoints."""
+        (a, b), swapped = ordered_pair(image1, image2)
+        path = self.matches_path(keypoints_type, a, b)
+        if not path.is_file():
+            raise MissingDataError(f"{path}: no matches between '{a}' and '{b}'")
+        data = np.fromfile(path, dtype=np.float64)
+        if data.size % 3:
+            raise FormatError(f"file size {path.stat().st_size} is not a multiple of 3 float64", path, None, "dsize")
+        return _matches_array(data.reshape(-1, 3), swapped)
+
+    def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None:
+        (a, b), swapped = ordered_pair(image1, image2)
+        with atomic_write(self.matches_path(keypoints_type, a, b), "wb") as f:
+            f.write(_matches_array(matches, swapped).tobytes())
+
+    def match_pairs(self, keypoints_type: str) -> set[tuple[str, str]]:
+        folder = self.folder("matches", keypoints_type)
+        pairs = set()
+        ext = EXTENSIONS["matches"]
+        for dirpath, _, files in os.walk(folder):
+            rel = os.path.relpath(dirpath, folder).replace(os.sep, "/")
+            marker = PAIR_SEPARATOR + "/"
+            for f in files:
+                if not f.endswith(ext):
+                    continue
+                full = f"{rel}/{f[: -len(ext)]}" if rel != "." else f[: -len(ext)]
+                if marker in full:
+                    first, second = full.split(marker, 1)
+                    pairs.add((first, second))
+        return pairs

@@ -1,0 +1,82 @@
+"""sensors/records_*.txt for every record kind (camera, depth, lidar, wifi, bluetooth, gnss, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.core.records import RECORD_KINDS, Records
+from kapturelike.errors import FormatError
+from kapturelike.io.text import ErrorHandler, check_field, data_rows, float_str, read_lines, report, write_table
+
+# kapture's historical header of the file records: the last column is called by what it holds.
+_FILE_HEADERS = {"camera": "# timestamp, device_id, image_path",
+                 "depth": "# timestamp, device_id, depth_map_path",
+                 "lidar": "# timestamp, device_id, point_cloud_path"}
+
+
+def _value_str(value: object) -> str:
+    return float_str(value) if isinstance(value, float) else str(value)
+
+
+def write_records(path: str | Path, records: Records) -> None:
+    spec = records.spec
+    recs = records.sorted()
+    names = [name for name, _ in spec.fields]
+
+    def rows():
+        for ts, dev, values in zip(recs.timestamps.tolist(), recs.device_ids.tolist(), recs.values):
+            check_field(dev, path, "device_id")
+            text = [_value_str(v) for v in values]
+            for name, v in zip(names, text):
+                check_field(v, path, name)
+            yield [str(ts), dev, *text]
+
+    write_table(path, _FILE_HEADERS.get(records.kind, spec.header), rows())
+
+
+def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
+    spec = RECORD_KINDS[kind]
+    if len(fields) != len(spec.fields):
+        names = ", ".join(n for n, _ in spec.fields)
+        raise FormatError(f"expected {2 + len(spec.fields)} fields (timestamp, device_id, {names}), got "
+                          f"{2 + len(fields)}", path, line, spec.fields[0][0])
+    values = []
+    for (name, typ), value in zip(spec.fields, fields):
+        try:
+            values.append(typ(value))
+        except ValueError:
+            raise FormatError(f"{value!r} is not a valid {typ.__name__}", path, line, name) from None
+    return tuple(values)
+
+
+def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> Records:
+    path = Path(path)
+    _, lines = read_lines(path)
+    timestamps, devices, values = [], [], []
+    file_kind = kind in _FILE_HEADERS
+    for line, fields in data_rows(lines):
+        if len(fields) < 3:
+            report(on_error, FormatError(f"expected at least 3 fields, got {len(fields)}", path, line, "device_id"))
+            continue
+        try:
+            ts = int(fields[0])
+        except ValueError:
+            report(on_error, FormatError(f"{fields[0]!r} is not an integer timestamp", path, line, "timestamp"))
+            continue
+        try:
+            if file_kind:
+                if len(fields) != 3:
+                    raise FormatError(f"expected 3 fields, got {len(fields)} (a path holding a comma cannot be "
+                                      "stored in kapture)", path, line, RECORD_KINDS[kind].fields[0][0])
+                vals: tuple = (fields[2],)
+            else:
+                vals = _cast(kind, fields[2:], path, line)
+        except FormatError as e:
+            report(on_error, e)
+            continue
+        timestamps.append(ts)
+        devices.append(fields[1])
+        values.append(vals)
+    return Records(kind, np.array(timestamps, dtype=np.int64), np.array(devices, dtype=object), values)

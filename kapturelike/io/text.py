@@ -1,0 +1,140 @@
+"""Low-level text tables of the kapture format: reading lines, writing rows, atomic files.
+
+kapture's text files are comma-separated rows; a line whose first character is '#' is a
+comment; blank lines are skipped; fields are stripped; there is no quoting, so a value holding a
+comma (or a line break) cannot be stored and is refused. The first line of every kapture file is
+the version header ``# kapture format: 1.1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from kapturelike.errors import FormatError
+
+CURRENT_VERSION = "1.1"
+SUPPORTED_VERSIONS = ("1.0", "1.1")
+VERSION_HEADER = f"# kapture format: {CURRENT_VERSION}"
+_VERSION_RE = re.compile(r"#\s*kapture format\s*:\s*(\d+\.\d+)")
+
+ErrorHandler = Callable[[FormatError], None] | None
+
+
+def raise_error(error: FormatError) -> None:
+    raise error
+
+
+def report(on_error: ErrorHandler, error: FormatError) -> None:
+    """Raise the error, or hand it to ``on_error`` (which collects problems and lets parsing go on)."""
+    (on_error or raise_error)(error)
+
+
+def version_of(first_line: str) -> str | None:
+    m = _VERSION_RE.match(first_line.strip())
+    return m.group(1) if m else None
+
+
+def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | None, list[str]]:
+    """The file's version and its lines (line i of the file is ``lines[i - 1]``), UTF-8."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
+    version = version_of(lines[0]) if lines else None
+    if require_version:
+        if version is None:
+            raise FormatError("missing version header '# kapture format: 1.1' as first line", path, 1, "version")
+        if version not in SUPPORTED_VERSIONS:
+            raise FormatError(f"unsupported kapture format version {version} (supported: "
+                              f"{', '.join(SUPPORTED_VERSIONS)})", path, 1, "version")
+    return version, lines
+
+
+def data_rows(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
+    """(1-based line number, stripped fields) of every data line."""
+    for number, line in enumerate(lines, 1):
+        if not line or line[0] == "#" or not line.strip():
+            continue
+        yield number, [f.strip() for f in line.split(",")]
+
+
+def check_field(value: str, path: str | Path | None, field: str, line: int | None = None) -> str:
+    """Refuse a value kapture cannot store or would misread (comma, line break)."""
+    if "," in value or "\n" in value or "\r" in value:
+        raise FormatError(f"value {value!r} holds a comma or a line break, which the kapture format cannot "
+                          "store (it has no quoting)", path, line, field)
+    if value != value.strip():
+        raise FormatError(f"value {value!r} has leading or trailing spaces, which kapture strips on reading",
+                          path, line, field)
+    return value
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | Path, mode: str = "w") -> Iterator:
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, mode, encoding="utf-8", newline="") if "b" not in mode else os.fdopen(fd, mode) as f:
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def format_rows(rows: Iterable[list[str]], padding: list[int] | None = None) -> Iterator[str]:
+    if padding:
+        for row in rows:
+            yield ", ".join(v.rjust(w) for v, w in zip(row, padding)) + "\n"
+    else:
+        for row in rows:
+            yield ", ".join(row) + "\n"
+
+
+def write_table(path: str | Path, header: str, rows: Iterable[list[str]], padding: list[int] | None = None) -> None:
+    """Write a kapture table (version line, column comment, rows) atomically, as kapture 1.1 writes it."""
+    with atomic_write(path) as f:
+        f.write(VERSION_HEADER + "\n")
+        f.write(header + "\n")
+        chunk: list[str] = []
+        for line in format_rows(rows, padding):
+            chunk.append(line)
+            if len(chunk) >= 65536:
+                f.write("".join(chunk))
+                chunk.clear()
+        f.write("".join(chunk))
+
+
+def float_str(value: float) -> str:
+    """A float as kapture writes it (Python's repr)."""
+    return repr(float(value))
+
+
+def parse_float(value: str, path: Path, line: int, field: str, on_error: ErrorHandler = None) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        report(on_error, FormatError(f"{value!r} is not a number", path, line, field))
+        return None
+
+
+def parse_int(value: str, path: Path, line: int, field: str, on_error: ErrorHandler = None) -> int | None:
+    try:
+        return int(value)
+    except ValueError:
+        report(on_error, FormatError(f"{value!r} is not an integer", path, line, field))
+        return None

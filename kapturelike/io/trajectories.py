@@ -1,0 +1,88 @@
+"""sensors/trajectories.txt: timestamp, device_id, qw, qx, qy, qz, tx, ty, tz.
+
+Reading parses whole columns with numpy (one conversion per column, not per value), which is
+what makes a million-line file load several times faster than kapture; the per-line parser
+only runs to locate and explain a bad line.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.core.trajectories import Trajectories
+from kapturelike.errors import FormatError
+from kapturelike.io.sensors import ID_PADDING, POSE_PADDING, QUATERNION_TOLERANCE, parse_pose
+from kapturelike.io.text import ErrorHandler, check_field, data_rows, float_str, read_lines, report, write_table
+
+TRAJECTORIES_HEADER = "# timestamp, device_id, qw, qx, qy, qz, tx, ty, tz"
+TIMESTAMP_PADDING = 8
+
+
+def _fields_str(values: np.ndarray) -> list[list[str]]:
+    """Rows of float strings, '' for NaN (absent rotation or translation)."""
+    text = [[float_str(v) for v in row] for row in values.tolist()]
+    if np.isnan(values).any():
+        for i in np.flatnonzero(np.isnan(values).any(axis=1)).tolist():
+            text[i] = [""] * values.shape[1]
+    return text
+
+
+def write_trajectories(path: str | Path, trajectories: Trajectories) -> None:
+    traj = trajectories.sorted()
+    for dev in traj.device_ids_set():
+        check_field(dev, path, "device_id")
+    padding = [TIMESTAMP_PADDING, ID_PADDING] + [POSE_PADDING] * 7
+    q_text, t_text = _fields_str(traj.rotations), _fields_str(traj.translations)
+    rows = ([str(ts), dev, *q, *t] for ts, dev, q, t in
+            zip(traj.timestamps.tolist(), traj.device_ids.tolist(), q_text, t_text))
+    write_table(path, TRAJECTORIES_HEADER, rows, padding)
+
+
+def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Trajectories:
+    ts, devs, qs, tss = [], [], [], []
+    for line, fields in data_rows(lines):
+        if len(fields) != 9:
+            report(on_error, FormatError(f"expected 9 fields (timestamp, device_id, qw..tz), got {len(fields)}",
+                                         path, line, "timestamp"))
+            continue
+        try:
+            timestamp = int(fields[0])
+        except ValueError:
+            report(on_error, FormatError(f"{fields[0]!r} is not an integer timestamp", path, line, "timestamp"))
+            continue
+        try:
+            pose = parse_pose(fields[2:], path, line)
+        except FormatError as e:
+            report(on_error, e)
+            continue
+        ts.append(timestamp)
+        devs.append(fields[1])
+        qs.append(pose.q if pose.q is not None else np.full(4, np.nan))
+        tss.append(pose.t if pose.t is not None else np.full(3, np.nan))
+    if not ts:
+        return Trajectories()
+    return Trajectories(np.array(ts), np.array(devs, dtype=object), np.stack(qs), np.stack(tss))
+
+
+def read_trajectories(path: str | Path, on_error: ErrorHandler = None) -> Trajectories:
+    path = Path(path)
+    _, lines = read_lines(path)
+    data = [line for line in lines if line and line[0] != "#" and not line.isspace()]
+    if not data:
+        return Trajectories()
+    parts = [line.split(",") for line in data]
+    try:
+        if any(len(p) != 9 for p in parts):
+            raise ValueError("column count")
+        cols = list(zip(*parts))
+        timestamps = np.array(cols[0], dtype=np.int64)
+        device_ids = np.array([c.strip() for c in cols[1]], dtype=object)
+        values = np.array(cols[2:], dtype=np.float64).T
+    except ValueError:
+        return _slow_parse(path, lines, on_error)  # finds, names and reports the bad lines
+    norms = np.linalg.norm(values[:, :4], axis=1)
+    if (np.abs(norms - 1.0) > QUATERNION_TOLERANCE).any():
+        return _slow_parse(path, lines, on_error)
+    return Trajectories(timestamps, device_ids, values[:, :4], values[:, 4:])
