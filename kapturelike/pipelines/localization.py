@@ -1,0 +1,289 @@
+"""The localization pipeline: map (from the mapping pipeline) + query kapture -> camera poses.
+
+Steps: query features -> retrieval pairs -> matches -> 2D-3D correspondences -> PnP in RANSAC
+(rig images jointly) -> rig and sequence post-processing -> evaluation (when the query kapture
+holds ground truth, used for nothing else) -> benchmark export. OUT_DIR holds:
+  sensors/, reconstruction/   query features and query-map matches (kapture layout)
+  pairs_localization.txt      retrieval pairs
+  localized/                  kapture of the localized images (world-to-camera, no rig poses)
+  localization_results.json   per image: status, inliers, correspondences, seconds, reason
+  eval/                       results.json, results.txt, errors.png (with ground truth)
+  LTVL2020_style_result.txt   one line per localized image: name qw qx qy qz tx ty tz
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.core.image_poses import image_poses, rig_of_sensor
+from kapturelike.core.reconstruction import Kapture
+from kapturelike.core.records import Records
+from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.errors import KapturelikeError, MissingDataError
+from kapturelike.evaluation.metrics import EvaluationResult, evaluate
+from kapturelike.evaluation.report import draw_png, format_table, write_json
+from kapturelike.geometry.absolute_pose import localize_image, options_from_dict
+from kapturelike.geometry.correspondences import keypoint_to_point_tables, lift_matches
+from kapturelike.geometry.postprocess import FAILED, LOCALIZED, PoseRecords, recover_from_rig, recover_from_sequence
+from kapturelike.geometry.rig_pose import localize_rig
+from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
+from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.pairs import write_pairs
+from kapturelike.io.text import atomic_write
+from kapturelike.matching.mnn import MatchingOptions
+from kapturelike.matching.verification import VerificationOptions
+from kapturelike.pipelines.config import PipelineConfig, save_config
+from kapturelike.pipelines.extract_features import (
+    extract_global_features,
+    extract_local_features,
+    global_types,
+    make_global_extractor,
+    make_local_extractor,
+)
+from kapturelike.pipelines.mapping import prepare_dataset
+from kapturelike.pipelines.match_features import FeatureSource, match_and_verify
+from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
+from kapturelike.pipelines.steps import StepReport, timed_step
+
+logger = logging.getLogger("kapturelike")
+
+PAIRS_FILE = "pairs_localization.txt"
+RESULTS_FILE = "localization_results.json"
+LTVL_FILE = "LTVL2020_style_result.txt"
+
+
+@dataclass
+class QueryOutcome:
+    name: str
+    status: str = FAILED
+    q: np.ndarray | None = None
+    t: np.ndarray | None = None
+    num_inliers: int = 0
+    num_correspondences: int = 0
+    seconds: float = 0.0
+    reason: str = ""
+
+
+@dataclass
+class LocalizationRun:
+    out_dir: Path
+    outcomes: dict[str, QueryOutcome]
+    evaluation: EvaluationResult | None
+    reports: list[StepReport] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        counts: dict[str, int] = defaultdict(int)
+        for o in self.outcomes.values():
+            counts[o.status] += 1
+        return dict(counts)
+
+
+def _query_dataset(query: Kapture) -> Kapture:
+    """The query kapture without its trajectories: ground truth must not reach localization."""
+    return Kapture(sensors=query.sensors, rigs=query.rigs, records=query.records)
+
+
+def _map_state(map_dir: Path, local_type: str) -> tuple[Kapture, KaptureFeatureStore, np.ndarray, dict]:
+    if not (map_dir / "reconstruction" / "observations.txt").is_file():
+        raise MissingDataError(f"{map_dir}: no reconstruction/observations.txt; run kapture_pipeline_mapping first")
+    kmap = load_kapture(map_dir)
+    if kmap.points3d is None or kmap.observations is None:
+        raise MissingDataError(f"{map_dir}: the map has no 3D points")
+    store = KaptureFeatureStore(map_dir)
+    num_kp = {n: len(store.read("keypoints", local_type, n)) for n in kmap.image_names()
+              if store.has("keypoints", local_type, n)}
+    tables = keypoint_to_point_tables(kmap.observations, local_type, num_kp)
+    return kmap, store, kmap.points3d[:, :3], tables
+
+
+def _correspondences(name: str, pairs_of: dict[str, list[str]], out_store: KaptureFeatureStore, local_type: str,
+                     tables: dict, points3d: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    matches = []
+    for map_image in pairs_of.get(name, []):
+        if out_store.has_matches(local_type, name, map_image):
+            matches.append((map_image, out_store.read_matches(local_type, name, map_image)))
+    qidx, pids = lift_matches(matches, tables)
+    return keypoints[qidx, :2].astype(np.float64), points3d[pids]
+
+
+def localize_queries(query: Kapture, out_store: KaptureFeatureStore, pairs_of: dict[str, list[str]],
+                     tables: dict, points3d: np.ndarray, config: PipelineConfig) -> dict[str, QueryOutcome]:
+    """PnP per image, or jointly per rig and timestamp; ground truth is not looked at."""
+    local_type = config.features.local
+    options = options_from_dict(config.localization_preset, config.localization)
+    cameras = query.cameras()
+    records = query.records_camera
+    keys = dict(zip(records.paths, records.keys()))
+    outcomes = {n: QueryOutcome(n) for n in records.paths}
+    sensor_rig = rig_of_sensor(query.rigs) if config.rig_localization else {}
+    groups: dict[tuple, list[str]] = defaultdict(list)
+    for name, (ts, cam) in keys.items():
+        groups[(sensor_rig[cam][0], ts) if cam in sensor_rig else (None, name)].append(name)
+    for (rig_id, _), names in groups.items():
+        start = time.perf_counter()
+        data = {}
+        for n in names:
+            try:
+                data[n] = _correspondences(n, pairs_of, out_store, local_type, tables, points3d,
+                                           out_store.read("keypoints", local_type, n))
+            except (KapturelikeError, OSError, ValueError) as e:
+                outcomes[n].reason = f"no features: {e}"
+        usable = [n for n in names if n in data and cameras[keys[n][1]].is_calibrated]
+        if rig_id is not None and len(usable) >= 2:
+            res = localize_rig([data[n][0] for n in usable], [data[n][1] for n in usable],
+                               [cameras[keys[n][1]] for n in usable],
+                               [(sensor_rig[keys[n][1]][1].q, sensor_rig[keys[n][1]][1].t) for n in usable], options)
+            seconds = (time.perf_counter() - start) / len(usable)
+            if res.success:
+                for i, n in enumerate(usable):
+                    o = outcomes[n]
+                    o.status, o.q, o.t = LOCALIZED, res.cam_q[i], res.cam_t[i]
+                    o.num_inliers = int(res.inlier_masks[i].sum())
+                    o.num_correspondences, o.seconds = len(data[n][0]), seconds
+                continue
+            for n in usable:
+                outcomes[n].reason = f"rig: {res.failure_reason}"
+        for n in names:
+            if n not in data:
+                continue
+            t0 = time.perf_counter()
+            res = localize_image(data[n][0], data[n][1], cameras[keys[n][1]], options)
+            o = outcomes[n]
+            o.num_correspondences, o.num_inliers = res.num_correspondences, res.num_inliers
+            o.seconds = time.perf_counter() - t0
+            if res.success:
+                o.status, o.q, o.t, o.reason = LOCALIZED, res.q, res.t, ""
+            else:
+                o.reason = "; ".join(r for r in (o.reason, res.failure_reason) if r)
+    return outcomes
+
+
+def postprocess(query: Kapture, outcomes: dict[str, QueryOutcome], config: PipelineConfig) -> None:
+    """Rig then sequence recovery of failed images; recovered poses are marked as such."""
+    records = query.records_camera
+    rows = [(ts, cam, outcomes[n].status, outcomes[n].q, outcomes[n].t)
+            for (ts, cam), n in zip(records.keys(), records.paths)]
+    poses = PoseRecords.from_rows(rows)
+    if config.postprocess_rig and query.rigs:
+        calib = {r: {s: (p.q, p.t) for s, p in rig.items()} for r, rig in query.rigs.items()}
+        poses = recover_from_rig(poses, calib, config.rig_time_tolerance)
+    if config.postprocess_sequence:
+        gap = config.sequence_gap
+        if gap <= 0:
+            steps = np.diff(np.unique(poses.timestamps))
+            gap = 5 * float(np.median(steps)) if len(steps) else 0
+        poses = recover_from_sequence(poses, gap)
+    for i, n in enumerate(records.paths):
+        o = outcomes[n]
+        if o.status == FAILED and poses.status[i] != FAILED:
+            o.status, o.q, o.t = poses.status[i], poses.q[i].copy(), poses.t[i].copy()
+
+
+def write_localized(query: Kapture, outcomes: dict[str, QueryOutcome], out_dir: Path) -> Trajectories:
+    """OUT_DIR/localized: the query cameras, records and world-to-camera poses of posed images."""
+    records = query.records_camera
+    posed = [(k, n) for k, n in zip(records.keys(), records.paths) if outcomes[n].q is not None]
+    traj = Trajectories.from_items((k, Pose(outcomes[n].q, outcomes[n].t)) for k, n in posed)
+    localized = Kapture(sensors=query.cameras(), trajectories=traj, records={"camera": Records.camera(posed)})
+    save_kapture(localized, out_dir / "localized")
+    with atomic_write(out_dir / RESULTS_FILE) as f:
+        json.dump({n: {"status": o.status, "num_inliers": o.num_inliers,
+                       "num_correspondences": o.num_correspondences, "seconds": round(o.seconds, 4),
+                       "reason": o.reason, "q": None if o.q is None else o.q.tolist(),
+                       "t": None if o.t is None else o.t.tolist()} for n, o in sorted(outcomes.items())}, f, indent=1)
+    return traj
+
+
+def evaluate_against(query: Kapture, outcomes: dict[str, QueryOutcome], out_dir: Path,
+                     config: PipelineConfig) -> EvaluationResult | None:
+    gt = image_poses(query)
+    names = [n for n in query.image_names() if n in gt]
+    if not names:
+        return None
+    nan_q, nan_t = np.full(4, np.nan), np.full(3, np.nan)
+    q_est = np.array([outcomes[n].q if outcomes[n].q is not None else nan_q for n in names])
+    t_est = np.array([outcomes[n].t if outcomes[n].t is not None else nan_t for n in names])
+    q_gt, t_gt = np.array([gt[n][0] for n in names]), np.array([gt[n][1] for n in names])
+    keys = query.image_keys()
+    result = evaluate(q_est, t_est, q_gt, t_gt, names=names, groups=[keys[n][1] for n in names],
+                      thresholds=config.eval_thresholds)
+    eval_dir = out_dir / "eval"
+    write_json(result, eval_dir / "results.json")
+    with atomic_write(eval_dir / "results.txt") as f:
+        f.write(format_table(result) + "\n")
+    from kapturelike.core.pose import camera_centers
+
+    draw_png(result, camera_centers(q_gt, t_gt), camera_centers(q_est, t_est), eval_dir / "errors.png")
+    return result
+
+
+def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: str | Path, config: PipelineConfig,
+                     overwrite: bool = False) -> LocalizationRun:
+    map_dir, query_kapture, out_dir = Path(map_dir), Path(query_kapture), Path(out_dir)
+    local_type = config.features.local
+    kmap, map_store, points3d, tables = _map_state(map_dir, local_type)
+    query = load_kapture(query_kapture)
+    names = query.image_names()
+    if not names:
+        raise KapturelikeError(f"{query_kapture}: no query images (records_camera.txt is empty or missing)")
+    clash = set(names) & set(kmap.image_names())
+    if clash:
+        raise KapturelikeError(f"query and map share image names (e.g. '{sorted(clash)[0]}'); rename one side")
+    prepare_dataset(_query_dataset(query), query_kapture, out_dir)
+    save_config(config, out_dir / "localization_config.yaml")
+    out_store = KaptureFeatureStore(out_dir)
+    image_root = records_data_path(query_kapture)
+    reports = [extract_local_features(names, image_root, out_store, local_type,
+                                      make_local_extractor(config.features, config.device), overwrite)]
+    map_names = kmap.image_names()
+    if len(map_names) <= config.pairs.exhaustive_below:
+        pairs = [(q, m, 1.0) for q in names for m in map_names]
+    else:
+        for gtype in global_types(config.features):
+            extractor = make_global_extractor(gtype, config.features, map_store.folder("global_features", gtype),
+                                              map_names, records_data_path(map_dir), config.device, fit=False)
+            reports.append(extract_global_features(names, image_root, out_store, gtype, extractor, overwrite))
+        pairs = retrieval_pairs(names, [out_store], map_names, [map_store], global_types(config.features),
+                                config.pairs.topk_localization, fusion=config.features.fusion)
+    write_pairs(out_dir / PAIRS_FILE, pairs)
+    pairs_of: dict[str, list[str]] = defaultdict(list)
+    for q, m, _ in pairs:
+        pairs_of[q].append(m)
+    verification = VerificationOptions(**config.verification) if config.verification.get("method") == "ransac" \
+        else None
+    cameras = {**{n: c for n, c in _cameras_by_image(kmap).items()}, **_cameras_by_image(query)}
+    report, _ = match_and_verify([(q, m) for q, m, _ in pairs], FeatureSource([out_store, map_store], local_type),
+                                 out_store, MatchingOptions(**{"device": config.device, **config.matching}),
+                                 verification, cameras, overwrite=overwrite)
+    reports.append(report)
+    pnp = StepReport("pose estimation")
+    with timed_step(pnp):
+        outcomes = localize_queries(query, out_store, pairs_of, tables, points3d, config)
+        pnp.items = len(outcomes)
+        pnp.done = sum(o.status == LOCALIZED for o in outcomes.values())
+        pnp.failures = {n: o.reason or "failed" for n, o in outcomes.items() if o.status != LOCALIZED}
+    reports.append(pnp)
+    postprocess(query, outcomes, config)
+    traj = write_localized(query, outcomes, out_dir)
+    from kapturelike.converters.ltvl import export_ltvl
+
+    export_ltvl((traj, query.records_camera), out_dir / LTVL_FILE, config.ltvl_convention, skip_missing=True)
+    result = evaluate_against(query, outcomes, out_dir, config)
+    with atomic_write(out_dir / "localization_report.txt") as f:
+        f.write("\n".join(r.summary() for r in reports) + "\n")
+    return LocalizationRun(out_dir, outcomes, result, reports)
+
+
+def _cameras_by_image(kapture: Kapture) -> dict:
+    cameras = kapture.cameras()
+    records = kapture.records_camera
+    if records is None:
+        return {}
+    return {n: cameras[dev] for n, dev in zip(records.paths, records.device_ids.tolist()) if dev in cameras}

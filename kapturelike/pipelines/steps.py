@@ -1,0 +1,89 @@
+"""What every pipeline step reports, and the loop that runs a step over a batch of items.
+
+A step is resumable because each item's output is one atomically written file: an item whose
+file exists is skipped, and an interrupted run leaves no partial file behind. A failure in one
+item is recorded with its reason and the rest goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import tracemalloc
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from tqdm import tqdm
+
+from kapturelike.errors import KapturelikeError
+
+logger = logging.getLogger("kapturelike")
+T = TypeVar("T")
+
+
+@dataclass
+class StepReport:
+    """What a step did: counts, failures with their reasons, time and peak Python memory."""
+
+    step: str
+    items: int = 0
+    done: int = 0
+    skipped: int = 0
+    failures: dict[str, str] = field(default_factory=dict)
+    seconds: float = 0.0
+    peak_mb: float = 0.0
+
+    def summary(self) -> str:
+        line = (f"{self.step}: {self.done} done, {self.skipped} already there, {len(self.failures)} failed "
+                f"in {self.seconds:.1f} s")
+        if self.failures:
+            reasons: dict[str, int] = {}
+            for reason in self.failures.values():
+                reasons[reason.split(":")[0]] = reasons.get(reason.split(":")[0], 0) + 1
+            line += " (" + "; ".join(f"{n} x {r}" for r, n in sorted(reasons.items(), key=lambda x: -x[1])) + ")"
+        return line
+
+
+class timed_step:
+    """Context manager filling a StepReport's time and peak memory."""
+
+    def __init__(self, report: StepReport):
+        self.report = report
+
+    def __enter__(self) -> StepReport:
+        self.start = time.perf_counter()
+        self.was_tracing = tracemalloc.is_tracing()
+        if not self.was_tracing:
+            tracemalloc.start()
+        tracemalloc.reset_peak()
+        return self.report
+
+    def __exit__(self, *exc) -> None:
+        self.report.seconds = time.perf_counter() - self.start
+        self.report.peak_mb = tracemalloc.get_traced_memory()[1] / 2**20
+        if not self.was_tracing:
+            tracemalloc.stop()
+        logger.info(self.report.summary())
+
+
+def run_batched(report: StepReport, items: Sequence[T], is_done: Callable[[T], bool],
+                process: Callable[[list[T]], Iterable[tuple[T, str | None]]], key: Callable[[T], str] = str,
+                batch_size: int = 1, overwrite: bool = False, progress: bool = True) -> None:
+    """Run ``process`` over the items not done yet, in batches; it yields (item, error or None)."""
+    todo = list(items) if overwrite else [it for it in items if not is_done(it)]
+    report.items += len(items)
+    report.skipped += len(items) - len(todo)
+    with tqdm(total=len(todo), desc=report.step, disable=not progress or not todo, leave=False) as bar:
+        for start in range(0, len(todo), batch_size):
+            batch = todo[start:start + batch_size]
+            try:
+                results = list(process(batch))
+            except (KapturelikeError, ValueError, OSError, RuntimeError) as e:
+                results = [(it, f"{type(e).__name__}: {e}") for it in batch]
+            for it, error in results:
+                if error is None:
+                    report.done += 1
+                else:
+                    report.failures[key(it)] = error
+            bar.update(len(batch))
