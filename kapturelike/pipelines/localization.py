@@ -22,13 +22,13 @@ from pathlib import Path
 
 import numpy as np
 
-from kapturelike.core.image_poses import image_poses, rig_of_sensor
+from kapturelike.core.image_poses import rig_of_sensor
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import KapturelikeError, MissingDataError
-from kapturelike.evaluation.metrics import EvaluationResult, evaluate
-from kapturelike.evaluation.report import draw_png, format_table, write_json
+from kapturelike.evaluation.evaluate_kapture import evaluate_and_write
+from kapturelike.evaluation.metrics import EvaluationResult
 from kapturelike.geometry.absolute_pose import localize_image, options_from_dict
 from kapturelike.geometry.correspondences import keypoint_to_point_tables, lift_matches
 from kapturelike.geometry.postprocess import FAILED, LOCALIZED, PoseRecords, recover_from_rig, recover_from_sequence
@@ -203,25 +203,9 @@ def write_localized(query: Kapture, outcomes: dict[str, QueryOutcome], out_dir: 
 
 def evaluate_against(query: Kapture, outcomes: dict[str, QueryOutcome], out_dir: Path,
                      config: PipelineConfig) -> EvaluationResult | None:
-    gt = image_poses(query)
-    names = [n for n in query.image_names() if n in gt]
-    if not names:
-        return None
-    nan_q, nan_t = np.full(4, np.nan), np.full(3, np.nan)
-    q_est = np.array([outcomes[n].q if outcomes[n].q is not None else nan_q for n in names])
-    t_est = np.array([outcomes[n].t if outcomes[n].t is not None else nan_t for n in names])
-    q_gt, t_gt = np.array([gt[n][0] for n in names]), np.array([gt[n][1] for n in names])
-    keys = query.image_keys()
-    result = evaluate(q_est, t_est, q_gt, t_gt, names=names, groups=[keys[n][1] for n in names],
-                      thresholds=config.eval_thresholds)
-    eval_dir = out_dir / "eval"
-    write_json(result, eval_dir / "results.json")
-    with atomic_write(eval_dir / "results.txt") as f:
-        f.write(format_table(result) + "\n")
-    from kapturelike.core.pose import camera_centers
-
-    draw_png(result, camera_centers(q_gt, t_gt), camera_centers(q_est, t_est), eval_dir / "errors.png")
-    return result
+    """OUT_DIR/eval from the query kapture's ground truth, per camera; None without ground truth."""
+    estimates = {n: (o.q, o.t) for n, o in outcomes.items()}
+    return evaluate_and_write(estimates, query, out_dir / "eval", config.eval_thresholds, group_by="camera")
 
 
 def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: str | Path, config: PipelineConfig,
