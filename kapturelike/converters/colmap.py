@@ -1,0 +1,241 @@
+"""COLMAP sparse model <-> kapture dataset (the database lives in ``colmap_database``).
+
+Conventions: COLMAP's image pose is world-to-camera with quaternion qw, qx, qy, qz, as kapture's, and
+both put the centre of the top-left pixel at (0.5, 0.5): poses and keypoints pass unchanged.
+Ids: COLMAP camera ``k`` is kapture sensor ``cam_%05d`` (kapture's own importer naming) and an image's
+timestamp is its COLMAP frame id (its image id when the model has no frames.txt). On export, sensors named
+``cam_N`` keep N and images keep their timestamp as image id when timestamps are unique; otherwise ids
+are numbered 1.. in (timestamp, camera) order. kapture 3D point ``i`` is COLMAP point ``i + 1``.
+A model's points2D are all of an image's keypoints: they become keypoints of type ``keypoints_type``.
+Rigs (rigs.txt with more than one camera) become kapture rigs ``rig_%05d``; poses stay per camera.
+UNKNOWN_CAMERA cannot be written to COLMAP: an error, or with ``approximate`` a SIMPLE_PINHOLE guess.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.converters.colmap_binary import read_model_binary, write_model_binary
+from kapturelike.converters.colmap_common import (
+    ColmapImages,
+    ColmapModel,
+    ColmapPoints,
+    model_format,
+)
+from kapturelike.converters.colmap_text import read_model_text, write_model_text
+from kapturelike.converters.common import ConversionError, cameras_required, image_table
+from kapturelike.converters.features_io import keypoints_reader, save_with_features
+from kapturelike.core import pose as P
+from kapturelike.core.reconstruction import Kapture, Observations
+from kapturelike.core.records import Records
+from kapturelike.core.sensors import Camera
+from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.io.dataset import load_kapture
+
+_CAM_ID = re.compile(r"^cam_(\d+)$")
+
+
+def read_colmap_model(path: str | Path) -> ColmapModel:
+    """A model folder, binary when the three .bin files exist, else text."""
+    return read_model_binary(path) if model_format(path) == "binary" else read_model_text(path)
+
+
+def write_colmap_model(model: ColmapModel, path: str | Path, binary: bool = False) -> None:
+    (write_model_binary if binary else write_model_text)(model, path)
+
+
+def camera_sensor_id(colmap_camera_id: int) -> str:
+    return f"cam_{colmap_camera_id:05d}"
+
+
+def model_to_kapture(model: ColmapModel) -> tuple[Kapture, dict[str, np.ndarray]]:
+    """The dataset (sensors, rigs, trajectories, records, points3d, observations) and the keypoints
+    (image name -> float32 (K, 2)) of a COLMAP model."""
+    im = model.images
+    sensors = {camera_sensor_id(k): c for k, c in model.cameras.items()}
+    stamps = np.array([model.frames.get(int(i), int(i)) for i in im.ids], dtype=np.int64)
+    devices = np.array([camera_sensor_id(int(c)) for c in im.camera_ids], dtype=object)
+    trajectories = Trajectories(stamps, devices, im.qvecs, im.tvecs)
+    records = Records("camera", stamps, devices, [(n,) for n in im.names])
+    rigs = {f"rig_{rid:05d}": {camera_sensor_id(c): Pose(q, t) for c, (q, t) in rig.items()}
+            for rid, rig in model.rigs.items() if len(rig) > 1} or None
+    pts = model.points
+    points3d = np.concatenate([pts.xyz, pts.rgb.astype(np.float64)], 1)
+    order = np.argsort(pts.ids)
+    rows = order[np.searchsorted(pts.ids[order], pts.track_point_ids)] if len(pts) else np.zeros(0, np.int64)
+    iorder = np.argsort(im.ids)
+    img_rows = iorder[np.searchsorted(im.ids[iorder], pts.track_image_ids)] if len(im) else np.zeros(0, np.int64)
+    if len(img_rows) and not np.array_equal(im.ids[img_rows], pts.track_image_ids):
+        bad = pts.track_image_ids[im.ids[img_rows] != pts.track_image_ids][0]
+        raise ConversionError(f"points3D track names image id {bad}, which is not in the model's images")
+    names = np.array(im.names, dtype=object)
+    obs = Observations(rows, np.full(len(rows), "colmap", dtype=object), names[img_rows], pts.track_point2d_idx)
+    kapture = Kapture(sensors=sensors, rigs=rigs, trajectories=trajectories, records={"camera": records},
+                      points3d=points3d, observations=obs)
+    keypoints = {n: np.asarray(p, np.float32) for n, p in zip(im.names, im.points2d)}
+    return kapture, keypoints
+
+
+def _camera_numbers(camera_ids: list[str]) -> dict[str, int]:
+    nums = [int(m.group(1)) if (m := _CAM_ID.match(c)) else None for c in camera_ids]
+    if None not in nums and len(set(nums)) == len(nums) and all(0 < n < 2**31 for n in nums):
+        return dict(zip(camera_ids, nums))
+    return {c: i for i, c in enumerate(camera_ids, 1)}
+
+
+def _colmap_camera(sensor_id: str, cam: Camera, approximate: bool) -> Camera:
+    if cam.model != "UNKNOWN_CAMERA":
+        return cam
+    if not approximate:
+        raise ConversionError(f"camera '{sensor_id}' is UNKNOWN_CAMERA, which COLMAP cannot hold "
+                              "(pass approximate=True for a SIMPLE_PINHOLE with focal 1.2 x max(width, height))")
+    f = 1.2 * max(cam.width, cam.height)
+    return Camera("SIMPLE_PINHOLE", cam.width, cam.height, (f, cam.width / 2, cam.height / 2))
+
+
+@dataclass
+class ColmapExportOptions:
+    keypoints_type: str | None = None  # None: the only keypoints type of the dataset (if any)
+    approximate: bool = False  # UNKNOWN_CAMERA -> SIMPLE_PINHOLE guess instead of an error
+
+
+def kapture_to_model(kapture: Kapture, keypoints: Callable[[str], np.ndarray | None],
+                     keypoints_type: str | None = None, approximate: bool = False) -> ColmapModel:
+    """The posed images of ``kapture`` as a COLMAP model; ``keypoints(name)`` gives an image's keypoints.
+
+    Observations of ``keypoints_type`` become tracks; they need the image's keypoints.
+    """
+    table = image_table(kapture)
+    posed = np.flatnonzero(table.has_pose)
+    cam_ids = [table.camera_ids[i] for i in posed]
+    cams = cameras_required(kapture, cam_ids)
+    numbers = _camera_numbers(sorted(cams))
+    cameras = {numbers[c]: _colmap_camera(c, cams[c], approximate) for c in sorted(cams)}
+    stamps = table.timestamps[posed]
+    ids = stamps if len(np.unique(stamps)) == len(stamps) and (len(stamps) == 0 or (
+        stamps.min() > 0 and stamps.max() < 2**31 - 1)) else np.arange(1, len(posed) + 1)
+    names = [table.names[i] for i in posed]
+    row_of = {n: r for r, n in enumerate(names)}
+    pts2d, p3d = [], []
+    for n in names:
+        kp = keypoints(n)
+        kp = np.zeros((0, 2)) if kp is None else np.asarray(kp, np.float64)[:, :2]
+        pts2d.append(kp)
+        p3d.append(np.full(len(kp), -1, np.int64))
+    points = ColmapPoints()
+    if kapture.points3d is not None:
+        obs = kapture.observations or Observations()
+        if keypoints_type is not None:
+            obs = obs.select(obs.keypoints_types == keypoints_type)
+        keep = np.array([n in row_of for n in obs.image_names.tolist()], dtype=bool)
+        obs = obs.select(keep).sorted()
+        img_rows = np.array([row_of[n] for n in obs.image_names.tolist()], dtype=np.int64)
+        for r in np.unique(img_rows):
+            m = img_rows == r
+            fids = obs.feature_ids[m]
+            if len(fids) and fids.max() >= len(p3d[r]):
+                raise ConversionError(f"observation of image '{names[r]}' uses keypoint {fids.max()} but the image "
+                                      f"has {len(p3d[r])} keypoints of type '{keypoints_type}'")
+            p3d[r][fids] = obs.point_ids[m] + 1
+        xyzrgb = np.asarray(kapture.points3d, np.float64)
+        rgb = xyzrgb[:, 3:6] if xyzrgb.shape[1] == 6 else np.zeros((len(xyzrgb), 3))
+        counts = np.bincount(obs.point_ids, minlength=len(xyzrgb))
+        offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+        points = ColmapPoints(np.arange(1, len(xyzrgb) + 1, dtype=np.int64), xyzrgb[:, :3].copy(),
+                              np.clip(np.rint(rgb), 0, 255).astype(np.uint8), np.full(len(xyzrgb), -1.0), offsets,
+                              np.asarray(ids, np.int64)[img_rows], obs.feature_ids.copy())
+    images = ColmapImages(np.asarray(ids, np.int64), table.q[posed], table.t[posed],
+                          np.array([numbers[c] for c in cam_ids], np.int64), names, pts2d, p3d)
+    model = ColmapModel(cameras, images, points)
+    if kapture.rigs:
+        _add_rigs(model, kapture, numbers, stamps)
+    return model
+
+
+def _add_rigs(model: ColmapModel, kapture: Kapture, numbers: dict[str, int], stamps: np.ndarray,
+              tolerance: float = 1e-6) -> None:
+    """COLMAP rigs (reference: the rig's first camera, so its sensor_from_rig is the identity) and frames
+    (one per rig and timestamp; frame id = timestamp when that is unique, else numbered)."""
+    rig_of: dict[int, int] = {}
+    for colmap_id, (rig_id, rig) in enumerate(sorted(kapture.rigs.items()), 1):
+        cams = [c for c in rig if c in numbers and rig[c].q is not None and rig[c].t is not None]
+        if not cams:
+            continue
+        q_ref, t_ref = P.invert(rig[cams[0]].q, rig[cams[0]].t)
+        model.rigs[colmap_id] = {numbers[c]: P.compose(rig[c].q, rig[c].t, q_ref, t_ref) for c in cams}
+        for c in cams:
+            if numbers[c] in rig_of:
+                raise ConversionError(f"camera '{c}' belongs to two rigs; COLMAP allows one ({rig_id})")
+            rig_of[numbers[c]] = colmap_id
+    im = model.images
+    keys = [(rig_of.get(int(c), -int(c)), int(s)) for c, s in zip(im.camera_ids.tolist(), stamps.tolist())]
+    uniq = list(dict.fromkeys(keys))
+    by_stamp = len({s for _, s in uniq}) == len(uniq) and all(0 < s < 2**31 - 1 for _, s in uniq)
+    frame_ids = {k: (k[1] if by_stamp else i) for i, k in enumerate(uniq, 1)}
+    model.frames = {int(i): frame_ids[k] for i, k in zip(im.ids.tolist(), keys)}
+    # COLMAP derives each image pose from its frame: refuse per-camera poses that disagree with the rig
+    frame_pose: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    for row, k in enumerate(keys):
+        if k[0] < 0:
+            continue
+        q, t = P.invert(*model.rigs[k[0]][int(im.camera_ids[row])])
+        q, t = P.compose(q, t, im.qvecs[row], im.tvecs[row])  # rig_from_world seen from this image
+        q0, t0 = frame_pose.setdefault(frame_ids[k], (q, t))
+        if (np.abs(P.canonical_quaternions(q) - P.canonical_quaternions(q0)).max() > tolerance
+                or np.abs(t - t0).max() > tolerance):
+            raise ConversionError(f"image '{im.names[row]}' disagrees with its rig's pose at timestamp {k[1]}: "
+                                  "COLMAP derives every image pose from its frame")
+
+
+def _database_has_keypoints(database: str | Path) -> bool:
+    import sqlite3
+
+    conn = sqlite3.connect(f"file:{Path(database)}?mode=ro", uri=True)
+    try:
+        return bool(conn.execute("SELECT count(*) FROM keypoints WHERE rows > 0").fetchone()[0])
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+
+
+def import_colmap(output: str | Path, model: str | Path | None = None, database: str | Path | None = None,
+                  keypoints_type: str = "colmap", descriptors_type: str = "colmap") -> Kapture:
+    """Write a kapture dataset at ``output`` from a COLMAP model folder and/or database.
+
+    With both, the model gives cameras, poses and points, the database keypoints, descriptors and matches.
+    """
+    if model is None and database is None:
+        raise ValueError("give a COLMAP model folder, a database, or both")
+    from kapturelike.converters.colmap_database import import_database  # database imports this module
+
+    kapture, keypoints = model_to_kapture(read_colmap_model(model)) if model is not None else (Kapture(), {})
+    if kapture.observations is not None:
+        kapture.observations.keypoints_types[:] = keypoints_type
+    if database is not None:
+        if not _database_has_keypoints(database):
+            save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
+        return import_database(database, output, kapture, keypoints_type, descriptors_type)
+    return save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
+
+
+def export_colmap(kapture_root: str | Path, output: str | Path, binary: bool = False,
+                  database: str | Path | None = None,
+                  options: ColmapExportOptions | None = None) -> ColmapModel:
+    """Write the model of the kapture dataset at ``kapture_root`` to ``output`` (and a database if given)."""
+    options = options or ColmapExportOptions()
+    kapture = load_kapture(kapture_root)
+    kpt_type, keypoints = keypoints_reader(kapture_root, kapture, options.keypoints_type)
+    model = kapture_to_model(kapture, keypoints, kpt_type, options.approximate)
+    write_colmap_model(model, output, binary)
+    if database is not None:
+        from kapturelike.converters.colmap_database import export_database
+
+        export_database(kapture_root, database, kpt_type, approximate=options.approximate)
+    return model
+

@@ -1,0 +1,259 @@
+"""COLMAP ``database.db`` (sqlite3) <-> kapture cameras, images, keypoints, descriptors and matches.
+
+Tables (COLMAP 4.x schema, older databases read too): cameras (model id, width, height, params f64 blob),
+images (image_id, name, camera_id), keypoints / descriptors (rows x cols blobs, float32 / uint8),
+matches and two_view_geometries (pair_id, uint32 (M, 2)), pair_id = id1 * 2147483647 + id2 with id1 < id2.
+Rows are read through sqlite cursors one image or pair at a time and written straight to the kapture
+feature files, so memory stays at one image's data. Keypoints share the pixel convention: no shift.
+Inlier matches (two_view_geometries) are preferred over raw matches when the table has them.
+Export writes COLMAP 4.x's schema with one trivial rig per camera and one frame per image.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.converters.colmap import _camera_numbers, _colmap_camera, camera_sensor_id
+from kapturelike.converters.colmap_common import COLMAP_MODEL_IDS, COLMAP_MODEL_NAMES, camera_from_colmap
+from kapturelike.converters.common import ConversionError, cameras_required
+from kapturelike.converters.features_io import add_feature_arrays, add_matches
+from kapturelike.core.reconstruction import Kapture
+from kapturelike.core.records import Records
+from kapturelike.errors import FormatError
+from kapturelike.io.dataset import load_kapture, save_kapture
+from kapturelike.io.features import KaptureFeatureStore
+
+MAX_IMAGE_ID = 2147483647
+SENSOR_TYPE_CAMERA = 0  # colmap::SensorType::CAMERA
+TWO_VIEW_CALIBRATED = 2  # colmap::TwoViewGeometry::CALIBRATED
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS rigs (rig_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    ref_sensor_id INTEGER NOT NULL, ref_sensor_type INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS rig_ref_sensor_assignment ON rigs(ref_sensor_id, ref_sensor_type);
+CREATE TABLE IF NOT EXISTS rig_sensors (rig_id INTEGER NOT NULL, sensor_id INTEGER NOT NULL,
+    sensor_type INTEGER NOT NULL, sensor_from_rig BLOB,
+    FOREIGN KEY(rig_id) REFERENCES rigs(rig_id) ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS rig_sensor_assignment ON rig_sensors(sensor_id, sensor_type);
+CREATE TABLE IF NOT EXISTS cameras (camera_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    model INTEGER NOT NULL, width INTEGER NOT NULL, height INTEGER NOT NULL, params BLOB,
+    prior_focal_length INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS frames (frame_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL, rig_id INTEGER NOT NULL,
+    FOREIGN KEY(rig_id) REFERENCES rigs(rig_id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS frame_data (frame_id INTEGER NOT NULL, data_id INTEGER NOT NULL,
+    sensor_id INTEGER NOT NULL, sensor_type INTEGER NOT NULL,
+    FOREIGN KEY(frame_id) REFERENCES frames(frame_id) ON DELETE CASCADE);
+CREATE UNIQUE INDEX IF NOT EXISTS frame_sensor_assignment ON frame_data(data_id, sensor_type);
+CREATE TABLE IF NOT EXISTS images (image_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
+    name TEXT NOT NULL UNIQUE, camera_id INTEGER NOT NULL,
+    CONSTRAINT image_id_check CHECK(image_id >= 0 and image_id < 2147483647),
+    FOREIGN KEY(camera_id) REFERENCES cameras(camera_id));
+CREATE UNIQUE INDEX IF NOT EXISTS index_name ON images(name);
+CREATE TABLE IF NOT EXISTS pose_priors (pose_prior_id INTEGER PRIMARY KEY NOT NULL,
+    corr_data_id INTEGER NOT NULL, corr_sensor_id INTEGER NOT NULL, corr_sensor_type INTEGER NOT NULL,
+    position BLOB, position_covariance BLOB, gravity BLOB, coordinate_system INTEGER NOT NULL);
+CREATE UNIQUE INDEX IF NOT EXISTS pose_prior_data_assignment
+    ON pose_priors(corr_data_id, corr_sensor_id, corr_sensor_type);
+CREATE TABLE IF NOT EXISTS keypoints (image_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+    cols INTEGER NOT NULL, data BLOB, FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS descriptors (image_id INTEGER PRIMARY KEY NOT NULL, type INTEGER NOT NULL,
+    rows INTEGER NOT NULL, cols INTEGER NOT NULL, data BLOB,
+    FOREIGN KEY(image_id) REFERENCES images(image_id) ON DELETE CASCADE);
+CREATE TABLE IF NOT EXISTS matches (pair_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+    cols INTEGER NOT NULL, data BLOB);
+CREATE TABLE IF NOT EXISTS two_view_geometries (pair_id INTEGER PRIMARY KEY NOT NULL, rows INTEGER NOT NULL,
+    cols INTEGER NOT NULL, data BLOB, config INTEGER NOT NULL, F BLOB, E BLOB, H BLOB, qvec BLOB, tvec BLOB,
+    camera1 BLOB, camera2 BLOB);
+"""
+
+
+def pair_id(image_id1: int | np.ndarray, image_id2: int | np.ndarray) -> int | np.ndarray:
+    """COLMAP's pair id (order-free: the smaller id goes first)."""
+    a, b = np.minimum(image_id1, image_id2), np.maximum(image_id1, image_id2)
+    return a * MAX_IMAGE_ID + b if isinstance(a, np.ndarray) else int(a) * MAX_IMAGE_ID + int(b)
+
+
+def pair_id_to_image_ids(pid: int | np.ndarray) -> tuple:
+    return pid // MAX_IMAGE_ID, pid % MAX_IMAGE_ID
+
+
+def _blob(path: Path, row_id: int, rows: int, cols: int, data: bytes | None, dtype: str, field: str) -> np.ndarray:
+    if rows == 0 or data is None:
+        return np.zeros((0, cols), dtype)
+    arr = np.frombuffer(data, dtype=dtype)
+    if arr.size != rows * cols:
+        raise FormatError(f"row {row_id}: blob holds {arr.size} values, rows x cols = {rows} x {cols}", path, None,
+                          field)
+    return arr.reshape(rows, cols)
+
+
+def read_cameras(conn: sqlite3.Connection, path: Path) -> dict:
+    cams = {}
+    for cam_id, model_id, width, height, params in conn.execute(
+            "SELECT camera_id, model, width, height, params FROM cameras"):
+        if model_id not in COLMAP_MODEL_NAMES:
+            raise FormatError(f"camera {cam_id}: unknown model id {model_id}", path, None, "cameras.model")
+        values = np.frombuffer(params or b"", np.float64)
+        cams[cam_id] = camera_from_colmap(COLMAP_MODEL_NAMES[model_id], width, height, values, path, None)
+    return cams
+
+
+def iter_rows(conn: sqlite3.Connection, path: Path, table: str, dtype: str) -> Iterator[tuple[int, np.ndarray]]:
+    """(image_id or pair_id, array) of a keypoints / descriptors / matches table, one row at a time."""
+    key = "pair_id" if table in ("matches", "two_view_geometries") else "image_id"
+    for row_id, rows, cols, data in conn.execute(f"SELECT {key}, rows, cols, data FROM {table}"):
+        yield row_id, _blob(path, row_id, rows, cols, data, dtype, f"{table}.data")
+
+
+def import_database(database: str | Path, output: str | Path, kapture: Kapture | None = None,
+                    keypoints_type: str = "colmap", descriptors_type: str = "colmap") -> Kapture:
+    """Add the database's cameras, images and features to ``kapture`` (new if None) and save it at ``output``.
+
+    Images already in ``kapture`` (by name) keep their sensor and timestamp; new ones get the COLMAP camera
+    ``cam_%05d`` and their image id as timestamp. Images the database has keypoints for replace any keypoints
+    the model gave.
+    """
+    path = Path(database)
+    if not path.is_file():
+        raise FormatError("no such COLMAP database", path)
+    kapture = kapture if kapture is not None else Kapture()
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return _import(conn, path, output, kapture, keypoints_type, descriptors_type)
+    except sqlite3.DatabaseError as e:
+        raise FormatError(f"not a readable COLMAP database ({e})", path, None, "sqlite") from None
+    finally:
+        conn.close()
+
+
+def _import(conn: sqlite3.Connection, path: Path, output: str | Path, kapture: Kapture, keypoints_type: str,
+            descriptors_type: str) -> Kapture:
+    cams = read_cameras(conn, path)
+    for cam_id, cam in cams.items():
+        kapture.sensors.setdefault(camera_sensor_id(cam_id), cam)
+    known = kapture.records_camera.image_index() if kapture.records_camera is not None else {}
+    names: dict[int, str] = {}
+    new = []
+    for image_id, name, cam_id in conn.execute("SELECT image_id, name, camera_id FROM images"):
+        names[image_id] = name
+        if name not in known:
+            new.append(((image_id, camera_sensor_id(cam_id)), name))
+    if new:
+        recs = Records.camera(new)
+        kapture.records["camera"] = recs if kapture.records_camera is None else kapture.records_camera.concat(recs)
+
+    def named(rows):
+        for image_id, arr in rows:
+            if image_id not in names:
+                raise FormatError(f"row for image id {image_id}, which is not in the images table", path)
+            yield names[image_id], arr
+
+    add_feature_arrays(output, kapture, "keypoints", keypoints_type,
+                       named(iter_rows(conn, path, "keypoints", "<f4")))
+    add_feature_arrays(output, kapture, "descriptors", descriptors_type,
+                       named(iter_rows(conn, path, "descriptors", "<u1")), metric_type="L2",
+                       keypoints_type=keypoints_type)
+    table = "two_view_geometries" if conn.execute(
+        "SELECT count(*) FROM sqlite_master WHERE name='two_view_geometries'").fetchone()[0] and conn.execute(
+        "SELECT count(*) FROM two_view_geometries WHERE rows > 0").fetchone()[0] else "matches"
+
+    def pairs():
+        for pid, arr in iter_rows(conn, path, table, "<u4"):
+            if len(arr) == 0:
+                continue
+            a, b = pair_id_to_image_ids(pid)
+            if a not in names or b not in names:
+                raise FormatError(f"pair_id {pid} names image ids {a}, {b}; not both are in the images table", path,
+                                  None, f"{table}.pair_id")
+            yield names[a], names[b], arr.astype(np.float64)
+
+    add_matches(output, kapture, keypoints_type, pairs())
+    if kapture.observations is not None and keypoints_type not in kapture.keypoints:
+        raise ConversionError("the model has observations but the database has no keypoints")
+    save_kapture(kapture, output)
+    return kapture
+
+
+def export_database(kapture_root: str | Path, database: str | Path, keypoints_type: str | None = None,
+                    descriptors_type: str | None = None, approximate: bool = False,
+                    two_view_config: int = TWO_VIEW_CALIBRATED) -> dict[str, int]:
+    """Write a new COLMAP database from the dataset at ``kapture_root``; returns image name -> image id.
+
+    Matches go to both ``matches`` and ``two_view_geometries`` (kapture matches are usually verified);
+    descriptors must be uint8 (COLMAP's type) unless ``approximate`` (float -> round(512 d) clipped, as SIFT).
+    """
+    root = Path(kapture_root)
+    kapture = load_kapture(root)
+    store = KaptureFeatureStore(root, kapture.version)
+    kpt_type = keypoints_type or (next(iter(kapture.keypoints)) if kapture.keypoints else None)
+    desc_type = descriptors_type or next((d.name for d in kapture.descriptors.values()
+                                          if d.keypoints_type == kpt_type), None)
+    names = kapture.records_camera.sorted() if kapture.records_camera is not None else Records("camera")
+    cam_ids = [str(d) for d in names.device_ids.tolist()]
+    cams = cameras_required(kapture, cam_ids)
+    numbers = _camera_numbers(sorted(cams))
+    database = Path(database)
+    database.parent.mkdir(parents=True, exist_ok=True)
+    tmp = database.with_name(f".{database.name}.tmp")
+    tmp.unlink(missing_ok=True)
+    conn = sqlite3.connect(tmp)
+    ids: dict[str, int] = {}
+    try:
+        conn.executescript(SCHEMA)
+        for c in sorted(cams):
+            cam = _colmap_camera(c, cams[c], approximate)
+            conn.execute("INSERT INTO cameras VALUES (?, ?, ?, ?, ?, ?)",
+                         (numbers[c], COLMAP_MODEL_IDS[cam.model], cam.width, cam.height,
+                          np.asarray(cam.params, np.float64).tobytes(), int(cams[c].is_calibrated)))
+            conn.execute("INSERT INTO rigs VALUES (?, ?, ?)", (numbers[c], numbers[c], SENSOR_TYPE_CAMERA))
+        for image_id, (name, cam) in enumerate(zip(names.paths, cam_ids), 1):
+            ids[name] = image_id
+            conn.execute("INSERT INTO images VALUES (?, ?, ?)", (image_id, name, numbers[cam]))
+            conn.execute("INSERT INTO frames VALUES (?, ?)", (image_id, numbers[cam]))
+            conn.execute("INSERT INTO frame_data VALUES (?, ?, ?, ?)", (image_id, image_id, numbers[cam],
+                                                                       SENSOR_TYPE_CAMERA))
+        if kpt_type is not None:
+            for name in sorted(kapture.keypoints[kpt_type].images & set(ids)):
+                kp = np.ascontiguousarray(store.read("keypoints", kpt_type, name), np.float32)
+                if kp.shape[1] not in (2, 4, 6):
+                    if not approximate:
+                        raise ConversionError(f"keypoints of '{name}' have {kp.shape[1]} columns; COLMAP holds 2, 4 "
+                                              "or 6 (pass approximate=True to keep x, y only)")
+                    kp = np.ascontiguousarray(kp[:, :2])
+                conn.execute("INSERT INTO keypoints VALUES (?, ?, ?, ?)", (ids[name], *kp.shape, kp.tobytes()))
+        if desc_type is not None:
+            for name in sorted(kapture.descriptors[desc_type].images & set(ids)):
+                d = store.read("descriptors", desc_type, name)
+                if d.dtype != np.uint8:
+                    if not approximate:
+                        raise ConversionError(f"descriptors '{desc_type}' are {d.dtype}; COLMAP stores uint8 "
+                                              "(pass approximate=True to quantise as SIFT: round(512 d))")
+                    d = np.clip(np.rint(512.0 * d), 0, 255).astype(np.uint8)
+                d = np.ascontiguousarray(d)
+                conn.execute("INSERT INTO descriptors VALUES (?, 0, ?, ?, ?)", (ids[name], *d.shape, d.tobytes()))
+        for a, b in sorted(kapture.matches.get(kpt_type, set())) if kpt_type is not None else []:
+            if a not in ids or b not in ids:
+                continue
+            m = store.read_matches(kpt_type, a, b)[:, :2]
+            if ids[a] > ids[b]:
+                m = m[:, ::-1]
+            m = np.ascontiguousarray(m, np.uint32)
+            pid = pair_id(ids[a], ids[b])
+            conn.execute("INSERT INTO matches VALUES (?, ?, ?, ?)", (pid, *m.shape, m.tobytes()))
+            conn.execute("INSERT INTO two_view_geometries (pair_id, rows, cols, data, config) VALUES (?, ?, ?, ?, ?)",
+                         (pid, *m.shape, m.tobytes(), two_view_config))
+        conn.commit()
+    except BaseException:
+        conn.close()
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        raise
+    conn.close()
+    os.replace(tmp, database)
+    return ids

@@ -1,0 +1,102 @@
+"""PLY export of 3D points (with colours) and camera positions (as coloured vertices).
+
+Vertices: ``double x, y, z`` and ``uchar red, green, blue``; points keep their colour (grey when the
+dataset has none), camera centres C = -R^T t get ``camera_color``. ASCII or binary little endian.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.converters.common import image_table
+from kapturelike.core import pose as P
+from kapturelike.core.reconstruction import Kapture
+from kapturelike.errors import FormatError
+from kapturelike.io.text import atomic_write
+
+_VERTEX = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("red", "u1"), ("green", "u1"), ("blue", "u1")])
+
+
+@dataclass
+class PlyOptions:
+    binary: bool = False  # binary_little_endian instead of ascii
+    points: bool = True
+    cameras: bool = True
+    camera_color: tuple[int, int, int] = (255, 0, 0)
+    point_color: tuple[int, int, int] = (128, 128, 128)  # for points without colour
+
+
+def ply_vertices(kapture: Kapture, options: PlyOptions | None = None) -> np.ndarray:
+    """The structured vertex array: points first, then camera centres."""
+    options = options or PlyOptions()
+    parts = []
+    if options.points and kapture.points3d is not None and len(kapture.points3d):
+        pts = np.asarray(kapture.points3d, np.float64)
+        v = np.empty(len(pts), _VERTEX)
+        v["x"], v["y"], v["z"] = pts[:, 0], pts[:, 1], pts[:, 2]
+        rgb = np.clip(np.rint(pts[:, 3:6]), 0, 255) if pts.shape[1] >= 6 else np.tile(options.point_color,
+                                                                                       (len(pts), 1))
+        v["red"], v["green"], v["blue"] = rgb[:, 0], rgb[:, 1], rgb[:, 2]
+        parts.append(v)
+    if options.cameras:
+        table = image_table(kapture)
+        ok = table.has_pose
+        centres = P.camera_centers(table.q[ok], table.t[ok]).reshape(-1, 3)
+        v = np.empty(len(centres), _VERTEX)
+        v["x"], v["y"], v["z"] = centres[:, 0], centres[:, 1], centres[:, 2]
+        v["red"], v["green"], v["blue"] = options.camera_color
+        parts.append(v)
+    return np.concatenate(parts) if parts else np.empty(0, _VERTEX)
+
+
+def write_ply(vertices: np.ndarray, path: str | Path, binary: bool = False) -> None:
+    header = ("ply\nformat " + ("binary_little_endian" if binary else "ascii") + " 1.0\n"
+              f"element vertex {len(vertices)}\nproperty double x\nproperty double y\nproperty double z\n"
+              "property uchar red\nproperty uchar green\nproperty uchar blue\nend_header\n")
+    with atomic_write(path, "wb") as f:
+        f.write(header.encode("ascii"))
+        if binary:
+            f.write(np.ascontiguousarray(vertices, _VERTEX).tobytes())
+        else:
+            xyz = np.stack([vertices["x"], vertices["y"], vertices["z"]], 1)
+            rgb = np.stack([vertices["red"], vertices["green"], vertices["blue"]], 1)
+            f.write("".join(f"{a!r} {b!r} {c!r} {r} {g} {bl}\n" for (a, b, c), (r, g, bl)
+                            in zip(xyz.tolist(), rgb.tolist())).encode("ascii"))
+
+
+def read_ply(path: str | Path) -> np.ndarray:
+    """Read back a file written by ``write_ply`` (this vertex layout only)."""
+    path = Path(path)
+    data = path.read_bytes()
+    end = data.find(b"end_header\n")
+    if not data.startswith(b"ply\n") or end < 0:
+        raise FormatError("not a PLY file (no 'ply' magic or no end_header)", path, 1, "header")
+    header = data[:end].decode("ascii").split("\n")
+    count = next((int(h.split()[2]) for h in header if h.startswith("element vertex")), None)
+    if count is None:
+        raise FormatError("no 'element vertex' line", path, None, "header")
+    body = data[end + len(b"end_header\n"):]
+    if "format binary_little_endian 1.0" in header:
+        if len(body) != count * _VERTEX.itemsize:
+            raise FormatError(f"{len(body)} bytes of vertices, expected {count * _VERTEX.itemsize}", path, None,
+                              "vertex")
+        return np.frombuffer(body, _VERTEX).copy()
+    rows = body.decode("ascii").split("\n")[:count]
+    out = np.empty(count, _VERTEX)
+    for i, row in enumerate(rows):
+        f = row.split()
+        if len(f) != 6:
+            raise FormatError(f"expected 6 values, got {len(f)}", path, len(header) + 2 + i, "vertex")
+        out[i] = (float(f[0]), float(f[1]), float(f[2]), int(f[3]), int(f[4]), int(f[5]))
+    return out
+
+
+def export_ply(kapture: Kapture, path: str | Path, options: PlyOptions | None = None) -> int:
+    """Write the PLY; returns the number of vertices."""
+    options = options or PlyOptions()
+    v = ply_vertices(kapture, options)
+    write_ply(v, path, options.binary)
+    return len(v)
