@@ -28,7 +28,7 @@ from kapturelike.io.reconstruction import (
 )
 from kapturelike.io.records import read_records, write_records
 from kapturelike.io.sensors import read_rigs, read_sensors, write_rigs, write_sensors
-from kapturelike.io.text import ErrorHandler, read_lines, report
+from kapturelike.io.text import ErrorHandler, data_rows, read_lines, report
 from kapturelike.io.trajectories import read_trajectories, write_trajectories
 
 logger = logging.getLogger(__name__)
@@ -92,10 +92,15 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
             kapture.records[kind] = recs.select(_report_unknown_devices(path, recs.device_ids, set(sensors),
                                                                         on_error))
     if check_images and "camera" in kapture.records:
-        for line, name in enumerate(kapture.records["camera"].paths, 3):
-            if not records_data_path(root, name).is_file():
+        path = sensors_path(root, "records_camera.txt")
+        missing = [name for name in kapture.records["camera"].paths
+                   if not records_data_path(root, name).is_file()]
+        if missing:  # line numbers from the file: rows may have been dropped, lines may be blank
+            line_of = {fields[2]: line for line, fields in data_rows(read_lines(path)[1])
+                       if len(fields) == 3}
+            for name in missing:
                 report(on_error, FormatError(f"image file is missing: {records_data_path(root, name)}",
-                                             sensors_path(root, "records_camera.txt"), line, "image_path"))
+                                             path, line_of.get(name), "image_path"))
     store = KaptureFeatureStore(root, version)
     for kind in FEATURE_KINDS:
         for type_name in store.types(kind):

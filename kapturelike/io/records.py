@@ -8,7 +8,15 @@ import numpy as np
 
 from kapturelike.core.records import RECORD_KINDS, Records
 from kapturelike.errors import FormatError
-from kapturelike.io.text import ErrorHandler, check_field, data_rows, float_str, read_lines, report, write_table
+from kapturelike.io.text import (
+    ErrorHandler,
+    check_field,
+    data_rows,
+    float_str,
+    read_lines,
+    report,
+    write_table,
+)
 
 # kapture's historical header of the file records: the last column is called by what it holds.
 _FILE_HEADERS = {"camera": "# timestamp, device_id, image_path",
@@ -51,9 +59,30 @@ def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
     return tuple(values)
 
 
+def _read_file_records(kind: str, lines: list[str]) -> Records | None:
+    """Columns of a camera/depth/lidar file parsed at once; None when a line needs the per-line parser."""
+    data = [line for line in lines if line and line[0] != "#" and not line.isspace()]
+    if any(line.count(",") != 2 for line in data):
+        return None
+    fields = ",".join(data).split(",")
+    try:
+        timestamps = np.array(fields[0::3], dtype=np.int64)
+    except (ValueError, OverflowError):
+        return None
+    devices = [f.strip() for f in fields[1::3]]
+    paths = [f.strip() for f in fields[2::3]]
+    if not all(devices) or not all(paths):
+        return None
+    return Records(kind, timestamps, np.array(devices, dtype=object), list(zip(paths)))
+
+
 def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> Records:
     path = Path(path)
     _, lines = read_lines(path)
+    if kind in _FILE_HEADERS:
+        records = _read_file_records(kind, lines)
+        if records is not None:
+            return records
     timestamps, devices, values = [], [], []
     file_kind = kind in _FILE_HEADERS
     for line, fields in data_rows(lines):
@@ -62,8 +91,10 @@ def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> 
             continue
         try:
             ts = int(fields[0])
+            if not -2**63 <= ts < 2**63:
+                raise ValueError("beyond int64")
         except ValueError:
-            report(on_error, FormatError(f"{fields[0]!r} is not an integer timestamp", path, line, "timestamp"))
+            report(on_error, FormatError(f"{fields[0]!r} is not a 64-bit integer timestamp", path, line, "timestamp"))
             continue
         try:
             if file_kind:

@@ -9,7 +9,15 @@ import numpy as np
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, CAMERA_SENSOR_TYPES, Camera, Sensor
 from kapturelike.core.trajectories import Pose
 from kapturelike.errors import FormatError
-from kapturelike.io.text import ErrorHandler, check_field, data_rows, float_str, read_lines, report, write_table
+from kapturelike.io.text import (
+    ErrorHandler,
+    check_field,
+    data_rows,
+    float_str,
+    read_lines,
+    report,
+    write_table,
+)
 
 SENSORS_HEADER = "# sensor_id, name, sensor_type, [sensor_params]+"
 RIGS_HEADER = "# rig_id, sensor_id, qw, qx, qy, qz, tx, ty, tz"

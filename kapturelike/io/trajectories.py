@@ -14,7 +14,15 @@ import numpy as np
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.sensors import ID_PADDING, POSE_PADDING, QUATERNION_TOLERANCE, parse_pose
-from kapturelike.io.text import ErrorHandler, check_field, data_rows, float_str, read_lines, report, write_table
+from kapturelike.io.text import (
+    ErrorHandler,
+    check_field,
+    data_rows,
+    float_str,
+    read_lines,
+    report,
+    write_table,
+)
 
 TRAJECTORIES_HEADER = "# timestamp, device_id, qw, qx, qy, qz, tx, ty, tz"
 TIMESTAMP_PADDING = 8
@@ -49,8 +57,10 @@ def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Traject
             continue
         try:
             timestamp = int(fields[0])
+            if not -2**63 <= timestamp < 2**63:
+                raise ValueError("beyond int64")
         except ValueError:
-            report(on_error, FormatError(f"{fields[0]!r} is not an integer timestamp", path, line, "timestamp"))
+            report(on_error, FormatError(f"{fields[0]!r} is not a 64-bit integer timestamp", path, line, "timestamp"))
             continue
         try:
             pose = parse_pose(fields[2:], path, line)
@@ -72,15 +82,17 @@ def read_trajectories(path: str | Path, on_error: ErrorHandler = None) -> Trajec
     data = [line for line in lines if line and line[0] != "#" and not line.isspace()]
     if not data:
         return Trajectories()
-    parts = [line.split(",") for line in data]
     try:
-        if any(len(p) != 9 for p in parts):
+        # one flat list of fields (no per-line lists), each column a strided slice of it
+        if any(line.count(",") != 8 for line in data):
             raise ValueError("column count")
-        cols = list(zip(*parts))
-        timestamps = np.array(cols[0], dtype=np.int64)
-        device_ids = np.array([c.strip() for c in cols[1]], dtype=object)
-        values = np.array(cols[2:], dtype=np.float64).T
-    except ValueError:
+        fields = ",".join(data).split(",")
+        timestamps = np.array(fields[0::9], dtype=np.int64)
+        device_ids = np.array([f.strip() for f in fields[1::9]], dtype=object)
+        del fields[0::9]  # leaves the 8 fields from device_id on
+        del fields[0::8]  # leaves the 7 pose fields
+        values = np.array(list(map(float, fields)), dtype=np.float64).reshape(-1, 7)
+    except (ValueError, OverflowError):
         return _slow_parse(path, lines, on_error)  # finds, names and reports the bad lines
     norms = np.linalg.norm(values[:, :4], axis=1)
     if (np.abs(norms - 1.0) > QUATERNION_TOLERANCE).any():

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import argparse
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
 
 from kapturelike.core.reconstruction import FeatureType
-from kapturelike.errors import MissingDataError
+from kapturelike.errors import FormatError, MissingDataError
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.images import load_image
-from kapturelike.pipelines.config import FeaturesConfig
+from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
 from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
 
 LocalExtractor = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
@@ -76,11 +75,39 @@ def extract_global_features(image_names: Sequence[str], image_root: Path, store:
     return report
 
 
+def _resolve_device(device: str) -> str | None:
+    return None if device == "auto" else device
+
+
+def _options(cls: type, values: dict, where: str):
+    """The extractor's options dataclass from a config section; a misspelt key names the section."""
+    try:
+        return cls(**(values or {}))
+    except (TypeError, ValueError) as e:
+        raise FormatError(str(e), None, None, where) from None
+
+
 def make_local_extractor(config: FeaturesConfig, device: str = "auto") -> LocalExtractor:
+    """The configured local extractor: options built from ``local_options``, weights loaded when needed."""
     from kapturelike.features.registry import get_local_extractor
 
-    return get_local_extractor(config.local, config.local_options, checkpoint=config.local_checkpoint,
-                               device=device)
+    name = config.local.lower()
+    options, model = config.local_options or None, None
+    if name.startswith("sift"):
+        from kapturelike.features.sift import SiftOptions
+
+        options = _options(SiftOptions, config.local_options, "features.local_options")
+    elif name == "r2d2":
+        from kapturelike.features.r2d2 import R2D2Options, load_r2d2
+
+        if not config.local_checkpoint:
+            raise MissingDataError("features.local_checkpoint: r2d2 needs a weights file")
+        options = _options(R2D2Options, config.local_options, "features.local_options")
+        model, _ = load_r2d2(config.local_checkpoint, _resolve_device(device))
+    try:
+        return get_local_extractor(name, options, model)
+    except ValueError as e:  # unknown name or unavailable module: a configuration error, in one line
+        raise FormatError(str(e), None, None, "features.local") from None
 
 
 def global_types(config: FeaturesConfig) -> list[str]:
@@ -99,7 +126,7 @@ def make_global_extractor(type_name: str, config: FeaturesConfig, model_dir: Pat
             fit_densevlad,
         )
 
-        options = DenseVladOptions(**config.global_options)
+        options = _options(DenseVladOptions, config.global_options, "features.global_options")
         model_path = Path(model_dir) / DENSEVLAD_MODEL_FILE
         if model_path.is_file():
             model = DenseVladModel.load(model_path)
@@ -109,28 +136,80 @@ def make_global_extractor(type_name: str, config: FeaturesConfig, model_dir: Pat
         else:
             raise MissingDataError(f"{model_path}: the map has no DenseVLAD model; run the mapping pipeline first")
         return lambda image: extract_densevlad(image, model, options)
+    if type_name == "apgem":
+        from kapturelike.features.apgem import APGeMOptions, extract_apgem, load_apgem
+
+        if not config.global_checkpoint:
+            raise MissingDataError("features.global_checkpoint: apgem needs a weights file")
+        options = _options(APGeMOptions, config.global_options, "features.global_options")
+        model, pcas, _ = load_apgem(config.global_checkpoint, _resolve_device(device))
+        # called directly rather than through the registry so the checkpoint's PCA whitening applies
+        return lambda image: extract_apgem([image], model, options, pcas)[0]
     from kapturelike.features.registry import get_global_extractor
 
-    return get_global_extractor(type_name, config.global_options, checkpoint=config.global_checkpoint,
-                                device=device)
+    try:
+        return get_global_extractor(type_name, config.global_options or None)
+    except ValueError as e:
+        raise FormatError(str(e), None, None, "features.global") from None
 
 
-def main(argv: list[str] | None = None) -> int:
-    """kapture_extract_features: local features of every image of a kapture dataset."""
+def output_dataset(kapture_dir: Path, output_dir: Path | None) -> Path:
+    """Where features go: the input itself, or another folder made a kapture of the same images."""
+    if output_dir is None or Path(output_dir).resolve() == Path(kapture_dir).resolve():
+        return Path(kapture_dir)
+    from kapturelike.io.dataset import load_kapture
+    from kapturelike.pipelines.mapping import prepare_dataset
+
+    output_dir = Path(output_dir)
+    if not (output_dir / "sensors" / "sensors.txt").is_file():
+        prepare_dataset(load_kapture(kapture_dir), Path(kapture_dir), output_dir)
+    return output_dir
+
+
+def main(kapture_dir: str | Path, output_dir: str | Path | None = None, config: PipelineConfig | None = None,
+         overwrite: bool = False) -> StepReport:
+    """Local features (``config.features.local``) of every image of a kapture dataset.
+
+    They are written to ``output_dir`` (default: the dataset itself); a separate output folder is made
+    a kapture dataset of the same sensors, with its images linked, so later steps can read it alone.
+    """
     from kapturelike.io.dataset import load_kapture, records_data_path
-    from kapturelike.pipelines.config import load_config
 
-    parser = argparse.ArgumentParser(description=main.__doc__)
-    parser.add_argument("-i", "--input", required=True, help="kapture dataset")
-    parser.add_argument("-o", "--output", help="kapture dataset to write features to (default: the input)")
-    parser.add_argument("--config", help="YAML configuration (features section)")
-    parser.add_argument("--overwrite", action="store_true", help="recompute features that exist")
-    args = parser.parse_args(argv)
-    config = load_config(args.config)
-    kapture = load_kapture(args.input)
-    store = KaptureFeatureStore(args.output or args.input)
-    report = extract_local_features(kapture.image_names(), records_data_path(args.input), store,
-                                    config.features.local, make_local_extractor(config.features, config.device),
-                                    overwrite=args.overwrite)
-    print(report.summary())
-    return 1 if report.failures else 0
+    config = config or PipelineConfig()
+    kapture_dir = Path(kapture_dir)
+    kapture = load_kapture(kapture_dir)
+    names = kapture.image_names()
+    if not names:
+        raise MissingDataError(f"{kapture_dir}: no images (sensors/records_camera.txt is empty or missing)")
+    store = KaptureFeatureStore(output_dataset(kapture_dir, output_dir))
+    return extract_local_features(names, records_data_path(kapture_dir), store, config.features.local,
+                                  make_local_extractor(config.features, config.device), overwrite=overwrite)
+
+
+def main_global(kapture_dir: str | Path, output_dir: str | Path | None = None,
+                config: PipelineConfig | None = None, map_dir: str | Path | None = None,
+                overwrite: bool = False) -> list[StepReport]:
+    """Global features of every image, one report per type of ``config.features.global``.
+
+    DenseVLAD needs a model fitted on map images: with ``map_dir`` (queries) the model saved there is
+    used and must exist; without it the dataset is the map and the model is fitted on its images.
+    """
+    from kapturelike.io.dataset import load_kapture, records_data_path
+
+    config = config or PipelineConfig()
+    kapture_dir = Path(kapture_dir)
+    kapture = load_kapture(kapture_dir)
+    names = kapture.image_names()
+    if not names:
+        raise MissingDataError(f"{kapture_dir}: no images (sensors/records_camera.txt is empty or missing)")
+    if map_dir is not None and not (Path(map_dir) / "sensors" / "sensors.txt").is_file():
+        raise MissingDataError(f"{map_dir}: not a kapture dataset (sensors/sensors.txt is missing)")
+    store = KaptureFeatureStore(output_dataset(kapture_dir, output_dir))
+    model_store = KaptureFeatureStore(map_dir) if map_dir is not None else store
+    image_root = records_data_path(kapture_dir)
+    reports = []
+    for gtype in global_types(config.features):
+        extractor = make_global_extractor(gtype, config.features, model_store.folder("global_features", gtype),
+                                          names, image_root, config.device, fit=map_dir is None)
+        reports.append(extract_global_features(names, image_root, store, gtype, extractor, overwrite))
+    return reports

@@ -10,13 +10,18 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from kapturelike.core.sensors import Camera
-from kapturelike.io.features import FeatureStore
+from kapturelike.errors import MissingDataError
+from kapturelike.io.features import FeatureStore, KaptureFeatureStore
+from kapturelike.io.pairs import read_pairs
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
+from kapturelike.pipelines.config import PipelineConfig
+from kapturelike.pipelines.extract_features import output_dataset
 from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
 
 
@@ -110,3 +115,76 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
         run_batched(report, unique, lambda p: out_store.has_matches(type_name, *p), process,
                     key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size, overwrite=overwrite)
     return report, counts
+
+
+def _cameras_and_poses(kapture_dir: Path, use_poses: bool) -> tuple[dict[str, Camera], dict[str, tuple]]:
+    from kapturelike.core.image_poses import image_poses
+    from kapturelike.io.dataset import load_kapture
+
+    kapture = load_kapture(kapture_dir)
+    cameras = kapture.cameras()
+    records = kapture.records_camera
+    by_image = {} if records is None else {n: cameras[d] for n, d in zip(records.paths, records.device_ids.tolist())
+                                           if d in cameras}
+    return by_image, image_poses(kapture) if use_poses else {}
+
+
+def lookup_context(kapture_dir: str | Path, output_dir: str | Path | None = None,
+                   map_dir: str | Path | None = None) -> tuple[list[KaptureFeatureStore], dict[str, Camera], dict]:
+    """Feature stores (output, dataset, map; first hit wins), cameras and usable poses by image name.
+
+    With a map, the dataset holds queries whose poses (if any) are ground truth: only map poses are
+    used, so query-map pairs are verified by RANSAC. Without one, the dataset's own poses are used.
+    """
+    kapture_dir = Path(kapture_dir)
+    folders = [Path(output_dir)] if output_dir is not None else []
+    folders += [kapture_dir] + ([Path(map_dir)] if map_dir is not None else [])
+    unique = list(dict.fromkeys(f.resolve() for f in folders))
+    stores = [KaptureFeatureStore(f) for f in unique]
+    cameras, poses = _cameras_and_poses(kapture_dir, use_poses=map_dir is None)
+    if map_dir is not None:
+        map_cameras, map_poses = _cameras_and_poses(Path(map_dir), use_poses=True)
+        cameras, poses = {**map_cameras, **cameras}, map_poses
+    return stores, cameras, poses
+
+
+def check_features(names: Sequence[str], features: FeatureSource) -> None:
+    """Fail before any work when an image of the pairs has no keypoints or descriptors, naming the file."""
+    names = list(dict.fromkeys(names))
+    missing = [n for n in names if not any(s.has("keypoints", features.type_name, n) for s in features.stores)]
+    what = "keypoints"
+    if not missing:
+        what = "descriptors"
+        missing = [n for n in names if not features.store_of(n).has(what, features.type_name, n)]
+    if missing:
+        store = features.store_of(missing[0]) if what == "descriptors" else features.stores[0]
+        raise MissingDataError(f"{store.path(what, features.type_name, missing[0])}: missing {what} file for image "
+                               f"'{missing[0]}'" + (f" and {len(missing) - 1} more" if len(missing) > 1 else "")
+                               + " (run kapture_extract_features on it first)")
+
+
+def main(kapture_dir: str | Path, pairs_path: str | Path, output_dir: str | Path | None = None,
+         config: PipelineConfig | None = None, verify: bool = False, map_dir: str | Path | None = None,
+         overwrite: bool = False) -> StepReport:
+    """Match the local features (``config.features.local``) of every pair of a pairs file.
+
+    Features are looked up in ``output_dir``, then ``kapture_dir``, then ``map_dir``; matches are
+    written to ``output_dir`` (default: ``kapture_dir``). With ``verify``, matches are verified with
+    ``config.verification`` ('auto': known poses where both images have one, RANSAC otherwise).
+    """
+    config = config or PipelineConfig()
+    kapture_dir = Path(kapture_dir)
+    if not (kapture_dir / "sensors" / "sensors.txt").is_file():
+        raise MissingDataError(f"{kapture_dir}: not a kapture dataset (sensors/sensors.txt is missing)")
+    pairs = [(a, b) for a, b, _ in read_pairs(pairs_path)]
+    if output_dir is not None:
+        output_dir = output_dataset(kapture_dir, Path(output_dir))
+    stores, cameras, poses = lookup_context(kapture_dir, output_dir, map_dir)
+    out_store = stores[0]
+    features = FeatureSource(stores, config.features.local)
+    check_features([n for pair in pairs for n in pair], features)
+    verification = VerificationOptions(**config.verification) if verify else None
+    report, _ = match_and_verify(pairs, features, out_store,
+                                 MatchingOptions(**{"device": config.device, **config.matching}),
+                                 verification, cameras, poses, overwrite=overwrite)
+    return report

@@ -1,0 +1,84 @@
+"""Time reading large trajectories and records_camera files: kapturelike vs kapture.
+
+    python benchmarks/bench_io.py [--lines 1000000] [--repeat 1]
+
+Writes both files (in a temporary folder) with kapturelike, then reads each with
+``read_trajectories`` / ``read_records`` and, when the ``kapture`` package is importable, with
+``kapture.io.csv.trajectories_from_file`` / ``records_camera_from_file``; prints a table and the
+speed-up ratio (best of --repeat runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from kapturelike.core.records import Records
+from kapturelike.core.trajectories import Trajectories
+from kapturelike.io.records import read_records, write_records
+from kapturelike.io.trajectories import read_trajectories, write_trajectories
+
+
+def make_files(folder: Path, lines: int, cameras: int = 4) -> tuple[Path, Path]:
+    rng = np.random.default_rng(0)
+    timestamps = np.arange(lines, dtype=np.int64) // cameras
+    devices = np.array([f"cam{i % cameras}" for i in range(lines)], dtype=object)
+    q = rng.normal(size=(lines, 4))
+    q /= np.linalg.norm(q, axis=1, keepdims=True)
+    traj_path, rec_path = folder / "trajectories.txt", folder / "records_camera.txt"
+    write_trajectories(traj_path, Trajectories(timestamps, devices, q, rng.normal(size=(lines, 3)) * 100))
+    paths = [(f"cam{i % cameras}/{i // cameras:08d}.jpg",) for i in range(lines)]
+    write_records(rec_path, Records("camera", timestamps, devices, paths))
+    return traj_path, rec_path
+
+
+def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
+    best, result = float("inf"), None
+    for _ in range(repeat):
+        start = time.perf_counter()
+        result = fn()
+        best = min(best, time.perf_counter() - start)
+    return best, result
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--lines", type=int, default=1_000_000, help="lines per file (default: %(default)s)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="runs per reader, best kept (default: %(default)s)")
+    args = parser.parse_args(argv)
+    try:
+        import kapture.io.csv as kcsv
+    except ImportError:
+        kcsv = None
+    with tempfile.TemporaryDirectory() as tmp:
+        start = time.perf_counter()
+        traj_path, rec_path = make_files(Path(tmp), args.lines)
+        print(f"wrote 2 files of {args.lines} lines in {time.perf_counter() - start:.2f} s")
+        rows = []
+        for label, ours, theirs in [
+            ("trajectories", lambda: read_trajectories(traj_path),
+             kcsv and (lambda: kcsv.trajectories_from_file(str(traj_path)))),
+            ("records_camera", lambda: read_records(rec_path, "camera"),
+             kcsv and (lambda: kcsv.records_camera_from_file(str(rec_path)))),
+        ]:
+            t_ours, got = best_time(ours, args.repeat)
+            if len(got) != args.lines:
+                raise RuntimeError(f"{label}: read {len(got)} rows, expected {args.lines}")
+            t_theirs = best_time(theirs, args.repeat)[0] if theirs else None
+            rows.append((label, t_ours, t_theirs))
+    print(f"{'file':<16} {'lines':>9} {'kapturelike s':>14} {'kapture s':>10} {'speed-up':>9}")
+    for label, t_ours, t_theirs in rows:
+        theirs = f"{t_theirs:10.2f}" if t_theirs is not None else f"{'n/a':>10}"
+        ratio = f"{t_theirs / t_ours:8.1f}x" if t_theirs is not None else f"{'n/a':>9}"
+        print(f"{label:<16} {args.lines:>9} {t_ours:14.2f} {theirs} {ratio}")
+
+
+if __name__ == "__main__":
+    main()

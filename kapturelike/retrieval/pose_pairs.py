@@ -1,0 +1,248 @@
+"""Image pairs from known poses (distance pairs) and from capture order (sequence pairs).
+
+Distance pairs: a query image and a map image pair up when their camera centres are between
+``min_distance`` and ``max_distance`` apart and their viewing directions (optical axes in world
+coordinates, see ``kapturelike.core.pose.viewing_directions``) differ by at most ``max_angle``
+degrees. The score, as kapture-localization's ``kapture_compute_distance_pairs`` computes it, is
+``2 - (distance / max_distance + angle / max_angle)``: 2 for a coincident camera, 0 at both limits.
+
+Sequence pairs: per sensor, images sorted by timestamp form sequences (a gap longer than
+``max_interval`` starts a new one); each image pairs with the images up to ``window`` frames before
+and after it in its sequence, scored ``1 - offset / window``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+from kapturelike.retrieval.topk import rank_within_groups, self_exclusion
+
+
+@dataclass
+class DistancePairsOptions:
+    max_distance: float = 25.0
+    """Largest centre distance of a pair (world units, usually metres); must be finite."""
+    min_distance: float = 0.0
+    """Smallest centre distance of a pair (e.g. to skip images taken from the same place)."""
+    max_angle: float = 45.0
+    """Largest angle in degrees between the viewing directions of a pair, in (0, 180]."""
+    topk: int | None = None
+    """Best pairs kept per query image (None: all pairs within the limits)."""
+    query_block: int = 16384
+    """Query images processed at once; bounds the memory of the radius search."""
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.max_distance) and self.max_distance > 0):
+            raise ValueError(f"DistancePairsOptions.max_distance must be finite and > 0, got {self.max_distance}")
+        if not 0 <= self.min_distance <= self.max_distance:
+            raise ValueError(f"DistancePairsOptions.min_distance must be in [0, max_distance], got {self.min_distance}")
+        if not 0 < self.max_angle <= 180:
+            raise ValueError(f"DistancePairsOptions.max_angle must be in (0, 180], got {self.max_angle}")
+        if self.topk is not None and self.topk < 1:
+            raise ValueError(f"DistancePairsOptions.topk must be >= 1, got {self.topk}")
+
+
+def _as_vectors(a: np.ndarray | None, field: str, n: int | None = None) -> np.ndarray | None:
+    if a is None:
+        return None
+    a = np.asarray(a, dtype=np.float64)
+    if a.ndim != 2 or a.shape[1] != 3 or (n is not None and a.shape[0] != n):
+        raise ValueError(f"{field}: expected a ({n if n is not None else 'N'}, 3) array, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        raise ValueError(f"{field}: holds NaN or infinite values")
+    return a
+
+
+def _unit(d: np.ndarray, field: str) -> np.ndarray:
+    norms = np.linalg.norm(d, axis=1, keepdims=True)
+    if (norms <= 0).any():
+        raise ValueError(f"{field}: zero-length viewing direction")
+    return d / norms
+
+
+def distance_pairs(query_centers: np.ndarray, query_dirs: np.ndarray | None, map_centers: np.ndarray,
+                   map_dirs: np.ndarray | None, options: DistancePairsOptions | None = None,
+                   exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(query index, map index, score) arrays of every pair within the limits, best ``topk`` per query.
+
+    Sorted by query index, then descending score, then map index. Directions may be None (no angle
+    limit, angle taken as 0). ``exclude``: int64 (Q,) map index each query must not pair with (-1: none).
+    """
+    options = options or DistancePairsOptions()
+    qc = _as_vectors(query_centers, "query centers")
+    mc = _as_vectors(map_centers, "map centers")
+    if (query_dirs is None) != (map_dirs is None):
+        raise ValueError("viewing directions must be given for both queries and map, or for neither")
+    qd = _as_vectors(query_dirs, "query directions", len(qc))
+    md = _as_vectors(map_dirs, "map directions", len(mc))
+    if qd is not None:
+        qd, md = _unit(qd, "query directions"), _unit(md, "map directions")
+    if exclude is not None:
+        exclude = np.asarray(exclude, dtype=np.int64)
+        if exclude.shape != (len(qc),):
+            raise ValueError(f"exclude: expected ({len(qc)},) map indices, got shape {exclude.shape}")
+    parts_q, parts_m, parts_d, parts_a = [], [], [], []
+    map_tree = cKDTree(mc)
+    for q0 in range(0, len(qc), options.query_block):
+        block = cKDTree(qc[q0:q0 + options.query_block])
+        found = block.sparse_distance_matrix(map_tree, options.max_distance, output_type="ndarray")
+        qi, mi, dist = found["i"].astype(np.int64) + q0, found["j"].astype(np.int64), found["v"]
+        # the ndarray output keeps zero distances (coincident centres), unlike the dok output
+        keep = dist >= options.min_distance
+        if exclude is not None:
+            keep &= mi != exclude[qi]
+        qi, mi, dist = qi[keep], mi[keep], dist[keep]
+        if qd is not None:
+            cos = np.clip(np.einsum("nd,nd->n", qd[qi], md[mi]), -1.0, 1.0)
+            angle = np.degrees(np.arccos(cos))
+            keep = angle <= options.max_angle
+            qi, mi, dist, angle = qi[keep], mi[keep], dist[keep], angle[keep]
+        else:
+            angle = np.zeros_like(dist)
+        parts_q.append(qi)
+        parts_m.append(mi)
+        parts_d.append(dist)
+        parts_a.append(angle)
+    qi, mi = np.concatenate(parts_q or [np.zeros(0, np.int64)]), np.concatenate(parts_m or [np.zeros(0, np.int64)])
+    dist, angle = np.concatenate(parts_d or [np.zeros(0)]), np.concatenate(parts_a or [np.zeros(0)])
+    score = 2.0 - (dist / options.max_distance + angle / options.max_angle)
+    order = rank_within_groups(qi, score, mi, options.topk)
+    return qi[order], mi[order], score[order]
+
+
+def distance_pairs_named(query_names: Sequence[str], query_centers: np.ndarray, query_dirs: np.ndarray | None,
+                         map_names: Sequence[str], map_centers: np.ndarray, map_dirs: np.ndarray | None,
+                         options: DistancePairsOptions | None = None) -> list[tuple[str, str, float]]:
+    """Distance pairs as (query, map, score), no self pairs (same name), sorted by query name then score."""
+    if len(query_names) != len(query_centers) or len(map_names) != len(map_centers):
+        raise ValueError("distance pairs: one name per camera centre is required")
+    exclude = self_exclusion(query_names, map_names)
+    qi, mi, score = distance_pairs(query_centers, query_dirs, map_centers, map_dirs, options, exclude)
+    qn, mn = np.asarray(query_names, dtype=object), np.asarray(map_names, dtype=object)
+    # re-sort by name (query indices need not follow name order), through integer name ranks
+    q_rank = np.argsort(np.argsort(qn, kind="stable"), kind="stable")
+    m_rank = np.argsort(np.argsort(mn, kind="stable"), kind="stable")
+    order = rank_within_groups(q_rank[qi], score, m_rank[mi])
+    return list(zip(qn[qi[order]].tolist(), mn[mi[order]].tolist(), score[order].tolist()))
+
+
+def sequence_pairs(names: Sequence[str], timestamps: np.ndarray, sensor_ids: Sequence[str], window: int,
+                   max_interval: int | None = None) -> list[tuple[str, str, float]]:
+    """Pairs of images of one sensor within ``window`` frames of each other in timestamp order.
+
+    ``max_interval``: a timestamp gap larger than this starts a new sequence (None: one sequence per
+    sensor). Each image pairs with both neighbours at offset o <= window, scored ``1 - o / window``.
+    Sorted by query name, then descending score, then map name.
+    """
+    n = len(names)
+    ts = np.asarray(timestamps)
+    if ts.shape != (n,) or len(sensor_ids) != n:
+        raise ValueError(f"sequence pairs: {n} names, {ts.shape} timestamps and {len(sensor_ids)} sensor ids")
+    if window < 1:
+        raise ValueError(f"sequence pairs: window must be >= 1, got {window}")
+    if len(set(names)) != n:
+        raise ValueError("sequence pairs: image names are not unique")
+    sensors = np.unique(np.asarray(sensor_ids, dtype=str), return_inverse=True)[1]
+    order = np.lexsort((ts, sensors))
+    s_sorted, t_sorted = sensors[order], ts[order]
+    starts = np.ones(n, dtype=bool)
+    starts[1:] = s_sorted[1:] != s_sorted[:-1]
+    if max_interval is not None:
+        starts[1:] |= (t_sorted[1:] - t_sorted[:-1]) > max_interval
+    sequence = np.cumsum(starts)
+    qs, ms, scores = [], [], []
+    for offset in range(1, min(window, n - 1) + 1):
+        i = np.arange(n - offset)
+        j = i + offset
+        same = sequence[i] == sequence[j]
+        i, j = order[i[same]], order[j[same]]
+        score = np.full(len(i), 1.0 - offset / window)
+        qs += [i, j]
+        ms += [j, i]
+        scores += [score, score]
+    if not qs:
+        return []
+    qi, mi, sc = np.concatenate(qs), np.concatenate(ms), np.concatenate(scores)
+    name_arr = np.asarray(names, dtype=object)
+    name_rank = np.argsort(np.argsort(name_arr, kind="stable"), kind="stable")
+    out = rank_within_groups(name_rank[qi], sc, name_rank[mi])
+    return list(zip(name_arr[qi[out]].tolist(), name_arr[mi[out]].tolist(), sc[out].tolist()))
+
+
+def image_poses(kapture) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(names, timestamps, sensor ids, q (N, 4), t (N, 3)) of the camera records of a ``Kapture``.
+
+    Poses are world-to-camera; an image whose sensor belongs to a rig gets
+    T_cam_from_world = T_cam_from_rig * T_rig_from_world. Images without a full pose are left out.
+    """
+    from kapturelike.core.pose import compose
+
+    records, traj = kapture.records_camera, kapture.trajectories
+    empty = ([], np.zeros(0, np.int64), np.zeros(0, object), np.zeros((0, 4)), np.zeros((0, 3)))
+    if records is None or traj is None or len(records) == 0:
+        return empty
+    sensor_rig = {s: (r, p) for r, sensors in (kapture.rigs or {}).items() for s, p in sensors.items()}
+    index = traj.index
+    rows, rig_q, rig_t, keep = [], [], [], []
+    identity_q, zero_t = np.array([1.0, 0, 0, 0]), np.zeros(3)
+    for i, (ts, sensor) in enumerate(zip(records.timestamps.tolist(), records.device_ids.tolist())):
+        row = index.get((ts, sensor))
+        q, t = identity_q, zero_t
+        if row is None and sensor in sensor_rig:
+            rig, cam_from_rig = sensor_rig[sensor]
+            row = index.get((ts, rig))
+            if cam_from_rig.q is None or cam_from_rig.t is None:
+                row = None
+            else:
+                q, t = cam_from_rig.q, cam_from_rig.t
+        if row is not None:
+            rows.append(row)
+            rig_q.append(q)
+            rig_t.append(t)
+            keep.append(i)
+    if not rows:
+        return empty
+    rows = np.asarray(rows)
+    q_w, t_w = traj.rotations[rows], traj.translations[rows]
+    full = np.isfinite(q_w).all(axis=1) & np.isfinite(t_w).all(axis=1)
+    q, t = compose(np.asarray(rig_q)[full], np.asarray(rig_t)[full], q_w[full], t_w[full])
+    keep = np.asarray(keep)[full]
+    names = [records.values[i][0] for i in keep.tolist()]
+    return names, records.timestamps[keep], records.device_ids[keep], q, t
+
+
+def compute_distance_pairs_files(map_root: str | Path, query_root: str | Path | None, output_path: str | Path,
+                                 options: DistancePairsOptions | None = None) -> list[tuple[str, str, float]]:
+    """``kapture_compute_distance_pairs``: pairs of posed images close in position and direction."""
+    from kapturelike.core.pose import camera_centers, viewing_directions
+    from kapturelike.io.dataset import load_kapture
+    from kapturelike.io.pairs import write_pairs
+
+    map_names, _, _, mq, mt = image_poses(load_kapture(map_root))
+    if query_root is None or Path(query_root).resolve() == Path(map_root).resolve():
+        q_names, qq, qt = map_names, mq, mt
+    else:
+        q_names, _, _, qq, qt = image_poses(load_kapture(query_root))
+    pairs = distance_pairs_named(q_names, camera_centers(qq, qt), viewing_directions(qq), map_names,
+                                 camera_centers(mq, mt), viewing_directions(mq), options)
+    write_pairs(output_path, pairs)
+    return pairs
+
+
+def compute_sequence_pairs_files(root: str | Path, output_path: str | Path, window: int,
+                                 max_interval: int | None = None) -> list[tuple[str, str, float]]:
+    """``kapture_compute_sequence_pairs``: pairs of images close in capture order, from camera records."""
+    from kapturelike.io.dataset import load_kapture
+    from kapturelike.io.pairs import write_pairs
+
+    records = load_kapture(root).records_camera
+    if records is None or len(records) == 0:
+        raise ValueError(f"{root}: no camera records")
+    pairs = sequence_pairs(records.paths, records.timestamps, records.device_ids.tolist(), window, max_interval)
+    write_pairs(output_path, pairs)
+    return pairs

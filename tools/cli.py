@@ -1,0 +1,29 @@
+"""Shared front end of the tools: parse, run one library call, report an error in one line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+
+from kapturelike.errors import KapturelikeError
+
+
+def one_line(error: BaseException) -> str:
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], int | None],
+        argv: list[str] | None = None) -> int:
+    """Exit code of ``action(args)``: 0 (or its own code), 1 on a kapturelike or OS error
+    (printed as ``error: <message>`` on stderr), 2 on bad arguments (argparse's message)."""
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse: 2 on bad arguments, 0 for --help
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        code = action(args)
+    except (KapturelikeError, OSError) as e:
+        print(f"error: {one_line(e)}", file=sys.stderr)
+        return 1
+    return int(code or 0)
