@@ -9,8 +9,8 @@ from kapturelike.tools.cli import run
 from kapturelike.tools.kapture_extract_features import print_reports
 
 from kapturelike.matching.verification import METHODS
-from kapturelike.matching.verify_kapture import main as verify_kapture
 from kapturelike.pipelines.config import load_config
+from kapturelike.pipelines.verify_matches import main as verify_kapture
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -109,7 +109,8 @@ class Observations:
         if not isinstance(other, Observations):
             return NotImplemented
         a, b = self.sorted(), other.sorted()
-        return (a.point_ids.tolist() == b.point_ids.tolist() and a.keypoints_types.tolist() == b.keypoints_types.tolist()
+        return (a.point_ids.tolist() == b.point_ids.tolist()
+                and a.keypoints_types.tolist() == b.keypoints_types.tolist()
                 and a.image_names.tolist() == b.image_names.tolist()
                 and a.feature_ids.tolist() == b.feature_ids.tolist())
 

@@ -141,6 +141,9 @@ def load_apgem(path: str | Path, device: str | torch.device | None = None
             raise CheckpointError("field 'pca' must map names to PCA objects", path)
         for name, p in pcas.items():
             p.validate(f"{path}: pca '{name}'")
+            if p.components_.shape[1] != model.feat_dim:
+                raise CheckpointError(f"pca '{name}' expects {p.components_.shape[1]}-D descriptors, "
+                                      f"the network gives {model.feat_dim}-D", path)
         pcas = dict(pcas) or None
     model = model.to(torch.device(device) if device is not None else default_device()).eval()
     info = dict(model_options=dict(model.model_options), ignored_options=ignored,

@@ -12,9 +12,11 @@ from kapturelike.io.text import (
     ErrorHandler,
     check_field,
     data_rows,
+    flat_fields,
     float_str,
-    read_lines,
+    read_text,
     report,
+    split_lines,
     write_table,
 )
 
@@ -59,30 +61,29 @@ def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
     return tuple(values)
 
 
-def _read_file_records(kind: str, lines: list[str]) -> Records | None:
+def _read_file_records(kind: str, text: str) -> Records | None:
     """Columns of a camera/depth/lidar file parsed at once; None when a line needs the per-line parser."""
-    data = [line for line in lines if line and line[0] != "#" and not line.isspace()]
-    if any(line.count(",") != 2 for line in data):
+    table = flat_fields(text, 3)
+    if table is None:
         return None
-    fields = ",".join(data).split(",")
+    fields, clean = table
     try:
         timestamps = np.array(fields[0::3], dtype=np.int64)
     except (ValueError, OverflowError):
         return None
-    devices = [f.strip() for f in fields[1::3]]
-    paths = [f.strip() for f in fields[2::3]]
-    if not all(devices) or not all(paths):
-        return None
+    devices = fields[1::3] if clean else [f.strip() for f in fields[1::3]]
+    paths = fields[2::3] if clean else [f.strip() for f in fields[2::3]]
     return Records(kind, timestamps, np.array(devices, dtype=object), list(zip(paths)))
 
 
 def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> Records:
     path = Path(path)
-    _, lines = read_lines(path)
+    _, text = read_text(path)
     if kind in _FILE_HEADERS:
-        records = _read_file_records(kind, lines)
+        records = _read_file_records(kind, text)
         if records is not None:
             return records
+    lines = split_lines(text)
     timestamps, devices, values = [], [], []
     file_kind = kind in _FILE_HEADERS
     for line, fields in data_rows(lines):

@@ -15,6 +15,8 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
+import numpy as np
+
 from kapturelike.errors import FormatError
 
 CURRENT_VERSION = "1.1"
@@ -39,6 +41,37 @@ def version_of(first_line: str) -> str | None:
     return m.group(1) if m else None
 
 
+def read_text(path: str | Path, require_version: bool = True) -> tuple[str | None, str]:
+    """The file's version and its whole text, UTF-8."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
+    version = version_of(text[:text.find("\n")] if "\n" in text else text)
+    _check_version(path, version, require_version)
+    return version, text
+
+
+def _check_version(path: Path, version: str | None, require_version: bool) -> None:
+    if require_version:
+        if version is None:
+            raise FormatError("missing version header '# kapture format: 1.1' as first line", path, 1, "version")
+        if version not in SUPPORTED_VERSIONS:
+            raise FormatError(f"unsupported kapture format version {version} (supported: "
+                              f"{', '.join(SUPPORTED_VERSIONS)})", path, 1, "version")
+
+
+def split_lines(text: str) -> list[str]:
+    """Line i of the text is ``lines[i - 1]``."""
+    lines = text.split("\n")
+    if lines and lines[-1] == "":
+        lines.pop()
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
+    return lines
+
+
 def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | None, list[str]]:
     """The file's version and its lines (line i of the file is ``lines[i - 1]``), UTF-8."""
     path = Path(path)
@@ -46,11 +79,7 @@ def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | No
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as e:
         raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if "\r" in text:
-        lines = [line.rstrip("\r") for line in lines]
+    lines = split_lines(text)
     version = version_of(lines[0]) if lines else None
     if require_version:
         if version is None:
@@ -59,6 +88,43 @@ def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | No
             raise FormatError(f"unsupported kapture format version {version} (supported: "
                               f"{', '.join(SUPPORTED_VERSIONS)})", path, 1, "version")
     return version, lines
+
+
+def flat_fields(text: str, n_fields: int) -> tuple[list[str], bool] | None:
+    """Every field of a table's data lines in one flat list (row r, column c at ``r * n_fields + c``).
+
+    Fast path of the big tables: when all comment lines come first and every other line has exactly
+    ``n_fields`` fields; None otherwise (the per-line parser then finds and names the bad line).
+    The flag is True when the fields are already stripped, except the first of each line, which may
+    keep leading spaces (kapture pads timestamps; ``int`` ignores them).
+    Checks run on the UTF-8 bytes with numpy (',', '\n' and ASCII never occur inside a multi-byte
+    character), so no per-line Python work is done.
+    """
+    start = 0
+    while text.startswith("#", start):
+        end = text.find("\n", start)
+        if end < 0:
+            return [], True
+        start = end + 1
+    body = text[start:-1] if text.endswith("\n") else text[start:]
+    if not body:
+        return [], True
+    raw = np.frombuffer(body.encode("utf-8"), dtype=np.uint8)
+    newlines, commas = np.flatnonzero(raw == 10), np.flatnonzero(raw == 44)
+    k = n_fields - 1
+    if len(commas) != k * (len(newlines) + 1) or (k and (raw[newlines + 1] == ord("#")).any()):
+        return None
+    if k and len(newlines):  # line i holds commas k*i .. k*i+k-1: the newline between them and the next line's
+        if ((commas[k - 1:-1:k] > newlines) | (commas[k::k] < newlines)).any():
+            return None
+    clean = bool(k) and not (raw > 126).any() and not ((raw < 32) & (raw != 10)).any()
+    if clean:  # kapture's own layout: ', ' between fields, no other space around them
+        after = np.minimum(commas + 2, len(raw) - 1)
+        clean = bool((raw[commas + 1] == 32).all() and (raw[after] != 32).all()
+                     and (raw[commas - 1] != 32).all() and (raw[newlines - 1] != 32).all() and raw[-1] != 32)
+    if clean:
+        return body.replace("\n", ", ").split(", "), True
+    return body.replace("\n", ",").split(","), False
 
 
 def data_rows(lines: list[str]) -> Iterator[tuple[int, list[str]]]:

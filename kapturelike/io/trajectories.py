@@ -18,9 +18,11 @@ from kapturelike.io.text import (
     ErrorHandler,
     check_field,
     data_rows,
+    flat_fields,
     float_str,
-    read_lines,
+    read_text,
     report,
+    split_lines,
     write_table,
 )
 
@@ -78,23 +80,23 @@ def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Traject
 
 def read_trajectories(path: str | Path, on_error: ErrorHandler = None) -> Trajectories:
     path = Path(path)
-    _, lines = read_lines(path)
-    data = [line for line in lines if line and line[0] != "#" and not line.isspace()]
-    if not data:
-        return Trajectories()
+    _, text = read_text(path)
+    table = flat_fields(text, 9)  # one flat list of fields, each column a strided slice of it
     try:
-        # one flat list of fields (no per-line lists), each column a strided slice of it
-        if any(line.count(",") != 8 for line in data):
-            raise ValueError("column count")
-        fields = ",".join(data).split(",")
+        if table is None:
+            raise ValueError("not a plain table")
+        fields, clean = table
+        if not fields:
+            return Trajectories()
         timestamps = np.array(fields[0::9], dtype=np.int64)
-        device_ids = np.array([f.strip() for f in fields[1::9]], dtype=object)
+        device_ids = np.array(fields[1::9] if clean else [f.strip() for f in fields[1::9]], dtype=object)
         del fields[0::9]  # leaves the 8 fields from device_id on
         del fields[0::8]  # leaves the 7 pose fields
         values = np.array(list(map(float, fields)), dtype=np.float64).reshape(-1, 7)
     except (ValueError, OverflowError):
-        return _slow_parse(path, lines, on_error)  # finds, names and reports the bad lines
+        # finds, names and reports the bad lines
+        return _slow_parse(path, split_lines(text), on_error)
     norms = np.linalg.norm(values[:, :4], axis=1)
     if (np.abs(norms - 1.0) > QUATERNION_TOLERANCE).any():
-        return _slow_parse(path, lines, on_error)
+        return _slow_parse(path, split_lines(text), on_error)
     return Trajectories(timestamps, device_ids, values[:, :4], values[:, 4:])

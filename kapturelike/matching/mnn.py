@@ -104,11 +104,19 @@ def _match_batch(pairs: Sequence[tuple[np.ndarray, np.ndarray]], options: Matchi
     if options.distance_threshold is not None:
         keep &= (2 - 2 * best12).clamp_min(0) <= options.distance_threshold ** 2
     if options.mutual:
-        idx21 = sim.max(dim=1).indices  # (B, N2); max(dim) returns the first index of a tie
-        back = torch.gather(idx21, 1, idx12)
-        keep &= back == torch.arange(sim.shape[1], device=device)[None]
+        # mutual <=> the row's best is also its column's best. Column maxima by value: an index
+        # reduction over the strided dim costs ~15x more on CPU than amax.
+        col_best = sim.amax(dim=1)  # (B, N2)
+        keep &= best12 >= torch.gather(col_best, 1, idx12)
     b_idx, i_idx = torch.nonzero(keep, as_tuple=True)
     j_idx = idx12[b_idx, i_idx]
+    if options.mutual and len(j_idx):
+        # rows tied for a column's maximum all pass the value test: keep the first (smallest i)
+        key = b_idx * sim.shape[2] + j_idx
+        order = torch.argsort(key, stable=True)
+        first = torch.ones_like(key, dtype=torch.bool)
+        first[order[1:]] = key[order[1:]] != key[order[:-1]]
+        b_idx, i_idx, j_idx = b_idx[first], i_idx[first], j_idx[first]
     scores = best12[b_idx, i_idx]
     counts = torch.bincount(b_idx, minlength=len(pairs)).cpu().numpy()
     matches = torch.stack([i_idx, j_idx], 1).cpu().numpy().astype(np.int64)

@@ -55,7 +55,7 @@ class FeatureSource:
         return value
 
 
-def _scores_of(kept: np.ndarray, raw: np.ndarray, raw_scores: np.ndarray) -> np.ndarray:
+def scores_of_kept(kept: np.ndarray, raw: np.ndarray, raw_scores: np.ndarray) -> np.ndarray:
     """Similarity of each kept match, looked up among the raw matches (vectorised)."""
     if len(kept) == 0:
         return np.zeros(0)
@@ -105,7 +105,7 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
             if err is not None:
                 yield pair, err
                 continue
-            score = _scores_of(m, raw_m, raw_s)
+            score = scores_of_kept(m, raw_m, raw_s)
             out_store.write_matches(type_name, pair[0], pair[1], np.column_stack([m, score]) if len(m)
                                     else np.zeros((0, 3)))
             counts[pair] = len(m)

@@ -1,7 +1,7 @@
 """Step: image pairs from global features stored in kapture feature stores.
 
 One global type: top-k through the retrieval index. Several types: late fusion of their
-similarity matrices, computed per block of queries so a large map never needs the full matrix.
+similarity matrices (kapturelike.retrieval.fusion), per block of queries.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import numpy as np
 from kapturelike.errors import MissingDataError
 from kapturelike.io.features import FeatureStore
 from kapturelike.retrieval.topk import pairs_from_retrieval
-
-QUERY_BLOCK = 4096
 
 
 def load_global_features(names: Sequence[str], stores: Sequence[FeatureStore], type_name: str) -> np.ndarray:
@@ -41,20 +39,8 @@ def retrieval_pairs(query_names: Sequence[str], query_stores: Sequence[FeatureSt
         return pairs_from_retrieval(query_names, load_global_features(query_names, query_stores, types[0]),
                                     map_names, load_global_features(map_names, map_stores, types[0]), topk,
                                     exclude_self=exclude_self)
-    from kapturelike.retrieval.fusion import fuse_similarities
+    from kapturelike.retrieval.fusion import FusionOptions, late_fusion_pairs
 
-    queries = [load_global_features(query_names, query_stores, t) for t in types]
-    maps = [load_global_features(map_names, map_stores, t) for t in types]
-    map_index = {n: i for i, n in enumerate(map_names)}
-    pairs: list[tuple[str, str, float]] = []
-    for start in range(0, len(query_names), QUERY_BLOCK):
-        stop = min(start + QUERY_BLOCK, len(query_names))
-        fused = fuse_similarities([q[start:stop] @ m.T for q, m in zip(queries, maps)], fusion)
-        if exclude_self:
-            for row, name in enumerate(query_names[start:stop]):
-                if name in map_index:
-                    fused[row, map_index[name]] = -np.inf
-        best = np.argsort(-fused, axis=1, kind="stable")[:, :topk]
-        for row, name in enumerate(query_names[start:stop]):
-            pairs += [(name, map_names[j], float(fused[row, j])) for j in best[row].tolist()]
-    return pairs
+    return late_fusion_pairs(query_names, [load_global_features(query_names, query_stores, t) for t in types],
+                             map_names, [load_global_features(map_names, map_stores, t) for t in types], topk,
+                             FusionOptions(method=fusion), exclude_self=exclude_self)

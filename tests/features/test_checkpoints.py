@@ -174,3 +174,15 @@ def test_pca_state_cannot_shadow_methods(tmp_path):
         torch.save({"pca": {"x": pca}}, tmp_path / "shadow.pt")
     with pytest.raises(CheckpointError, match="transform"):
         safe_load(tmp_path / "shadow.pt")
+
+
+def test_numpy1_global_names_are_accepted(tmp_path):
+    """Files written with numpy 1.x name ``numpy.core.multiarray``; numpy 2 writes ``numpy._core``."""
+    arr = np.arange(6, dtype=np.float64).reshape(2, 3)
+    torch.save({"a": arr, "s": np.float64(2.5)}, tmp_path / "np2.pt", _use_new_zipfile_serialization=False)
+    raw = (tmp_path / "np2.pt").read_bytes()
+    assert b"numpy._core.multiarray" in raw
+    (tmp_path / "np1.pt").write_bytes(raw.replace(b"numpy._core.multiarray", b"numpy.core.multiarray"))
+    out = safe_load(tmp_path / "np1.pt")
+    np.testing.assert_array_equal(out["a"], arr)
+    assert out["s"] == 2.5

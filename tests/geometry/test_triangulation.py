@@ -182,3 +182,54 @@ def test_bad_matches_raise(scene):
         triangulate(rec, {(a, b): np.array([[0, 100_000]])})
     with pytest.raises(TriangulationInputError, match="ba_loss"):
         triangulate(rec, {(a, b): np.array([[0, 0]])}, TriangulationOptions(ba_loss="L3"))
+
+
+def colmap_point_triangulator(rec, keypoints, matches, tmp_path, ignore_two_view_tracks):
+    """COLMAP's own route (database + pycolmap.triangulate_points), the oracle for our in-memory one."""
+    db = pycolmap.Database.open(tmp_path / "database.db")
+    for camera in rec.cameras.values():
+        db.write_camera(camera, use_camera_id=True)
+    for rig in rec.rigs.values():
+        db.write_rig(rig, use_rig_id=True)
+    for frame in rec.frames.values():
+        bare = pycolmap.Frame(frame_id=frame.frame_id, rig_id=frame.rig_id)
+        for data_id in frame.data_ids:
+            bare.add_data_id(data_id)
+        db.write_frame(bare, use_frame_id=True)
+    ids = {}
+    for image_id, image in rec.images.items():
+        bare = pycolmap.Image(name=image.name, camera_id=image.camera_id, image_id=image_id)
+        bare.frame_id = image.frame_id
+        ids[image.name] = db.write_image(bare, use_image_id=True)
+        db.write_keypoints(image_id, keypoints[image.name].astype(np.float32))
+    for (a, b), m in matches.items():
+        geometry = pycolmap.TwoViewGeometry()
+        geometry.config = pycolmap.TwoViewGeometryConfiguration.CALIBRATED
+        geometry.inlier_matches = m.astype(np.uint32)
+        db.write_matches(ids[a], ids[b], m.astype(np.uint32))
+        db.write_two_view_geometry(ids[a], ids[b], geometry)
+    db.close()
+    options = pycolmap.IncrementalPipelineOptions()
+    options.triangulation.ignore_two_view_tracks = ignore_two_view_tracks
+    (tmp_path / "out").mkdir()
+    return pycolmap.triangulate_points(rec, tmp_path / "database.db", tmp_path, tmp_path / "out", options=options)
+
+
+@pytest.mark.parametrize("ignore_two_view_tracks", [True, False])
+def test_agrees_with_colmap_point_triangulator(tmp_path, ignore_two_view_tracks):
+    scene = make_scene(seed=4, n_images=4, n_points=150)
+    rng = np.random.default_rng(8)
+    noisy = {k: v + rng.normal(scale=0.7, size=v.shape).astype(np.float32) for k, v in scene.keypoints.items()}
+    names = [e[0] for e in scene.images]
+    # sparser matches so that some points are seen by two images only
+    matches = {pair: m[rng.random(len(m)) < 0.6] for pair, m in
+               verified_matches(scene, list(combinations(names, 2))).items()}
+    rec = build_reconstruction(CAMERAS, scene.images, noisy)
+    ours = triangulate(rec, matches, TriangulationOptions(ignore_two_view_tracks=ignore_two_view_tracks))
+    colmap = colmap_point_triangulator(rec, noisy, matches, tmp_path, ignore_two_view_tracks)
+    assert abs(len(ours.points3d) - colmap.num_points3D()) <= 0.03 * colmap.num_points3D()
+    assert abs(ours.mean_reprojection_error - colmap.compute_mean_reprojection_error()) < 0.05
+    # same points: every COLMAP point has one of ours within 1 cm
+    theirs = np.array([p.xyz for p in colmap.points3D.values()])
+    nearest = np.min(np.linalg.norm(theirs[:, None] - ours.points3d[None], axis=2), axis=1)
+    assert np.mean(nearest < 0.01) > 0.95

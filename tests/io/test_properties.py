@@ -19,6 +19,7 @@ from kapturelike.errors import FormatError
 from kapturelike.io.reconstruction import read_observations, read_points3d, write_observations, write_points3d
 from kapturelike.io.records import read_records, write_records
 from kapturelike.io.sensors import read_rigs, read_sensors, write_sensors
+from kapturelike.io.text import data_rows, split_lines
 from kapturelike.io.trajectories import read_trajectories, write_trajectories
 
 SETTINGS = settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -155,3 +156,28 @@ def test_junk_gives_format_error_only(table: str, junk: list[str], data) -> None
     problems: list = []
     READERS[table](path, on_error=problems.append)
     assert all(isinstance(p, FormatError) and p.line is not None for p in problems)
+
+
+PADDING = st.sampled_from(["", " ", "  ", "\t", "\xa0", "\u2003", "\x1f"])
+PLAIN = st.text(st.sampled_from(list("ab/é.9 ")), min_size=1, max_size=6).filter(lambda s: s.strip() == s)
+
+
+@SETTINGS
+@given(st.lists(st.tuples(st.integers(0, 10**12), PLAIN, PLAIN, PADDING, PADDING, PADDING), max_size=12),
+       st.lists(st.sampled_from(["", "# comment", "   "]), max_size=2), st.integers(0, 12))
+def test_fast_table_parser_matches_line_parser(rows: list, extra: list[str], at: int) -> None:
+    """Whatever the padding, comments and blank lines, records read as the per-line parser reads them."""
+    lines = [f"{p1}{ts}{p2},{p3}{dev}{p1}, {path}{p2}" for ts, dev, path, p1, p2, p3 in rows]
+    lines[min(at, len(lines)):min(at, len(lines))] = extra
+    text = "# kapture format: 1.1\n# timestamp, device_id, image_path\n" + "\n".join(lines) + "\n"
+    path = _tmp()
+    path.write_text(text, encoding="utf-8")
+    expected = [(int(f[0]), f[1], f[2]) for _, f in data_rows(split_lines(text))]
+    got = read_records(path, "camera")
+    assert list(zip(got.timestamps.tolist(), got.device_ids.tolist(), got.paths)) == expected
+    traj_lines = [f"{p1}{ts}{p2},{p3}{dev}{p1}, 1{p2},0, 0,0 ,{p3}1, 2,3" for ts, dev, _, p1, p2, p3 in rows]
+    path.write_text("# kapture format: 1.1\n" + "\n".join(traj_lines) + "\n", encoding="utf-8")
+    traj = read_trajectories(path)
+    text = path.read_text(encoding="utf-8")
+    assert traj.keys() == [(int(f[0]), f[1]) for _, f in data_rows(split_lines(text))]
+    assert np.array_equal(traj.translations, np.tile([1.0, 2, 3], (len(traj), 1)))

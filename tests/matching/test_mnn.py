@@ -133,3 +133,33 @@ def test_cuda_matches_cpu():
         gpu = match_pairs(pairs, MatchingOptions(**{**opts.__dict__, "device": "cuda"}))
         for a, b in zip(cpu, gpu):
             np.testing.assert_array_equal(a, b)
+
+
+def reference(d1: np.ndarray, d2: np.ndarray, ratio, dist, mutual) -> set[tuple[int, int]]:
+    """Brute-force float64 nearest neighbours, written independently of the torch code."""
+    s = unit(d1.astype(np.float64)) @ unit(d2.astype(np.float64)).T
+    out = set()
+    for i in range(len(d1)):
+        order = np.argsort(-s[i], kind="stable")
+        j = order[0]
+        d_best = np.sqrt(max(2 - 2 * s[i, j], 0))
+        if ratio is not None and len(order) > 1 and not d_best < ratio * np.sqrt(max(2 - 2 * s[i, order[1]], 0)):
+            continue
+        if dist is not None and d_best > dist:
+            continue
+        if mutual and np.argmax(s[:, j]) != i:
+            continue
+        out.add((i, int(j)))
+    return out
+
+
+@pytest.mark.parametrize("ratio, dist, mutual", [(None, None, True), (0.9, None, True), (None, 1.2, False),
+                                                 (0.95, 1.3, False), (0.9, 1.25, True)])
+def test_against_brute_force(ratio, dist, mutual):
+    rng = np.random.default_rng(6)
+    pairs = [(rng.normal(size=(n1, 24)).astype(np.float32), rng.normal(size=(n2, 24)).astype(np.float32))
+             for n1, n2 in [(40, 90), (120, 30), (1, 7), (75, 75), (60, 2)]]
+    got = match_pairs(pairs, MatchingOptions(ratio_threshold=ratio, distance_threshold=dist, mutual=mutual,
+                                             batch_size=2, device="cpu"))
+    for (d1, d2), m in zip(pairs, got):
+        assert as_set(m) == reference(d1, d2, ratio, dist, mutual)

@@ -22,7 +22,7 @@ from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
-from kapturelike.pipelines.match_features import _scores_of, lookup_context
+from kapturelike.pipelines.match_features import lookup_context, scores_of_kept
 from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
 
 
@@ -135,7 +135,7 @@ def main(kapture_dir: str | Path, pairs_path: str | Path | None = None, output_t
                 share_features(pair[0])
                 share_features(pair[1])
             kept = v.matches
-            scores = _scores_of(kept, m[:, :2].astype(np.int64), m[:, 2])
+            scores = scores_of_kept(kept, m[:, :2].astype(np.int64), m[:, 2])
             store.write_matches(out_type, pair[0], pair[1], np.column_stack([kept, scores]) if len(kept)
                                 else np.zeros((0, 3)))
             yield pair, None
