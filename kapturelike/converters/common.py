@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from kapturelike.core import pose as P
+from kapturelike.core.image_poses import image_pose_table
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import KapturelikeError
@@ -44,25 +44,13 @@ def image_table(kapture: Kapture) -> ImageTable:
     if rc is None or len(rc) == 0:
         return ImageTable([], np.zeros(0, np.int64), [], np.zeros((0, 4)), np.zeros((0, 3)))
     rc = rc.sorted()
-    keys = rc.keys()
-    n = len(keys)
+    n = len(rc)
     q = np.full((n, 4), np.nan)
     t = np.full((n, 3), np.nan)
-    traj = kapture.trajectories
-    if traj is not None and len(traj):
-        index = traj.index
-        rows = np.array([index.get(k, -1) for k in keys], dtype=np.int64)
-        ok = rows >= 0
-        q[ok], t[ok] = traj.rotations[rows[ok]], traj.translations[rows[ok]]
-        for rig_id, rig in (kapture.rigs or {}).items():
-            for sensor_id, sensor_from_rig in rig.items():
-                sel = np.array([(not ok[i]) and keys[i][1] == sensor_id and (keys[i][0], rig_id) in index
-                                for i in range(n)], dtype=bool)
-                if not sel.any() or sensor_from_rig.q is None or sensor_from_rig.t is None:
-                    continue
-                r = np.array([index[(keys[i][0], rig_id)] for i in np.flatnonzero(sel)], dtype=np.int64)
-                q[sel], t[sel] = P.compose(sensor_from_rig.q, sensor_from_rig.t,
-                                           traj.rotations[r], traj.translations[r])
+    names, _, _, posed_q, posed_t = image_pose_table(kapture)
+    row_of = {name: i for i, name in enumerate(rc.paths)}
+    rows = np.array([row_of[name] for name in names], dtype=np.int64)
+    q[rows], t[rows] = posed_q, posed_t
     return ImageTable(rc.paths, rc.timestamps.copy(), [str(d) for d in rc.device_ids.tolist()], q, t)
 
 

@@ -43,8 +43,8 @@ class DenseVladOptions:
     kmeans_iterations: Lloyd iterations (k-means++ initialisation).
     descriptors_per_image: descriptors sampled at random from each mapping image for the vocabulary.
     max_vocab_descriptors: cap on all descriptors kept for k-means (memory bound on big maps).
-    pca_dim: output dimension; the effective one is min(pca_dim, n_images - 1) (the rank of the
-        centred mapping VLADs).
+    pca_dim: output dimension; the effective one is min(pca_dim, n_images - 1), less if some mapping VLADs
+        are (numerically) linearly dependent, e.g. duplicate images: the rank of the centred VLADs.
     pca_max_images: at most this many mapping VLADs (reservoir sample) are kept to fit the PCA.
     whiten: divide each PCA component by sqrt(eigenvalue + whiten_regularization * largest eigenvalue);
         the regularisation keeps near-zero-variance directions from exploding with few mapping images.
@@ -146,19 +146,18 @@ def dense_rootsift(image: np.ndarray, options: DenseVladOptions | None = None) -
         smooth = cv2.GaussianBlur(gray, (0, 0), sigma) if sigma > 0.05 else gray
         gx = cv2.Sobel(smooth, cv2.CV_32F, 1, 0, ksize=1) * 0.5  # central differences
         gy = cv2.Sobel(smooth, cv2.CV_32F, 0, 1, ksize=1) * 0.5
-        mag = np.sqrt(gx * gx + gy * gy).ravel()
-        t = (np.arctan2(gy, gx).ravel() % (2 * np.pi)) * (8 / (2 * np.pi))
-        o0 = np.floor(t).astype(np.int64)
-        frac = (t - o0).astype(np.float32)
-        o0 %= 8
-        idx = np.arange(h * w)
-        chan = np.zeros((h * w, 8), np.float32)
-        chan[idx, o0] = mag * (1 - frac)
-        chan[idx, (o0 + 1) % 8] += mag * frac
+        mag, ang = cv2.cartToPolar(gx, gy)  # float32, angle in [0, 2 pi)
+        t = ang * np.float32(8 / (2 * np.pi))
+        # linear interpolation between the two nearest of 8 orientation bins, as a circular hat function
+        chan = np.empty((h, w, 8), np.float32)
+        for k in range(8):
+            d = np.abs(t - k)
+            np.minimum(d, 8 - d, out=d)
+            chan[:, :, k] = np.maximum(1 - d, 0) * mag
         # triangular kernel of half-width b, normalised so a bin holds a mean oriented magnitude
         tri = (1.0 - np.abs(np.arange(-b + 1, b)) / b).astype(np.float32)
         tri /= tri.sum()
-        pooled = cv2.sepFilter2D(chan.reshape(h, w, 8), -1, tri, tri, borderType=cv2.BORDER_CONSTANT)
+        pooled = cv2.sepFilter2D(chan, -1, tri, tri, borderType=cv2.BORDER_CONSTANT)
         cy = np.arange(half, h - half + 1, options.step)
         cx = np.arange(half, w - half + 1, options.step)
         offs = (np.arange(4) - 1.5) * b  # bin centres relative to the descriptor centre
@@ -278,15 +277,22 @@ def fit_densevlad(images: ImageSource, options: DenseVladOptions | None = None) 
             reservoir.append(v)
         elif (j := int(rng.integers(0, n + 1))) < options.pca_max_images:
             reservoir[j] = v
-    x = np.stack(reservoir).astype(np.float64)
-    mean = x.mean(axis=0)
+    if len(reservoir) < 2:
+        raise ValueError("fit_densevlad: PCA-whitening needs at least 2 mapping images")
+    x = np.stack(reservoir)
+    mean = x.mean(axis=0, dtype=np.float64).astype(np.float32)
     xc = x - mean
-    dim = max(1, min(options.pca_dim, len(x) - 1))
     # n << D: eigen-decompose the n x n Gram matrix instead of the D x D covariance
-    evals, evecs = np.linalg.eigh(xc @ xc.T)
-    order = np.argsort(evals)[::-1][:dim]
-    evals = np.maximum(evals[order], 0.0)
-    directions = (xc.T @ evecs[:, order]) / np.sqrt(np.maximum(evals, 1e-12))
+    evals, evecs = np.linalg.eigh((xc @ xc.T).astype(np.float64))
+    order = np.argsort(evals)[::-1]
+    evals, evecs = evals[order], evecs[:, order]
+    # rank <= n - 1 after centring; drop numerically null directions (duplicate images; float32 Gram
+    # round-off is ~1e-7 relative) rather than dividing by ~0 and returning noise
+    keep = min(options.pca_dim, len(x) - 1, int(np.sum(evals > 1e-5 * max(evals[0], 1e-30))))
+    if keep < 1:
+        raise ValueError("fit_densevlad: all mapping images give the same VLAD; nothing to fit a PCA on")
+    evals, evecs = evals[:keep], evecs[:, :keep]
+    directions = (xc.T @ evecs.astype(np.float32)) / np.sqrt(evals).astype(np.float32)
     return DenseVladModel(vocabulary=vocabulary.astype(np.float32), pca_mean=mean.astype(np.float32),
                           pca_projection=np.ascontiguousarray(directions.T, dtype=np.float32),
                           eigenvalues=(evals / max(len(x) - 1, 1)).astype(np.float32),

@@ -34,15 +34,23 @@ def _import(module: str, name: str, what: str) -> Any:
 
 def _require(model: Any, what: str) -> None:
     if model is None:
-        raise ValueError(f"{what}: pass model=<loaded network> (see its module's load function)")
+        raise ValueError(f"{what}: pass model=<fitted model, loaded network or its file path>")
+
+
+def _network(model: Any, module: str, loader: str, what: str) -> tuple:
+    """(network, extras...) from a checkpoint path, a loader's returned tuple, or a bare network."""
+    _require(model, what)
+    if isinstance(model, (str, Path)):
+        return tuple(_import(module, loader, what)(model))
+    return tuple(model) if isinstance(model, tuple) else (model,)
 
 
 def get_local_extractor(name: str, options: Any = None, model: Any = None) -> LocalExtractor:
     """Local feature extractor by name: one of LOCAL_EXTRACTORS.
 
     options: the extractor's options dataclass (SiftOptions, LearnedOptions, ...; None for defaults).
-    For 'sift-opencv' / 'sift-pycolmap' the backend of ``options`` is overridden. model: the loaded
-    network for 'r2d2' (from kapturelike.features.r2d2).
+    For 'sift-opencv' / 'sift-pycolmap' the backend of ``options`` is overridden. model for 'r2d2': a
+    checkpoint path, the tuple load_r2d2 returns, or the network (kapturelike.features.r2d2).
     """
     key = name.lower()
     if key.startswith("sift"):
@@ -63,10 +71,10 @@ def get_local_extractor(name: str, options: Any = None, model: Any = None) -> Lo
         return make(key, options)
     if key == "r2d2":
         extract = _import("kapturelike.features.r2d2", "extract_r2d2", name)
-        _require(model, name)
+        net = _network(model, "kapturelike.features.r2d2", "load_r2d2", name)[0]
 
         def r2d2(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-            kp, desc = extract(image, model, options)[:2]
+            kp, desc = extract(image, net, options)[:2]
             return np.asarray(kp, np.float32), np.asarray(desc, np.float32)
 
         return r2d2
@@ -78,7 +86,8 @@ def get_global_extractor(name: str, options: Any = None, model: Any = None) -> G
 
     'densevlad': model is a fitted DenseVladModel or the path of its saved .npz (fit it first with
     kapturelike.features.densevlad.fit_densevlad on the mapping images); options a DenseVladOptions.
-    'apgem': model is the network from kapturelike.features.apgem; options its options dataclass.
+    'apgem': model is a checkpoint path, the (network, pca, info) tuple load_apgem returns (its PCA is then
+    applied as APGeMOptions says), or a bare network; options an APGeMOptions.
     """
     key = name.lower()
     if key == "densevlad":
@@ -94,12 +103,12 @@ def get_global_extractor(name: str, options: Any = None, model: Any = None) -> G
         return densevlad
     if key == "apgem":
         extract = _import("kapturelike.features.apgem", "extract_apgem", name)
-        _require(model, name)
+        loaded = _network(model, "kapturelike.features.apgem", "load_apgem", name)
+        net, pca = loaded[0], (loaded[1] if len(loaded) > 2 else None)
 
         def apgem(image: np.ndarray) -> np.ndarray:
             # extract_apgem works on a batch of images; take the single row back out
-            out = np.asarray(extract([image], model, options), np.float32)
-            return out.reshape(-1, out.shape[-1])[0]
+            return np.asarray(extract([image], net, options, pca=pca), np.float32)[0]
 
         return apgem
     raise UnknownExtractorError(f"unknown global extractor '{name}', known: {GLOBAL_EXTRACTORS}")

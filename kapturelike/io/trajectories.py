@@ -81,7 +81,7 @@ def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Traject
 def read_trajectories(path: str | Path, on_error: ErrorHandler = None) -> Trajectories:
     path = Path(path)
     _, text = read_text(path)
-    table = flat_fields(text, 9)  # one flat list of fields, each column a strided slice of it
+    table = flat_fields(text, 9, want_clean=False)  # one flat list of fields, each column a strided slice
     try:
         if table is None:
             raise ValueError("not a plain table")

@@ -171,13 +171,13 @@ def evaluate_retrieval_files(pairs_path: str | Path, map_root: str | Path, query
                              max_distance: float = 5.0, max_angle: float = 45.0,
                              ks: Sequence[int] = DEFAULT_KS) -> RetrievalEvaluation:
     """``kapture_evaluate_retrieval``: pose hit rate@k of a pairs file, for the posed query images."""
+    from kapturelike.core.image_poses import image_pose_table
     from kapturelike.core.pose import camera_centers, viewing_directions
     from kapturelike.io.dataset import load_kapture
     from kapturelike.io.pairs import read_pairs
-    from kapturelike.retrieval.pose_pairs import image_poses
 
-    map_names, _, _, mq, mt = image_poses(load_kapture(map_root))
-    q_names, _, _, qq, qt = image_poses(load_kapture(query_root))
+    map_names, _, _, mq, mt = image_pose_table(load_kapture(map_root))
+    q_names, _, _, qq, qt = image_pose_table(load_kapture(query_root))
     if not q_names:
         raise ValueError(f"{query_root}: no query image with a ground-truth pose")
     ranked = ranked_from_pairs(read_pairs(pairs_path), q_names, map_names)

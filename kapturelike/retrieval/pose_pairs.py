@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 from scipy.spatial import cKDTree
 
+from kapturelike.core.image_poses import image_pose_table
 from kapturelike.retrieval.topk import rank_within_groups, self_exclusion
 
 
@@ -174,48 +175,6 @@ def sequence_pairs(names: Sequence[str], timestamps: np.ndarray, sensor_ids: Seq
     return list(zip(name_arr[qi[out]].tolist(), name_arr[mi[out]].tolist(), sc[out].tolist()))
 
 
-def image_poses(kapture) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(names, timestamps, sensor ids, q (N, 4), t (N, 3)) of the camera records of a ``Kapture``.
-
-    Poses are world-to-camera; an image whose sensor belongs to a rig gets
-    T_cam_from_world = T_cam_from_rig * T_rig_from_world. Images without a full pose are left out.
-    """
-    from kapturelike.core.pose import compose
-
-    records, traj = kapture.records_camera, kapture.trajectories
-    empty = ([], np.zeros(0, np.int64), np.zeros(0, object), np.zeros((0, 4)), np.zeros((0, 3)))
-    if records is None or traj is None or len(records) == 0:
-        return empty
-    sensor_rig = {s: (r, p) for r, sensors in (kapture.rigs or {}).items() for s, p in sensors.items()}
-    index = traj.index
-    rows, rig_q, rig_t, keep = [], [], [], []
-    identity_q, zero_t = np.array([1.0, 0, 0, 0]), np.zeros(3)
-    for i, (ts, sensor) in enumerate(zip(records.timestamps.tolist(), records.device_ids.tolist())):
-        row = index.get((ts, sensor))
-        q, t = identity_q, zero_t
-        if row is None and sensor in sensor_rig:
-            rig, cam_from_rig = sensor_rig[sensor]
-            row = index.get((ts, rig))
-            if cam_from_rig.q is None or cam_from_rig.t is None:
-                row = None
-            else:
-                q, t = cam_from_rig.q, cam_from_rig.t
-        if row is not None:
-            rows.append(row)
-            rig_q.append(q)
-            rig_t.append(t)
-            keep.append(i)
-    if not rows:
-        return empty
-    rows = np.asarray(rows)
-    q_w, t_w = traj.rotations[rows], traj.translations[rows]
-    full = np.isfinite(q_w).all(axis=1) & np.isfinite(t_w).all(axis=1)
-    q, t = compose(np.asarray(rig_q)[full], np.asarray(rig_t)[full], q_w[full], t_w[full])
-    keep = np.asarray(keep)[full]
-    names = [records.values[i][0] for i in keep.tolist()]
-    return names, records.timestamps[keep], records.device_ids[keep], q, t
-
-
 def compute_distance_pairs_files(map_root: str | Path, query_root: str | Path | None, output_path: str | Path,
                                  options: DistancePairsOptions | None = None) -> list[tuple[str, str, float]]:
     """``kapture_compute_distance_pairs``: pairs of posed images close in position and direction."""
@@ -223,11 +182,11 @@ def compute_distance_pairs_files(map_root: str | Path, query_root: str | Path | 
     from kapturelike.io.dataset import load_kapture
     from kapturelike.io.pairs import write_pairs
 
-    map_names, _, _, mq, mt = image_poses(load_kapture(map_root))
+    map_names, _, _, mq, mt = image_pose_table(load_kapture(map_root))
     if query_root is None or Path(query_root).resolve() == Path(map_root).resolve():
         q_names, qq, qt = map_names, mq, mt
     else:
-        q_names, _, _, qq, qt = image_poses(load_kapture(query_root))
+        q_names, _, _, qq, qt = image_pose_table(load_kapture(query_root))
     pairs = distance_pairs_named(q_names, camera_centers(qq, qt), viewing_directions(qq), map_names,
                                  camera_centers(mq, mt), viewing_directions(mq), options)
     write_pairs(output_path, pairs)

@@ -102,6 +102,22 @@ def test_fit_is_deterministic_and_unit_norm(small_fit):
     np.testing.assert_allclose(extract_densevlad(images[2], model, options), g[2], atol=1e-6)
 
 
+def test_pca_is_orthonormal_and_safe_with_duplicates(small_fit):
+    images, options, model = small_fit
+    p = model.pca_projection.astype(np.float64)
+    np.testing.assert_allclose(p @ p.T, np.eye(model.dim), atol=1e-4)
+    assert np.all(np.diff(model.eigenvalues) <= 0) and np.all(model.eigenvalues > 0)
+    dup = fit_densevlad([images[0], images[1], images[0], images[1]], options)  # rank 1 after centring
+    assert dup.dim == 1
+    g = extract_densevlad_batch(images[:3], dup, options)
+    assert np.isfinite(g).all()
+    np.testing.assert_allclose(np.abs(g), 1.0, atol=1e-5)
+    with pytest.raises(ValueError, match="at least 2"):
+        fit_densevlad(images[:1], options)
+    with pytest.raises(ValueError, match="same VLAD"):
+        fit_densevlad([images[0], images[0]], options)
+
+
 def test_save_load_round_trip(small_fit, tmp_path):
     images, options, model = small_fit
     path = tmp_path / "global" / "densevlad.npz"
@@ -178,3 +194,30 @@ def test_strecha_retrieval_recall_at_5():
     assert np.mean(hits) >= 0.9, f"recall@5 {np.mean(hits):.2f}"
     # A random top-5 already hits for ~75% of these queries, so also check the first rank (1.0 measured).
     assert np.mean(first) >= 0.8, f"recall@1 {np.mean(first):.2f}"
+
+
+def test_registry_global_lookup(small_fit, tmp_path):
+    from kapturelike.features.registry import UnknownExtractorError, get_global_extractor
+
+    images, options, model = small_fit
+    model.save(tmp_path / "m.npz")
+    for m in (model, tmp_path / "m.npz", str(tmp_path / "m.npz")):
+        extract = get_global_extractor("densevlad", options, model=m)
+        np.testing.assert_array_equal(extract(images[1]), extract_densevlad(images[1], model, options))
+    with pytest.raises(ValueError, match="model"):
+        get_global_extractor("densevlad", options)
+    with pytest.raises(UnknownExtractorError):
+        get_global_extractor("netvlad")
+
+
+def test_registry_apgem_delegates():
+    apgem = pytest.importorskip("kapturelike.features.apgem")
+    from kapturelike.features.registry import get_global_extractor
+
+    net, _ = apgem.build_apgem({"arch": "resnet50_rmac", "out_dim": 2048})
+    net = net.eval()
+    img = np.repeat(texture(3, 64, 64)[:, :, None], 3, axis=2)
+    g = get_global_extractor("apgem", apgem.APGeMOptions(), model=net)(img)
+    assert g.shape == (net.feat_dim,) and g.dtype == np.float32
+    np.testing.assert_allclose(g, apgem.extract_apgem([img], net, apgem.APGeMOptions())[0], atol=1e-6)
+    np.testing.assert_allclose(np.linalg.norm(g), 1.0, atol=1e-5)

@@ -141,3 +141,35 @@ def test_make_extractor_binds_options():
     extract = make_sift_extractor(SiftOptions(max_keypoints=10))
     kp, desc = extract(textured_image())
     assert len(kp) == 10 and desc.shape == (10, 128)
+
+
+def test_registry_local_lookup():
+    from kapturelike.features.registry import UnknownExtractorError, get_local_extractor
+
+    img = textured_image(seed=5)
+    extract = get_local_extractor("sift-pycolmap", SiftOptions(max_keypoints=20))
+    kp, desc = extract(img)
+    ref_kp, ref_desc = extract_sift(img, SiftOptions(max_keypoints=20, backend="pycolmap"))
+    np.testing.assert_array_equal(kp, ref_kp)
+    np.testing.assert_array_equal(desc, ref_desc)
+    assert len(get_local_extractor("SIFT")(img)[0]) > 0
+    with pytest.raises(UnknownExtractorError, match="unknown local extractor"):
+        get_local_extractor("orb")
+    with pytest.raises(TypeError):
+        get_local_extractor("sift", options={"max_keypoints": 5})
+    with pytest.raises(ValueError):  # needs a loaded network (or its module)
+        get_local_extractor("r2d2")
+
+
+def test_registry_r2d2_delegates():
+    r2d2 = pytest.importorskip("kapturelike.features.r2d2")
+    from kapturelike.features.registry import get_local_extractor
+
+    net = r2d2.build_r2d2().eval()
+    options = r2d2.R2D2Options(reliability_thr=0.0, repeatability_thr=0.0, top_k=50, min_size=48)
+    img = np.repeat(textured_image(h=48, w=64)[:, :, None], 3, axis=2)
+    kp, desc = get_local_extractor("r2d2", options, model=(net, {}))(img)
+    ref = r2d2.extract_r2d2(img, net, options)
+    np.testing.assert_array_equal(kp, ref[0])
+    np.testing.assert_array_equal(desc, ref[1])
+    assert kp.dtype == np.float32 and len(kp) == len(desc)

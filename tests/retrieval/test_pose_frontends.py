@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kapturelike.core.image_poses import image_pose_table
 from kapturelike.core.pose import camera_centers
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
@@ -17,7 +18,6 @@ from kapturelike.retrieval.pose_pairs import (
     DistancePairsOptions,
     compute_distance_pairs_files,
     compute_sequence_pairs_files,
-    image_poses,
 )
 
 CAM = Camera("PINHOLE", 640, 480, (500.0, 500.0, 320.0, 240.0))
@@ -41,7 +41,7 @@ def make_dataset(root, prefix, xs, rig_xs=()):
 
 def test_image_poses_with_rig(tmp_path):
     make_dataset(tmp_path, "map", [0.0, 1.0], rig_xs=[3.0])
-    names, ts, sensors, q, t = image_poses(load_kapture(tmp_path))
+    names, ts, sensors, q, t = image_pose_table(load_kapture(tmp_path))
     assert names == ["map/c0_000.jpg", "map/c0_001.jpg", "map/c1_100.jpg"]
     assert sensors.tolist() == ["cam0", "cam0", "cam1"] and ts.tolist() == [0, 1, 100]
     np.testing.assert_allclose(camera_centers(q, t)[:, 0], [0.0, 1.0, 3.5], atol=1e-12)

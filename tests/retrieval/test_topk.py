@@ -145,3 +145,28 @@ def test_rank_within_groups():
     tie = np.array([4, 3, 2, 1, 0])
     np.testing.assert_array_equal(rank_within_groups(groups, scores, tie), [3, 1, 2, 4, 0])
     np.testing.assert_array_equal(rank_within_groups(groups, scores, tie, topk=1), [3, 2])
+
+
+class NumpyIndex:
+    """A minimal third-party index (as a faiss adapter would be): only add and search."""
+
+    def __init__(self):
+        self.db = np.zeros((0, 8), np.float32)
+
+    def add(self, features):
+        self.db = np.concatenate([self.db, features])
+
+    def search(self, queries, k, exclude=None):
+        return brute_force(queries, self.db, k, exclude)
+
+
+def test_pairs_with_another_index():
+    rng = np.random.default_rng(13)
+    x = unit(rng, 15, 8)
+    names = [f"{i:02d}" for i in range(15)]
+    custom = NumpyIndex()
+    assert isinstance(custom, RetrievalIndex)
+    got = pairs_from_retrieval(names, x, names, x, 4, exclude_self=True, index=custom)
+    expected = pairs_from_retrieval(names, x, names, x, 4, exclude_self=True)
+    assert [(q, m) for q, m, _ in got] == [(q, m) for q, m, _ in expected]
+    np.testing.assert_allclose([s for *_, s in got], [s for *_, s in expected], rtol=1e-5)

@@ -1,0 +1,42 @@
+"""kapture_compute_distance_pairs: pairs of posed images close in position and viewing direction."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments, run_checked
+
+from kapturelike.retrieval.pose_pairs import DistancePairsOptions, compute_distance_pairs_files
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kapture_compute_distance_pairs", description=__doc__)
+    add_kapture_arguments(parser)
+    defaults = DistancePairsOptions()
+    parser.add_argument("--max-distance", type=float, default=defaults.max_distance,
+                        help=f"largest distance between camera centres (default: {defaults.max_distance})")
+    parser.add_argument("--min-distance", type=float, default=defaults.min_distance,
+                        help=f"smallest distance between camera centres (default: {defaults.min_distance})")
+    parser.add_argument("--max-angle", type=float, default=defaults.max_angle,
+                        help=f"largest angle in degrees between viewing directions (default: {defaults.max_angle})")
+    parser.add_argument("--topk", type=int, help="best pairs kept per image (default: all within the limits)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def action(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    options = DistancePairsOptions(max_distance=args.max_distance, min_distance=args.min_distance,
+                                   max_angle=args.max_angle, topk=args.topk)
+    pairs = compute_distance_pairs_files(args.mapping, args.query, args.output, options)
+    print(f"{len(pairs)} pairs written to {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_checked(build_parser(), action, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,72 @@
+"""kapture_compute_image_pairs: pairs file of image retrieval from the global features of kapture datasets."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Callable
+
+from kapturelike.tools.cli import run
+
+from kapturelike.errors import KapturelikeError
+from kapturelike.pipelines.compute_pairs import main as compute_pairs
+from kapturelike.retrieval.expansion import ExpansionOptions
+from kapturelike.retrieval.fusion import FusionMethod
+
+
+class InputError(KapturelikeError, ValueError):
+    """A library ValueError (bad option value or input data), reported as a one-line error."""
+
+
+def run_checked(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], int | None],
+                argv: list[str] | None = None) -> int:
+    """``cli.run`` that also reports the retrieval library's plain ValueErrors in one line (exit 1)."""
+    def checked(args: argparse.Namespace) -> int | None:
+        try:
+            return action(args)
+        except KapturelikeError:
+            raise
+        except ValueError as e:
+            raise InputError(str(e)) from e
+
+    return run(parser, checked, argv)
+
+
+def add_kapture_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mapping", required=True, help="kapture dataset of the map images")
+    parser.add_argument("--query", help="kapture dataset of the query images (default: the map, no self pairs)")
+    parser.add_argument("-o", "--output", required=True, help="pairs file to write ('query, map, score' lines)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kapture_compute_image_pairs", description=__doc__)
+    add_kapture_arguments(parser)
+    parser.add_argument("-gfeat", "--global-features-type", dest="global_types", nargs="+", default=["densevlad"],
+                        metavar="TYPE", help="global feature type(s); several are late-fused (default: densevlad)")
+    parser.add_argument("--topk", type=int, default=20, help="map images kept per query (default: 20)")
+    parser.add_argument("--fusion", default="generalized_harmonic", choices=[m.value for m in FusionMethod],
+                        help="late fusion operator when several types are given (default: generalized_harmonic)")
+    parser.add_argument("--qe-n", type=int, default=0, help="alpha-QE: map neighbours added to each query (0: off)")
+    parser.add_argument("--qe-alpha", type=float, default=3.0, help="alpha-QE weight exponent (default: 3)")
+    parser.add_argument("--dba-n", type=int, default=0, help="DBA: neighbours added to each map image (0: off)")
+    parser.add_argument("--dba-alpha", type=float, default=3.0, help="DBA weight exponent (default: 3)")
+    parser.add_argument("-v", "--verbose", action="store_true")
+    return parser
+
+
+def action(args: argparse.Namespace) -> int:
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    expansion = ExpansionOptions(qe_neighbors=args.qe_n, qe_alpha=args.qe_alpha, dba_neighbors=args.dba_n,
+                                 dba_alpha=args.dba_alpha)  # validates the values even when both are off
+    pairs = compute_pairs(args.mapping, args.output, args.query, args.global_types, args.topk, args.fusion,
+                          expansion if args.qe_n or args.dba_n else None)
+    print(f"{len(pairs)} pairs written to {args.output}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_checked(build_parser(), action, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
