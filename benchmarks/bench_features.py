@@ -1,4 +1,5 @@
-"""Throughput of SIFT (OpenCV and pycolmap backends) and DenseVLAD, and SIFT matching quality.
+"""Throughput of SIFT (OpenCV and pycolmap backends), DenseVLAD and, when their optional packages are
+installed, XFeat and DISK; and SIFT matching quality.
 
 Speed is measured on a synthetic textured image (multi-scale noise, --size) and, when present, on the
 Strecha images (../shared/data/strecha, 1536x1024). Matching quality: consecutive Strecha image pairs,
@@ -18,6 +19,7 @@ import cv2
 import numpy as np
 
 from kapturelike.features.densevlad import DenseVladOptions, extract_densevlad, fit_densevlad
+from kapturelike.features.learned import LearnedOptions, MissingExtraError, make_learned_extractor
 from kapturelike.features.sift import SiftOptions, extract_sift
 
 STRECHA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "strecha"
@@ -94,7 +96,7 @@ def main(argv: list[str] | None = None) -> None:
         cams = strecha_cameras(strecha)
         real = [cv2.cvtColor(cv2.imread(str(c[0])), cv2.COLOR_BGR2RGB) for c in cams]
     print(f"OpenCV threads: {cv2.getNumThreads()}")
-    print(f"{'extractor':<34}{'images':<22}{'img/s':>8}{'features':>10}")
+    print(f"{'extractor':<34}{'images':<22}{'img/s':>8}{'feats/dim':>10}")
     rows = [("synthetic", f"{w}x{h} synthetic", synth)]
     if real:
         rows.append(("strecha", f"{real[0].shape[1]}x{real[0].shape[0]} fountain-P11", real[:3]))
@@ -105,6 +107,15 @@ def main(argv: list[str] | None = None) -> None:
                 opts = SiftOptions(backend=backend, upright=upright)
                 r, (kp, _) = rate(lambda im, o=opts: extract_sift(im, o), imgs, args.repeat)
                 print(f"{name:<34}{label:<22}{r:>8.2f}{len(kp):>10}")
+    for name in ("xfeat", "disk"):
+        try:
+            extract = make_learned_extractor(name, LearnedOptions())
+        except MissingExtraError as exc:
+            print(f"{name:<34}skipped: {exc}")
+            continue
+        for _, label, imgs in rows:
+            r, (kp, _) = rate(extract, imgs, args.repeat)
+            print(f"{name + ' (1024 px, 4096 kp)':<34}{label:<22}{r:>8.2f}{len(kp):>10}")
     fit_imgs = real[:6] if real else synth
     options = DenseVladOptions()
     start = time.perf_counter()

@@ -15,13 +15,13 @@ from kapturelike.tools import (
     kapture_pairsfile_fusion,
 )
 
-from kapturelike.core.pose import camera_centers
+from kapturelike.core.image_poses import image_poses
+from kapturelike.core.pose import camera_centers, viewing_directions
 from kapturelike.core.reconstruction import FeatureType
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.retrieval.expansion import ExpansionOptions
-from kapturelike.retrieval.pose_pairs import image_poses
 from kapturelike.retrieval.topk import load_global_features, pairs_from_retrieval
 
 
@@ -48,6 +48,12 @@ def scene(tmp_path_factory):
         for name, f in zip(names, noisy):
             store.write("global_features", "noisy", name, f)
     return paths
+
+
+def _posed(root):
+    poses = image_poses(load_kapture(root))
+    names = sorted(poses)
+    return names, np.stack([poses[n][0] for n in names]), np.stack([poses[n][1] for n in names])
 
 
 def _expected_topk(q_names, q_feats, db_names, db_feats, k, exclude_self):
@@ -93,6 +99,15 @@ def test_image_pairs_expansion_matches_library(scene, tmp_path):
     expected = pairs_from_retrieval(q_names, q_feats, m_names, m_feats, 4,
                                     expansion=ExpansionOptions(qe_neighbors=2, qe_alpha=2.0, dba_neighbors=1))
     got = read_pairs(out)
+    assert [(q, m) for q, m, _ in got] == [(q, m) for q, m, _ in expected]
+    np.testing.assert_allclose([s for _, _, s in got], [s for _, _, s in expected], atol=1e-5)
+    # with several types each is expanded on its own: mean fusion of a type with itself changes nothing
+    fused = tmp_path / "qe_fused.txt"
+    assert kapture_compute_image_pairs.main(["--mapping", str(scene.mapping), "--query", str(scene.query),
+                                             "-gfeat", "densevlad", "densevlad", "--fusion", "mean", "--topk", "4",
+                                             "--qe-n", "2", "--qe-alpha", "2", "--dba-n", "1",
+                                             "-o", str(fused)]) == 0
+    got = read_pairs(fused)
     assert [(q, m) for q, m, _ in got] == [(q, m) for q, m, _ in expected]
     np.testing.assert_allclose([s for _, _, s in got], [s for _, _, s in expected], atol=1e-5)
 
@@ -141,9 +156,7 @@ def test_distance_and_sequence_pairs(scene, tmp_path):
     out = tmp_path / "dist.txt"
     assert kapture_compute_distance_pairs.main(["--mapping", str(scene.mapping), "-o", str(out),
                                                 "--max-distance", "100", "--max-angle", "100"]) == 0
-    names, _, _, q, t = image_poses(load_kapture(scene.mapping))
-    from kapturelike.core.pose import viewing_directions
-
+    names, q, t = _posed(scene.mapping)
     dirs = viewing_directions(q)
     angles = np.degrees(np.arccos(np.clip(dirs @ dirs.T, -1, 1)))
     expected = {(names[i], names[j]) for i in range(len(names)) for j in range(len(names))
@@ -153,7 +166,7 @@ def test_distance_and_sequence_pairs(scene, tmp_path):
     # query against map: a tight distance keeps only map images near each query
     assert kapture_compute_distance_pairs.main(["--mapping", str(scene.mapping), "--query", str(scene.query),
                                                 "-o", str(out), "--max-distance", "1.5", "--max-angle", "180"]) == 0
-    qn, _, _, qq, qt = image_poses(load_kapture(scene.query))
+    qn, qq, qt = _posed(scene.query)
     centers, q_centers = camera_centers(q, t), camera_centers(qq, qt)
     dist = np.linalg.norm(q_centers[:, None] - centers[None], axis=2)
     expected = {(qn[i], names[j]) for i, j in zip(*np.nonzero(dist <= 1.5))}

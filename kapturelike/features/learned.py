@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -118,12 +119,17 @@ def _run(name: str, model, gray: np.ndarray, options: LearnedOptions, device) ->
     return (kp.float().cpu().numpy(), scores.float().cpu().numpy(), desc.float().cpu().numpy())
 
 
-def make_learned_extractor(name: str, options: LearnedOptions | None = None
+def make_learned_extractor(name: str, options: LearnedOptions | Mapping[str, Any] | None = None
                            ) -> Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]:
     """Load the network once; returns image -> (keypoints float32 (N, 3), descriptors float32 (N, D))."""
     name = name.lower()
     if name not in LEARNED_FEATURES:
         raise ValueError(f"unknown learned feature '{name}', known: {LEARNED_FEATURES}")
+    if isinstance(options, Mapping):  # a config-file section
+        unknown = sorted(set(options) - set(LearnedOptions.__dataclass_fields__))
+        if unknown:
+            raise ValueError(f"LearnedOptions: unknown option(s) {unknown}")
+        options = LearnedOptions(**options)
     options = options or LearnedOptions()
     torch = _require("torch", name)
     device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if options.device == "auto"

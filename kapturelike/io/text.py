@@ -74,20 +74,8 @@ def split_lines(text: str) -> list[str]:
 
 def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | None, list[str]]:
     """The file's version and its lines (line i of the file is ``lines[i - 1]``), UTF-8."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as e:
-        raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
-    lines = split_lines(text)
-    version = version_of(lines[0]) if lines else None
-    if require_version:
-        if version is None:
-            raise FormatError("missing version header '# kapture format: 1.1' as first line", path, 1, "version")
-        if version not in SUPPORTED_VERSIONS:
-            raise FormatError(f"unsupported kapture format version {version} (supported: "
-                              f"{', '.join(SUPPORTED_VERSIONS)})", path, 1, "version")
-    return version, lines
+    version, text = read_text(path, require_version)
+    return version, split_lines(text)
 
 
 def flat_fields(text: str, n_fields: int, want_clean: bool = True) -> tuple[list[str], bool] | None:

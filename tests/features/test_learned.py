@@ -26,9 +26,11 @@ def test_missing_package_gives_install_hint(monkeypatch):
             make_learned_extractor(name, LearnedOptions(device="cpu"))
 
 
-def test_unknown_name():
+def test_unknown_name_and_options():
     with pytest.raises(ValueError, match="unknown learned feature"):
         make_learned_extractor("superpoint")
+    with pytest.raises(ValueError, match="max_kp"):
+        make_learned_extractor("xfeat", {"max_kp": 10})
 
 
 def _needs(name):
@@ -44,8 +46,7 @@ def _needs(name):
 @pytest.mark.parametrize("name,dim", [("xfeat", 64), ("disk", 128)])
 def test_learned_shapes_and_equivariance(name, dim):
     _needs(name)
-    options = LearnedOptions(max_keypoints=300, device="cpu")
-    extract = get_local_extractor(name, options)
+    extract = get_local_extractor(name, {"max_keypoints": 300, "device": "cpu"})  # as a config section
     img = texture()
     kp, desc = extract(np.repeat(img[:, :, None], 3, axis=2))
     assert kp.dtype == np.float32 and desc.dtype == np.float32
