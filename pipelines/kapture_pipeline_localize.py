@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.cli import run
-
 from kapturelike.evaluation.report import format_table
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.localization import run_localization
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.cli import run
-
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.mapping import run_mapping
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:

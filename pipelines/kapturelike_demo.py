@@ -6,10 +6,9 @@ import argparse
 import logging
 
 from kapturelike.pipeline_tools.kapture_pipeline_localize import print_run
-from kapturelike.tools.cli import run
-
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.demo import run_demo
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:

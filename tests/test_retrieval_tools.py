@@ -6,14 +6,6 @@ import json
 
 import numpy as np
 import pytest
-from kapturelike.tools import (
-    kapture_compute_distance_pairs,
-    kapture_compute_image_pairs,
-    kapture_compute_sequence_pairs,
-    kapture_evaluate_retrieval,
-    kapture_image_retrieval_late_fusion,
-    kapture_pairsfile_fusion,
-)
 
 from kapturelike.core.image_poses import image_poses
 from kapturelike.core.pose import camera_centers, viewing_directions
@@ -23,6 +15,14 @@ from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.retrieval.expansion import ExpansionOptions
 from kapturelike.retrieval.topk import load_global_features, pairs_from_retrieval
+from kapturelike.tools import (
+    kapture_compute_distance_pairs,
+    kapture_compute_image_pairs,
+    kapture_compute_sequence_pairs,
+    kapture_evaluate_retrieval,
+    kapture_image_retrieval_late_fusion,
+    kapture_pairsfile_fusion,
+)
 
 
 @pytest.fixture(scope="module")

@@ -11,15 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from kapturelike.tools import (
-    kapture_check,
-    kapture_export_image_list,
-    kapture_import_image_folder,
-    kapture_import_image_list,
-    kapture_merge,
-    kapture_print,
-    kapture_split,
-)
 
 from kapturelike.core.reconstruction import FeatureType, Kapture, Observations
 from kapturelike.core.records import Records
@@ -36,6 +27,15 @@ from kapturelike.dataset_tools import (
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.tools import (
+    kapture_check,
+    kapture_export_image_list,
+    kapture_import_image_folder,
+    kapture_import_image_list,
+    kapture_merge,
+    kapture_print,
+    kapture_split,
+)
 
 SIZES = {"a.png": (40, 30), "sub/b.png": (40, 30), "sub/c d.png": (20, 10), "é.png": (20, 10)}
 

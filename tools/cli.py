@@ -15,7 +15,7 @@ def one_line(error: BaseException) -> str:
 
 def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], int | None],
         argv: list[str] | None = None) -> int:
-    """Exit code of ``action(args)``: 0 (or its own code), 1 on a kapturelike or OS error
+    """Exit code of ``action(args)``: 0 (or its own code), 1 on a kapturelike, OS or value error
     (printed as ``error: <message>`` on stderr), 2 on bad arguments (argparse's message)."""
     try:
         args = parser.parse_args(argv)
@@ -23,7 +23,7 @@ def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], 
         return e.code if isinstance(e.code, int) else 2
     try:
         code = action(args)
-    except (KapturelikeError, OSError) as e:
+    except (KapturelikeError, OSError, ValueError) as e:  # bad input: one line, no traceback
         print(f"error: {one_line(e)}", file=sys.stderr)
         return 1
     return int(code or 0)

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kapturelike.tools.cli import one_line, run
-
 from kapturelike.dataset_tools import check_kapture
+from kapturelike.tools.cli import one_line, run
 
 
 def main(argv: list[str] | None = None) -> int:

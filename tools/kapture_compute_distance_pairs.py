@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments, run_checked
-
 from kapturelike.retrieval.pose_pairs import DistancePairsOptions, compute_distance_pairs_files
+from kapturelike.tools.cli import run
+from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +35,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(build_parser(), action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

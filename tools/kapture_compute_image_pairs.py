@@ -4,32 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
-from collections.abc import Callable
 
-from kapturelike.tools.cli import run
-
-from kapturelike.errors import KapturelikeError
 from kapturelike.pipelines.compute_pairs import main as compute_pairs
 from kapturelike.retrieval.expansion import ExpansionOptions
 from kapturelike.retrieval.fusion import FusionMethod
-
-
-class InputError(KapturelikeError, ValueError):
-    """A library ValueError (bad option value or input data), reported as a one-line error."""
-
-
-def run_checked(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], int | None],
-                argv: list[str] | None = None) -> int:
-    """``cli.run`` that also reports the retrieval library's plain ValueErrors in one line (exit 1)."""
-    def checked(args: argparse.Namespace) -> int | None:
-        try:
-            return action(args)
-        except KapturelikeError:
-            raise
-        except ValueError as e:
-            raise InputError(str(e)) from e
-
-    return run(parser, checked, argv)
+from kapturelike.tools.cli import run
 
 
 def add_kapture_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,7 +44,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(build_parser(), action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

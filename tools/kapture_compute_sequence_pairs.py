@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.kapture_compute_image_pairs import run_checked
-
 from kapturelike.retrieval.pose_pairs import compute_sequence_pairs_files
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,7 +29,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(build_parser(), action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

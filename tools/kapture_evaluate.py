@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools.cli import run
-
 from kapturelike.evaluation.evaluate_kapture import GROUP_BY
 from kapturelike.evaluation.evaluate_kapture import main as evaluate_kapture
 from kapturelike.evaluation.metrics import DEFAULT_THRESHOLDS
 from kapturelike.evaluation.report import format_table
+from kapturelike.tools.cli import run
 
 
 def threshold(text: str) -> tuple[float, float]:

@@ -6,9 +6,8 @@ import argparse
 import json
 import logging
 
-from kapturelike.tools.kapture_compute_image_pairs import run_checked
-
 from kapturelike.retrieval.evaluate import DEFAULT_KS, evaluate_retrieval_files, format_evaluation
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,7 +43,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(build_parser(), action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools.cli import run
-
 from kapturelike.converters.ltvl import CONVENTIONS, export_ltvl
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

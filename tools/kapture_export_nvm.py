@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools.cli import run
-
 from kapturelike.converters.features_io import keypoints_reader
 from kapturelike.converters.nvm import export_nvm
 from kapturelike.io.dataset import load_kapture
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools.cli import run
-
 from kapturelike.converters.ply import PlyOptions, export_ply
 from kapturelike.io.dataset import load_kapture
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

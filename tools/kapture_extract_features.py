@@ -6,11 +6,10 @@ import argparse
 import logging
 import sys
 
-from kapturelike.tools.cli import run
-
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.extract_features import main as extract_local
 from kapturelike.pipelines.steps import StepReport
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.cli import run
-from kapturelike.tools.kapture_extract_features import print_reports
-
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.extract_features import main_global
+from kapturelike.tools.cli import run
+from kapturelike.tools.kapture_extract_features import print_reports
 
 
 def build_parser() -> argparse.ArgumentParser:

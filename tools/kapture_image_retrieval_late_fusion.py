@@ -5,9 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments, run_checked
-
 from kapturelike.retrieval.fusion import FusionMethod, FusionOptions, image_retrieval_late_fusion_files
+from kapturelike.tools.cli import run
+from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
 # kapture-localization's names of the operators that kapturelike names differently
 METHOD_ALIASES = {"maximum": "max", "minimum": "min", "harmonic_mean": "harmonic",
@@ -58,7 +58,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(build_parser(), action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools.cli import run
-
 from kapturelike.converters.bundler import import_bundler
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools.cli import run
-
 from kapturelike.converters.colmap import import_colmap
 from kapturelike.converters.common import ConversionError
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kapturelike.tools.cli import run
-
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS
 from kapturelike.dataset_tools import ImportOptions, import_image_folder
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools.cli import run
-
 from kapturelike.converters.query_list import QueryListOptions, import_query_list
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

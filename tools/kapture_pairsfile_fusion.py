@@ -5,10 +5,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.kapture_compute_image_pairs import run_checked
-from kapturelike.tools.kapture_image_retrieval_late_fusion import add_fusion_arguments, fusion_options
-
 from kapturelike.retrieval.fusion import fuse_pairs_files
+from kapturelike.tools.cli import run
+from kapturelike.tools.kapture_image_retrieval_late_fusion import add_fusion_arguments, fusion_options
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +34,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(build_parser(), action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from kapturelike.tools.cli import run
-
 from kapturelike.dataset_tools import format_summary, summary
+from kapturelike.tools.cli import run
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -5,12 +5,11 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.cli import run
-from kapturelike.tools.kapture_extract_features import print_reports
-
 from kapturelike.matching.verification import METHODS
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.verify_matches import main as verify_kapture
+from kapturelike.tools.cli import run
+from kapturelike.tools.kapture_extract_features import print_reports
 
 
 def build_parser() -> argparse.ArgumentParser:

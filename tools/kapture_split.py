@@ -6,9 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from kapturelike.tools.cli import run
-
 from kapturelike.dataset_tools import SplitOptions, split
+from kapturelike.tools.cli import run
 
 
 def read_names(path: str) -> set[str]:

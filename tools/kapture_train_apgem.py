@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.tools.kapture_compute_image_pairs import run_checked
-
 from kapturelike.features.train_apgem import FinetuneOptions, PairMiningOptions
 from kapturelike.pipelines.train_global import MINING_METHODS, TrainGlobalOptions
 from kapturelike.pipelines.train_global import main as train_global
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,7 +70,7 @@ def action(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return run_checked(build_parser(), action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,9 @@ import sys
 
 import numpy as np
 import pycolmap
+
+from kapturelike.core.sensors import Camera
+from kapturelike.io.dataset import load_kapture
 from kapturelike.tools import (
     kapture_export_colmap,
     kapture_export_LTVL2020,
@@ -23,9 +26,6 @@ from kapturelike.tools import (
     kapture_import_query_list,
     kapture_import_strecha,
 )
-
-from kapturelike.core.sensors import Camera
-from kapturelike.io.dataset import load_kapture
 
 from .conftest import make_dataset
 

@@ -7,7 +7,6 @@ from collections import OrderedDict
 import numpy as np
 import pytest
 import torch
-from kapturelike.tools import kapture_train_apgem
 
 from kapturelike.core.reconstruction import Kapture, Observations
 from kapturelike.core.records import Records
@@ -16,6 +15,7 @@ from kapturelike.features.checkpoints import safe_load
 from kapturelike.io.dataset import records_data_path
 from kapturelike.io.images import load_image
 from kapturelike.pipelines.train_global import TrainGlobalOptions, _observation_pairs
+from kapturelike.tools import kapture_train_apgem
 
 torch.set_num_threads(2)
 OPTIONS = {"arch": "resnet50_rmac", "out_dim": 2048, "pooling": "gem", "gemp": 3, "dropout_p": None,

@@ -12,13 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from kapturelike.tools import (
-    kapture_compute_matches,
-    kapture_evaluate,
-    kapture_extract_features,
-    kapture_extract_global_features,
-    kapture_run_gv,
-)
 
 from kapturelike.core.image_poses import camera_trajectories, image_poses
 from kapturelike.core.reconstruction import Kapture
@@ -28,6 +21,13 @@ from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
 from kapturelike.synthetic.export import write_synthetic_kapture
 from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
+from kapturelike.tools import (
+    kapture_compute_matches,
+    kapture_evaluate,
+    kapture_extract_features,
+    kapture_extract_global_features,
+    kapture_run_gv,
+)
 
 CONFIG = """\
 features:
