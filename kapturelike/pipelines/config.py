@@ -39,6 +39,8 @@ class PipelineConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     pairs: PairsConfig = field(default_factory=PairsConfig)
     matching: dict[str, Any] = field(default_factory=lambda: {"ratio_threshold": 0.8})  # mnn.MatchingOptions
+    # mnn: nearest neighbours with `matching`; lightglue: LightGlue (features.local disk or aliked, extra: learned)
+    matcher: str = "mnn"
     verification: dict[str, Any] = field(default_factory=dict)  # kapturelike.matching.verification options
     triangulation: dict[str, Any] = field(default_factory=dict)  # kapturelike.geometry.triangulation options
     localization_preset: str = "config1"  # paper Table 1: config1, config2, config3

@@ -48,7 +48,7 @@ from kapturelike.pipelines.extract_features import (
     make_local_extractor,
 )
 from kapturelike.pipelines.mapping import prepare_dataset
-from kapturelike.pipelines.match_features import FeatureSource, match_and_verify
+from kapturelike.pipelines.match_features import FeatureSource, make_matcher, match_and_verify
 from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
 from kapturelike.pipelines.steps import StepReport, timed_step
 
@@ -220,6 +220,7 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     clash = set(names) & set(kmap.image_names())
     if clash:
         raise KapturelikeError(f"query and map share image names (e.g. '{sorted(clash)[0]}'); rename one side")
+    matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
     save_config(config, out_dir / "localization_config.yaml")
     out_store = KaptureFeatureStore(out_dir)
@@ -245,7 +246,7 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     cameras = {**{n: c for n, c in _cameras_by_image(kmap).items()}, **_cameras_by_image(query)}
     report, _ = match_and_verify([(q, m) for q, m, _ in pairs], FeatureSource([out_store, map_store], local_type),
                                  out_store, MatchingOptions(**{"device": config.device, **config.matching}),
-                                 verification, cameras, overwrite=overwrite)
+                                 verification, cameras, overwrite=overwrite, matcher=matcher)
     reports.append(report)
     pnp = StepReport("pose estimation")
     with timed_step(pnp):

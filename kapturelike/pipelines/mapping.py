@@ -35,7 +35,7 @@ from kapturelike.pipelines.extract_features import (
     make_global_extractor,
     make_local_extractor,
 )
-from kapturelike.pipelines.match_features import FeatureSource, match_and_verify
+from kapturelike.pipelines.match_features import FeatureSource, make_matcher, match_and_verify
 from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
 from kapturelike.pipelines.steps import StepReport, timed_step
 
@@ -100,6 +100,7 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     uncalibrated = [k for k, c in cameras.items() if not c.is_calibrated]
     if uncalibrated:
         raise KapturelikeError(f"{map_kapture}: map cameras need intrinsics, {', '.join(uncalibrated)} have none")
+    matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
     prepare_dataset(kapture, map_kapture, map_dir)
     save_config(config, map_dir / CONFIG_FILE)
     store = KaptureFeatureStore(map_dir)
@@ -110,7 +111,12 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
                                           make_local_extractor(config.features, config.device), overwrite))
     for gtype in global_types(config.features):
         model_dir = store.folder("global_features", gtype)
-        extractor = make_global_extractor(gtype, config.features, model_dir, names, image_root, config.device, fit=True)
+        setup = StepReport(f"global model ({gtype}: load, or fit on the map)")
+        with timed_step(setup):
+            extractor = make_global_extractor(gtype, config.features, model_dir, names, image_root, config.device,
+                                              fit=True)
+            setup.items = setup.done = 1
+        reports.append(setup)
         reports.append(extract_global_features(names, image_root, store, gtype, extractor, overwrite))
     pairs = mapping_pairs(names, store, config)
     write_pairs(map_dir / PAIRS_FILE, pairs)
@@ -119,7 +125,7 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
         [(a, b) for a, b, _ in pairs], FeatureSource([store], local_type), store,
         MatchingOptions(**{"device": config.device, **config.matching}),
         VerificationOptions(**config.verification), {n: cameras[image_camera[n]] for n in names}, poses,
-        overwrite=overwrite)
+        overwrite=overwrite, matcher=matcher)
     reports.append(report)
     triangulation = StepReport("triangulation")
     with timed_step(triangulation):

@@ -8,7 +8,7 @@ image's in the map), so features are looked up through ``FeatureSource``.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,13 +67,41 @@ def scores_of_kept(kept: np.ndarray, raw: np.ndarray, raw_scores: np.ndarray) ->
     return np.where(found, raw_scores[order][pos] if len(raw) else 0.0, 0.0).astype(np.float64)
 
 
+def _image_size(cameras: Mapping[str, Camera] | None, image: str) -> tuple[int, int] | None:
+    camera = cameras.get(image) if cameras else None
+    return None if camera is None else (int(camera.width), int(camera.height))
+
+
+def make_matcher(config: PipelineConfig) -> Callable | None:
+    """The ``matcher`` of ``match_and_verify`` for ``config.matcher``: None (MNN) or LightGlue, loaded once.
+
+    LightGlue needs ``features.local`` disk or aliked and the learned extra; ``config.matching`` (MNN's
+    options) does not apply to it.
+    """
+    if config.matcher == "mnn":
+        return None
+    if config.matcher != "lightglue":
+        raise ValueError(f"unknown matcher '{config.matcher}' in the configuration (known: mnn, lightglue)")
+    from kapturelike.matching.lightglue import LIGHTGLUE_FEATURES, LightGlueOptions, make_lightglue_matcher
+
+    if config.features.local.lower() not in LIGHTGLUE_FEATURES:
+        raise ValueError(f"matcher 'lightglue' needs features.local {' or '.join(LIGHTGLUE_FEATURES)}, "
+                         f"got '{config.features.local}' (use matcher: mnn)")
+    return make_lightglue_matcher(LightGlueOptions(features=config.features.local, device=config.device))
+
+
 def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, out_store: FeatureStore,
                      matching: MatchingOptions, verification: VerificationOptions | None = None,
                      cameras: Mapping[str, Camera] | None = None,
                      poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                     batch_size: int = 32, overwrite: bool = False) -> tuple[StepReport, dict[tuple[str, str], int]]:
+                     batch_size: int = 32, overwrite: bool = False,
+                     matcher: Callable | None = None) -> tuple[StepReport, dict[tuple[str, str], int]]:
     """Match (and verify when ``verification`` is given) every pair without a matches file.
 
+    ``matcher`` (default: mutual nearest neighbours with ``matching``) takes a batch's feature pairs
+    ((keypoints, descriptors), (keypoints, descriptors)) and their image sizes ((width, height) from
+    ``cameras``, None when unknown) and returns per pair (matches (M, 2) int64, scores (M,)), like
+    ``match_pairs_with_scores``; see ``make_matcher``.
     Returns the report and the number of (verified) matches written per pair.
     """
     report = StepReport("matching" + (" + verification" if verification else ""))
@@ -91,7 +119,12 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
                 yield pair, str(e)
         if not ok:
             return
-        raw = match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], matching)
+        if matcher is None:
+            raw = match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], matching)
+        else:
+            raw = matcher(loaded, [(_image_size(cameras, a), _image_size(cameras, b)) for a, b in ok])
+            if len(raw) != len(ok):
+                raise ValueError(f"the matcher returned {len(raw)} results for {len(ok)} pairs")
         results = [m for m, _ in raw]
         status = [None] * len(ok)
         if verification is not None:
@@ -186,5 +219,5 @@ def main(kapture_dir: str | Path, pairs_path: str | Path, output_dir: str | Path
     verification = VerificationOptions(**config.verification) if verify else None
     report, _ = match_and_verify(pairs, features, out_store,
                                  MatchingOptions(**{"device": config.device, **config.matching}),
-                                 verification, cameras, poses, overwrite=overwrite)
+                                 verification, cameras, poses, overwrite=overwrite, matcher=make_matcher(config))
     return report
