@@ -46,7 +46,7 @@ def test_mapping_builds_a_consistent_map(synthetic_map):
 def test_mapping_resumes_without_recomputing(synthetic_map):
     scene, map_dir, first = synthetic_map
     again = run_mapping(scene.mapping, map_dir, PipelineConfig())
-    extraction = [r for r in again.reports if r.step.startswith(("local", "global", "matching"))]
+    extraction = [r for r in again.reports if r.step.startswith(("local features", "global features", "matching"))]
     assert all(r.done == 0 and r.skipped == r.items for r in extraction)
     assert again.num_points == pytest.approx(first.num_points, rel=0.02)
 
