@@ -21,7 +21,7 @@ from kapturelike.evaluation.report import format_table
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.localization import run_localization
 from kapturelike.pipelines.mapping import run_mapping
-from kapturelike.pipelines.strecha import prepare_strecha, shared_strecha_dir
+from kapturelike.pipelines.real_scenes import prepare_strecha, shared_strecha_dir
 from kapturelike.synthetic.export import write_synthetic_kapture
 from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.converters.strecha import StrechaOptions, import_strecha
+from kapturelike.converters.camera_files import StrechaOptions, import_strecha
 from kapturelike.tools.cli import run
 
 

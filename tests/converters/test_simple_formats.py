@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from kapturelike.converters.camera_files import StrechaOptions, import_strecha, read_camera_file
 from kapturelike.converters.ply import PlyOptions, export_ply, read_ply
 from kapturelike.converters.query_list import import_query_list, read_query_list, write_query_list
-from kapturelike.converters.strecha import StrechaOptions, import_strecha, read_camera_file
 from kapturelike.core import pose as P
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture, records_data_path

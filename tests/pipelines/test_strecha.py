@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from kapturelike.pipeline_tools import kapture_pipeline_localize, kapture_pipeline_mapping
-from kapturelike.pipelines.strecha import SCENES, prepare_strecha, shared_strecha_dir
+from kapturelike.pipelines.real_scenes import SCENES, prepare_strecha, shared_strecha_dir
 from kapturelike.retrieval.evaluate import evaluate_retrieval_files
 
 STRECHA = shared_strecha_dir(Path(__file__).resolve().parents[2])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from kapturelike.converters.strecha import import_strecha
+from kapturelike.converters.camera_files import import_strecha
 from kapturelike.dataset_tools import SplitOptions, split
 
 SCENES = ("fountain-P11", "Herz-Jesus-P25")
