@@ -9,13 +9,15 @@ import numpy as np
 from kapturelike.core.reconstruction import Observations
 
 
-def keypoint_to_point_tables(observations: Observations, keypoints_type: str,
-                             num_keypoints: Mapping[str, int]) -> dict[str, np.ndarray]:
-    """Per map image, an int64 table keypoint index -> 3D point id (-1: the keypoint sees no point)."""
+def keypoint_to_point_tables(observations: Observations, keypoints_type: str) -> dict[str, np.ndarray]:
+    """Per map image, an int64 table keypoint index -> 3D point id (-1: the keypoint sees no point).
+
+    A table ends at the image's last observed keypoint; ``lift_matches`` treats indices past it as
+    seeing no point, so no keypoint file needs to be read to size it.
+    """
     tables = {}
     for name, (feature_ids, point_ids) in observations.for_image(keypoints_type).items():
-        size = max(int(num_keypoints.get(name, 0)), int(feature_ids.max(initial=-1)) + 1)
-        table = np.full(size, -1, dtype=np.int64)
+        table = np.full(int(feature_ids.max(initial=-1)) + 1, -1, dtype=np.int64)
         table[feature_ids] = point_ids
         tables[name] = table
     return tables

@@ -97,9 +97,7 @@ def _map_state(map_dir: Path, local_type: str) -> tuple[Kapture, KaptureFeatureS
     if kmap.points3d is None or kmap.observations is None:
         raise MissingDataError(f"{map_dir}: the map has no 3D points")
     store = KaptureFeatureStore(map_dir)
-    num_kp = {n: len(store.read("keypoints", local_type, n)) for n in kmap.image_names()
-              if store.has("keypoints", local_type, n)}
-    tables = keypoint_to_point_tables(kmap.observations, local_type, num_kp)
+    tables = keypoint_to_point_tables(kmap.observations, local_type)
     return kmap, store, kmap.points3d[:, :3], tables
 
 
