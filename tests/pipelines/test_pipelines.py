@@ -43,6 +43,19 @@ def test_mapping_builds_a_consistent_map(synthetic_map):
     assert np.median(np.linalg.norm(uv - kp, axis=1)) < 1.0
 
 
+def test_real_kapture_reads_the_map(synthetic_map):
+    kapture_csv = pytest.importorskip("kapture.io.csv")
+    _, map_dir, result = synthetic_map
+    oracle = kapture_csv.kapture_from_dir(str(map_dir))
+    ours = load_kapture(map_dir)
+    assert set(oracle.keypoints["sift"]) == ours.keypoints["sift"].images
+    assert set(oracle.descriptors["sift"]) == ours.descriptors["sift"].images
+    assert set(oracle.global_features["densevlad"]) == ours.global_features["densevlad"].images
+    assert set(oracle.matches["sift"]) == ours.matches["sift"]
+    assert len(oracle.points3d) == result.num_points
+    assert oracle.observations.observations_number() == result.num_observations
+
+
 def test_mapping_resumes_without_recomputing(synthetic_map):
     scene, map_dir, first = synthetic_map
     again = run_mapping(scene.mapping, map_dir, PipelineConfig())
