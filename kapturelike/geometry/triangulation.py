@@ -31,8 +31,9 @@ class TriangulationOptions:
         min_tri_angle: degrees; smallest triangulation angle of a kept point.
         create_max_angle_error: degrees; angular error allowed when creating a point.
         continue_max_angle_error: degrees; angular error allowed when extending a track.
-        ignore_two_view_tracks: skip correspondences seen by only two images (COLMAP's default; set
-            False to keep every two-view point, e.g. for a sparse map used for localization).
+        ignore_two_view_tracks: skip correspondences seen by only two images (COLMAP's default is
+            True). Off by default here: with known poses and verified matches, two-view points are
+            reliable, and a localization map needs them where images overlap only their neighbours.
         complete_and_merge: complete tracks with more observations and merge tracks of the same point.
         retriangulate: also retriangulate under-reconstructed image pairs.
         bundle_adjust: refine the 3D points by bundle adjustment, poses and intrinsics constant.
@@ -46,7 +47,7 @@ class TriangulationOptions:
     min_tri_angle: float = 1.5
     create_max_angle_error: float = 2.0
     continue_max_angle_error: float = 2.0
-    ignore_two_view_tracks: bool = True
+    ignore_two_view_tracks: bool = False
     complete_and_merge: bool = True
     retriangulate: bool = False
     bundle_adjust: bool = True

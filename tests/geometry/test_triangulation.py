@@ -150,10 +150,11 @@ def test_two_view_tracks_option():
     scene = make_scene(seed=2, n_images=2, n_points=60, n_distractors=0)
     names = [e[0] for e in scene.images]
     matches = verified_matches(scene, [(names[0], names[1])])
-    default = triangulate_known_poses(CAMERAS, scene.images, scene.keypoints, matches)
-    assert len(default.points3d) == 0  # COLMAP's default ignores two-view tracks
+    ignored = triangulate_known_poses(CAMERAS, scene.images, scene.keypoints, matches,
+                                      TriangulationOptions(ignore_two_view_tracks=True))
+    assert len(ignored.points3d) == 0  # COLMAP's default: two-view tracks ignored
     kept = triangulate_known_poses(CAMERAS, scene.images, scene.keypoints, matches,
-                                   TriangulationOptions(ignore_two_view_tracks=False, bundle_adjust=False))
+                                   TriangulationOptions(bundle_adjust=False))  # ours: kept
     assert len(kept.points3d) == 60
     assert all(len(obs) == 2 for obs in kept.observations)
 
