@@ -142,6 +142,13 @@ class Kapture:
         rc = self.records_camera
         return [] if rc is None else rc.paths
 
+    def cameras_by_image(self) -> dict[str, Camera]:
+        """Image name -> its camera, for images recorded by a camera sensor."""
+        cameras, records = self.cameras(), self.records_camera
+        if records is None:
+            return {}
+        return {n: cameras[d] for n, d in zip(records.paths, records.device_ids.tolist()) if d in cameras}
+
     def image_keys(self) -> dict[str, tuple[int, str]]:
         """Image name -> (timestamp, camera id)."""
         rc = self.records_camera

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kapturelike.converters.ltvl import export_ltvl
 from kapturelike.core.image_poses import rig_of_sensor
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
@@ -241,7 +242,7 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
         pairs_of[q].append(m)
     verification = VerificationOptions(**config.verification) if config.verification.get("method") == "ransac" \
         else None
-    cameras = {**{n: c for n, c in _cameras_by_image(kmap).items()}, **_cameras_by_image(query)}
+    cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
     report, _ = match_and_verify([(q, m) for q, m, _ in pairs], FeatureSource([out_store, map_store], local_type),
                                  out_store, MatchingOptions(**{"device": config.device, **config.matching}),
                                  verification, cameras, overwrite=overwrite, matcher=matcher)
@@ -255,18 +256,9 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     reports.append(pnp)
     postprocess(query, outcomes, config)
     traj = write_localized(query, outcomes, out_dir)
-    from kapturelike.converters.ltvl import export_ltvl
-
     export_ltvl((traj, query.records_camera), out_dir / LTVL_FILE, config.ltvl_convention, skip_missing=True)
     result = evaluate_against(query, outcomes, out_dir, config)
     with atomic_write(out_dir / "localization_report.txt") as f:
         f.write("\n".join(r.summary() for r in reports) + "\n")
     return LocalizationRun(out_dir, outcomes, result, reports)
 
-
-def _cameras_by_image(kapture: Kapture) -> dict:
-    cameras = kapture.cameras()
-    records = kapture.records_camera
-    if records is None:
-        return {}
-    return {n: cameras[dev] for n, dev in zip(records.paths, records.device_ids.tolist()) if dev in cameras}

@@ -124,7 +124,7 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     report, counts = match_and_verify(
         [(a, b) for a, b, _ in pairs], FeatureSource([store], local_type), store,
         MatchingOptions(**{"device": config.device, **config.matching}),
-        VerificationOptions(**config.verification), {n: cameras[image_camera[n]] for n in names}, poses,
+        VerificationOptions(**config.verification), kapture.cameras_by_image(), poses,
         overwrite=overwrite, matcher=matcher)
     reports.append(report)
     triangulation = StepReport("triangulation")

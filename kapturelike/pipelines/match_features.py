@@ -155,11 +155,7 @@ def _cameras_and_poses(kapture_dir: Path, use_poses: bool) -> tuple[dict[str, Ca
     from kapturelike.io.dataset import load_kapture
 
     kapture = load_kapture(kapture_dir)
-    cameras = kapture.cameras()
-    records = kapture.records_camera
-    by_image = {} if records is None else {n: cameras[d] for n, d in zip(records.paths, records.device_ids.tolist())
-                                           if d in cameras}
-    return by_image, image_poses(kapture) if use_poses else {}
+    return kapture.cameras_by_image(), image_poses(kapture) if use_poses else {}
 
 
 def lookup_context(kapture_dir: str | Path, output_dir: str | Path | None = None,
