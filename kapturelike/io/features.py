@@ -10,6 +10,7 @@ Listing names walks directories and never reads arrays.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -179,3 +180,32 @@ class KaptureFeatureStore:
                     first, second = full.split(marker, 1)
                     pairs.add((first, second))
         return pairs
+
+
+def read_global_features(stores: Sequence[FeatureStore], type_name: str, names: Sequence[str] | None = None,
+                         where: str = "") -> tuple[list[str], np.ndarray]:
+    """(image names, float32 (N, D) L2-normalised global features), each read from the first store
+    that has it; ``names`` None: every image of the first store, sorted."""
+    if names is None:
+        names = sorted(stores[0].names("global_features", type_name)) if stores else []
+        if not names:
+            raise MissingDataError(f"{where}: no global features of type '{type_name}'")
+    rows = []
+    for name in names:
+        store = next((s for s in stores if s.has("global_features", type_name, name)), None)
+        if store is None:
+            raise MissingDataError(f"{where}: no '{type_name}' global feature for image '{name}'")
+        row = store.read("global_features", type_name, name)
+        dsize = store.read_type("global_features", type_name).dsize
+        if row.shape != (dsize,):
+            raise FormatError(f"global feature '{type_name}' of image {name!r} holds {row.size} values, not dsize "
+                              f"{dsize}", where or None)
+        rows.append(row.astype(np.float32))
+    if not rows:
+        return list(names), np.zeros((0, 0), np.float32)
+    feats = np.stack(rows)
+    norms = np.linalg.norm(feats, axis=1, keepdims=True)
+    if (norms == 0).any():
+        bad = names[int(np.flatnonzero(norms[:, 0] == 0)[0])]
+        raise FormatError(f"global feature '{type_name}' of image {bad!r} is all zeros", where or None)
+    return list(names), feats / norms

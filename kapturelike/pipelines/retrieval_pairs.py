@@ -11,21 +11,14 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from kapturelike.errors import MissingDataError
-from kapturelike.io.features import FeatureStore
+from kapturelike.io.features import FeatureStore, read_global_features
 from kapturelike.retrieval.expansion import ExpansionOptions, expand_features
 from kapturelike.retrieval.topk import DenseIndex, pairs_from_retrieval, self_exclusion
 
 
 def load_global_features(names: Sequence[str], stores: Sequence[FeatureStore], type_name: str) -> np.ndarray:
-    """(N, D) float32 global features of ``names``, each read from the first store that has it."""
-    rows = []
-    for name in names:
-        store = next((s for s in stores if s.has("global_features", type_name, name)), None)
-        if store is None:
-            raise MissingDataError(f"no '{type_name}' global feature for image '{name}'")
-        rows.append(store.read("global_features", type_name, name).astype(np.float32))
-    return np.stack(rows) if rows else np.zeros((0, 0), np.float32)
+    """(N, D) float32 unit-norm global features of ``names``, each from the first store that has it."""
+    return read_global_features(stores, type_name, names)[1]
 
 
 def retrieval_pairs(query_names: Sequence[str], query_stores: Sequence[FeatureStore], map_names: Sequence[str],

@@ -243,24 +243,9 @@ def rank_within_groups(groups: np.ndarray, scores: np.ndarray, tiebreak: np.ndar
 
 def load_global_features(root: str | Path, type_name: str) -> tuple[list[str], np.ndarray]:
     """(sorted image names, float32 (N, D) L2-normalised features) of one global feature type."""
-    from kapturelike.io.features import KaptureFeatureStore
+    from kapturelike.io.features import KaptureFeatureStore, read_global_features
 
-    store = KaptureFeatureStore(root)
-    names = sorted(store.names("global_features", type_name))
-    if not names:
-        raise ValueError(f"{root}: no global features of type '{type_name}'")
-    arrays = [store.read("global_features", type_name, n) for n in names]
-    dsize = store.read_type("global_features", type_name).dsize
-    for name, a in zip(names, arrays):
-        if a.shape != (dsize,):
-            raise ValueError(f"{root}: global feature '{type_name}' of image {name!r} holds {a.size} values, "
-                             f"not dsize {dsize}")
-    feats = np.stack(arrays).astype(np.float32)
-    norms = np.linalg.norm(feats, axis=1, keepdims=True)
-    if (norms == 0).any():
-        bad = names[int(np.flatnonzero(norms[:, 0] == 0)[0])]
-        raise ValueError(f"{root}: global feature '{type_name}' of image {bad!r} is all zeros")
-    return names, feats / norms
+    return read_global_features([KaptureFeatureStore(root)], type_name, where=str(root))
 
 
 def compute_image_pairs_files(map_root: str | Path, query_root: str | Path | None, global_features_type: str,

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kapturelike.core.reconstruction import FeatureType
+from kapturelike.errors import MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
 from kapturelike.retrieval.fusion import FusionOptions, image_retrieval_late_fusion_files, late_fusion_pairs
@@ -40,7 +41,7 @@ def test_compute_image_pairs_files(tmp_path):
     written = compute_image_pairs_files(tmp_path / "map", tmp_path / "query", "gf", out, topk=2)
     assert {q for q, _, _ in written} == set(query_names) and len(written) == 4
 
-    with pytest.raises(ValueError, match="no global features"):
+    with pytest.raises(MissingDataError, match="no global features"):
         load_global_features(tmp_path / "map", "other")
 
 
