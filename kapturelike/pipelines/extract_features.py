@@ -166,6 +166,15 @@ def output_dataset(kapture_dir: Path, output_dir: Path | None) -> Path:
     return output_dir
 
 
+def _image_names(kapture_dir: Path) -> list[str]:
+    from kapturelike.io.dataset import load_kapture
+
+    names = load_kapture(kapture_dir).image_names()
+    if not names:
+        raise MissingDataError(f"{kapture_dir}: no images (sensors/records_camera.txt is empty or missing)")
+    return names
+
+
 def main(kapture_dir: str | Path, output_dir: str | Path | None = None, config: PipelineConfig | None = None,
          overwrite: bool = False) -> StepReport:
     """Local features (``config.features.local``) of every image of a kapture dataset.
@@ -173,14 +182,11 @@ def main(kapture_dir: str | Path, output_dir: str | Path | None = None, config: 
     They are written to ``output_dir`` (default: the dataset itself); a separate output folder is made
     a kapture dataset of the same sensors, with its images linked, so later steps can read it alone.
     """
-    from kapturelike.io.dataset import load_kapture, records_data_path
+    from kapturelike.io.dataset import records_data_path
 
     config = config or PipelineConfig()
     kapture_dir = Path(kapture_dir)
-    kapture = load_kapture(kapture_dir)
-    names = kapture.image_names()
-    if not names:
-        raise MissingDataError(f"{kapture_dir}: no images (sensors/records_camera.txt is empty or missing)")
+    names = _image_names(kapture_dir)
     store = KaptureFeatureStore(output_dataset(kapture_dir, output_dir))
     return extract_local_features(names, records_data_path(kapture_dir), store, config.features.local,
                                   make_local_extractor(config.features, config.device), overwrite=overwrite)
@@ -194,14 +200,11 @@ def main_global(kapture_dir: str | Path, output_dir: str | Path | None = None,
     DenseVLAD needs a model fitted on map images: with ``map_dir`` (queries) the model saved there is
     used and must exist; without it the dataset is the map and the model is fitted on its images.
     """
-    from kapturelike.io.dataset import load_kapture, records_data_path
+    from kapturelike.io.dataset import records_data_path
 
     config = config or PipelineConfig()
     kapture_dir = Path(kapture_dir)
-    kapture = load_kapture(kapture_dir)
-    names = kapture.image_names()
-    if not names:
-        raise MissingDataError(f"{kapture_dir}: no images (sensors/records_camera.txt is empty or missing)")
+    names = _image_names(kapture_dir)
     if map_dir is not None and not (Path(map_dir) / "sensors" / "sensors.txt").is_file():
         raise MissingDataError(f"{map_dir}: not a kapture dataset (sensors/sensors.txt is missing)")
     store = KaptureFeatureStore(output_dataset(kapture_dir, output_dir))
