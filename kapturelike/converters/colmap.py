@@ -81,14 +81,14 @@ def model_to_kapture(model: ColmapModel) -> tuple[Kapture, dict[str, np.ndarray]
     return kapture, keypoints
 
 
-def _camera_numbers(camera_ids: list[str]) -> dict[str, int]:
+def camera_numbers(camera_ids: list[str]) -> dict[str, int]:
     nums = [int(m.group(1)) if (m := _CAM_ID.match(c)) else None for c in camera_ids]
     if None not in nums and len(set(nums)) == len(nums) and all(0 < n < 2**31 for n in nums):
         return dict(zip(camera_ids, nums))
     return {c: i for i, c in enumerate(camera_ids, 1)}
 
 
-def _colmap_camera(sensor_id: str, cam: Camera, approximate: bool) -> Camera:
+def colmap_camera(sensor_id: str, cam: Camera, approximate: bool) -> Camera:
     if cam.model != "UNKNOWN_CAMERA":
         return cam
     if not approximate:
@@ -114,8 +114,8 @@ def kapture_to_model(kapture: Kapture, keypoints: Callable[[str], np.ndarray | N
     posed = np.flatnonzero(table.has_pose)
     cam_ids = [table.camera_ids[i] for i in posed]
     cams = cameras_required(kapture, cam_ids)
-    numbers = _camera_numbers(sorted(cams))
-    cameras = {numbers[c]: _colmap_camera(c, cams[c], approximate) for c in sorted(cams)}
+    numbers = camera_numbers(sorted(cams))
+    cameras = {numbers[c]: colmap_camera(c, cams[c], approximate) for c in sorted(cams)}
     stamps = table.timestamps[posed]
     ids = stamps if len(np.unique(stamps)) == len(stamps) and (len(stamps) == 0 or (
         stamps.min() > 0 and stamps.max() < 2**31 - 1)) else np.arange(1, len(posed) + 1)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from kapturelike.converters.colmap import _camera_numbers, _colmap_camera, camera_sensor_id
+from kapturelike.converters.colmap import camera_numbers, camera_sensor_id, colmap_camera
 from kapturelike.converters.colmap_common import COLMAP_MODEL_IDS, COLMAP_MODEL_NAMES, camera_from_colmap
 from kapturelike.converters.common import ConversionError, cameras_required
 from kapturelike.converters.features_io import add_feature_arrays, add_matches
@@ -197,7 +197,7 @@ def export_database(kapture_root: str | Path, database: str | Path, keypoints_ty
     names = kapture.records_camera.sorted() if kapture.records_camera is not None else Records("camera")
     cam_ids = [str(d) for d in names.device_ids.tolist()]
     cams = cameras_required(kapture, cam_ids)
-    numbers = _camera_numbers(sorted(cams))
+    numbers = camera_numbers(sorted(cams))
     database = Path(database)
     database.parent.mkdir(parents=True, exist_ok=True)
     tmp = database.with_name(f".{database.name}.tmp")
@@ -207,7 +207,7 @@ def export_database(kapture_root: str | Path, database: str | Path, keypoints_ty
     try:
         conn.executescript(SCHEMA)
         for c in sorted(cams):
-            cam = _colmap_camera(c, cams[c], approximate)
+            cam = colmap_camera(c, cams[c], approximate)
             conn.execute("INSERT INTO cameras VALUES (?, ?, ?, ?, ?, ?)",
                          (numbers[c], COLMAP_MODEL_IDS[cam.model], cam.width, cam.height,
                           np.asarray(cam.params, np.float64).tobytes(), int(cams[c].is_calibrated)))

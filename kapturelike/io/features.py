@@ -46,14 +46,14 @@ class FeatureStore(Protocol):
     def match_pairs(self, keypoints_type: str) -> set[tuple[str, str]]: ...
 
 
-def _check_name(name: str) -> str:
+def check_image_name(name: str) -> str:
     parts = Path(name).parts
     if Path(name).is_absolute() or ".." in parts:
         raise ValueError(f"image name {name!r} must be a relative path inside the dataset")
     return name
 
 
-def _matches_array(matches: np.ndarray, swapped: bool) -> np.ndarray:
+def matches_array(matches: np.ndarray, swapped: bool) -> np.ndarray:
     m = np.asarray(matches)
     if m.ndim != 2 or m.shape[1] not in (2, 3):
         raise ValueError(f"matches must be (M, 2) or (M, 3), got {m.shape}")
@@ -102,7 +102,7 @@ class KaptureFeatureStore:
         return sorted(p.name for p in base.iterdir() if (p / f"{kind}.txt").is_file())
 
     def path(self, kind: str, type_name: str, image_name: str) -> Path:
-        return self.folder(kind, type_name) / (_check_name(image_name) + EXTENSIONS[kind])
+        return self.folder(kind, type_name) / (check_image_name(image_name) + EXTENSIONS[kind])
 
     def names(self, kind: str, type_name: str) -> set[str]:
         folder = self.folder(kind, type_name)
@@ -142,8 +142,8 @@ class KaptureFeatureStore:
         ftype.images.add(image_name)
 
     def matches_path(self, keypoints_type: str, image1: str, image2: str) -> Path:
-        return self.folder("matches", keypoints_type) / (_check_name(image1) + PAIR_SEPARATOR) / (
-            _check_name(image2) + EXTENSIONS["matches"])
+        return self.folder("matches", keypoints_type) / (check_image_name(image1) + PAIR_SEPARATOR) / (
+            check_image_name(image2) + EXTENSIONS["matches"])
 
     def has_matches(self, keypoints_type: str, image1: str, image2: str) -> bool:
         (a, b), _ = ordered_pair(image1, image2)
@@ -158,12 +158,12 @@ class KaptureFeatureStore:
         data = np.fromfile(path, dtype=np.float64)
         if data.size % 3:
             raise FormatError(f"file size {path.stat().st_size} is not a multiple of 3 float64", path, None, "dsize")
-        return _matches_array(data.reshape(-1, 3), swapped)
+        return matches_array(data.reshape(-1, 3), swapped)
 
     def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None:
         (a, b), swapped = ordered_pair(image1, image2)
         with atomic_write(self.matches_path(keypoints_type, a, b), "wb") as f:
-            f.write(_matches_array(matches, swapped).tobytes())
+            f.write(matches_array(matches, swapped).tobytes())
 
     def match_pairs(self, keypoints_type: str) -> set[tuple[str, str]]:
         folder = self.folder("matches", keypoints_type)

@@ -24,12 +24,12 @@ import numpy as np
 
 from kapturelike.core.reconstruction import DTYPES, FEATURE_KINDS, FeatureType
 from kapturelike.errors import FormatError, MissingDataError
-from kapturelike.io.features import _check_name, _matches_array, ordered_pair
+from kapturelike.io.features import check_image_name, matches_array, ordered_pair
 
 
 def escape(name: str) -> str:
     """An image name as one HDF5 link name."""
-    _check_name(name)
+    check_image_name(name)
     if name in ("", ".", ".."):
         raise ValueError(f"image name {name!r} cannot be stored")
     return name.replace("%", "%25").replace("/", "%2F")
@@ -178,11 +178,11 @@ class H5FeatureStore:
         if data.ndim != 2 or data.shape[1] != 3:
             raise FormatError(f"matches dataset has shape {data.shape}, not (M, 3)", f"{self.path}:/{key}",
                               None, "dsize")
-        return _matches_array(data, swapped)
+        return matches_array(data, swapped)
 
     def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None:
         key, swapped = self._pair_key(keypoints_type, image1, image2)
-        data = _matches_array(matches, swapped)
+        data = matches_array(matches, swapped)
         if key in self.file:
             del self.file[key]
         self.file.create_dataset(key, data=data)
