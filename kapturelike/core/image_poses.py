@@ -60,7 +60,8 @@ def image_pose_table(kapture: Kapture) -> tuple[list[str], np.ndarray, np.ndarra
     if composed.any():
         q[composed], t[composed] = compose(np.asarray(rig_q)[full][composed], np.asarray(rig_t)[full][composed],
                                            q_w[full][composed], t_w[full][composed])
-    names = [records.values[i][0] for i in keep.tolist()]
+    paths = records.paths
+    names = [paths[i] for i in keep.tolist()]
     return names, records.timestamps[keep], records.device_ids[keep], q, t
 
 

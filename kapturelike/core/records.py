@@ -1,4 +1,4 @@
-"""Records: what each sensor recorded, keyed by (timestamp, device id), stored as columns.
+"""Records: what each sensor recorded, keyed by (timestamp, device id).
 
 One class serves every record kind; ``RECORD_KINDS`` says each kind's file, columns and value
 types (the types kapture casts to, so that writing gives the bytes kapture writes).
@@ -44,27 +44,53 @@ FILE_RECORD_KINDS = ("camera", "depth", "lidar")
 
 
 class Records:
-    """Rows (timestamp, device_id, *values) of one record kind."""
+    """Rows (timestamp, device_id, *values) of one record kind.
+
+    The values are given either as rows (``values``, one tuple a record) or as columns
+    (``columns``, one list a field); the other form is made on first use, so that reading a big
+    file of paths never builds a million tuples nobody asks for.
+    """
 
     def __init__(self, kind: str, timestamps: np.ndarray | Iterable[int] = (),
-                 device_ids: np.ndarray | Iterable[str] = (), values: list[tuple] | None = None):
+                 device_ids: np.ndarray | Iterable[str] = (), values: list[tuple] | None = None,
+                 columns: list[list] | None = None):
         if kind not in RECORD_KINDS:
             raise ValueError(f"unknown record kind '{kind}' (known: {', '.join(RECORD_KINDS)})")
+        if values is not None and columns is not None:
+            raise ValueError("give the values as rows or as columns, not both")
         self.kind = kind
         self.timestamps = np.asarray(list(timestamps) if not isinstance(timestamps, np.ndarray) else timestamps,
                                      dtype=np.int64)
         self.device_ids = np.asarray(list(device_ids) if not isinstance(device_ids, np.ndarray) else device_ids,
                                      dtype=object)
-        self.values: list[tuple] = list(values) if values is not None else []
-        if not (len(self.timestamps) == len(self.device_ids) == len(self.values)):
+        self._rows: list[tuple] | None = None
+        self._columns: list[list] | None = None
+        if columns is not None:
+            if len(columns) != len(self.spec.fields):
+                raise ValueError(f"{kind} records have {len(self.spec.fields)} value columns, got {len(columns)}")
+            self._columns = [list(c) for c in columns]
+            n_values = len(self._columns[0])
+            if any(len(c) != n_values for c in self._columns):
+                raise ValueError("value columns differ in length")
+        else:
+            self._rows = list(values) if values is not None else []
+            n_values = len(self._rows)
+        if not (len(self.timestamps) == len(self.device_ids) == n_values):
             raise ValueError("timestamps, device_ids and values differ in length")
         self._index: dict[tuple[int, str], int] | None = None
+
+    @property
+    def values(self) -> list[tuple]:
+        """One tuple of values a record."""
+        if self._rows is None:
+            self._rows = list(zip(*self._columns))
+        return self._rows
 
     @classmethod
     def camera(cls, items: Iterable[tuple[tuple[int, str], str]], kind: str = "camera") -> Records:
         """File records from ((timestamp, device_id), path) items."""
         items = list(items)
-        return cls(kind, [k[0] for k, _ in items], [k[1] for k, _ in items], [(p,) for _, p in items])
+        return cls(kind, [k[0] for k, _ in items], [k[1] for k, _ in items], columns=[[p for _, p in items]])
 
     def __len__(self) -> int:
         return len(self.timestamps)
@@ -78,7 +104,7 @@ class Records:
         """The file paths of file records (camera, depth, lidar)."""
         if self.kind not in FILE_RECORD_KINDS:
             raise TypeError(f"{self.kind} records hold no file paths")
-        return [v[0] for v in self.values]
+        return list(self._columns[0]) if self._columns is not None else [v[0] for v in self.values]
 
     @property
     def index(self) -> dict[tuple[int, str], int]:

@@ -8,11 +8,11 @@ import numpy as np
 
 from kapturelike.core.records import RECORD_KINDS, Records
 from kapturelike.errors import FormatError
+from kapturelike.io.field_table import read_field_table
 from kapturelike.io.text import (
     ErrorHandler,
     check_field,
     data_rows,
-    flat_fields,
     float_str,
     read_text,
     report,
@@ -61,28 +61,24 @@ def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
     return tuple(values)
 
 
-def _read_file_records(kind: str, text: str) -> Records | None:
-    """Columns of a camera/depth/lidar file parsed at once; None when a line needs the per-line parser."""
-    table = flat_fields(text, 3)
+def _read_file_records(kind: str, path: Path) -> Records | None:
+    """Columns of a camera/depth/lidar file converted at once; None when a line needs the per-line parser."""
+    table = read_field_table(path, 3)
     if table is None:
         return None
-    fields, clean = table
-    try:
-        timestamps = np.array(fields[0::3], dtype=np.int64)
-    except (ValueError, OverflowError):
+    timestamps, bad = table.ints(0)
+    if len(bad):
         return None
-    devices = fields[1::3] if clean else [f.strip() for f in fields[1::3]]
-    paths = fields[2::3] if clean else [f.strip() for f in fields[2::3]]
-    return Records(kind, timestamps, np.array(devices, dtype=object), list(zip(paths)))
+    return Records(kind, timestamps, table.strings(1), columns=[table.strings(2).tolist()])
 
 
 def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> Records:
     path = Path(path)
-    _, text = read_text(path)
     if kind in _FILE_HEADERS:
-        records = _read_file_records(kind, text)
+        records = _read_file_records(kind, path)
         if records is not None:
             return records
+    _, text = read_text(path)
     lines = split_lines(text)
     timestamps, devices, values = [], [], []
     file_kind = kind in _FILE_HEADERS

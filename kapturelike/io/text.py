@@ -15,8 +15,6 @@ import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
-import numpy as np
-
 from kapturelike.errors import FormatError
 
 CURRENT_VERSION = "1.1"
@@ -49,11 +47,11 @@ def read_text(path: str | Path, require_version: bool = True) -> tuple[str | Non
     except UnicodeDecodeError as e:
         raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
     version = version_of(text[:text.find("\n")] if "\n" in text else text)
-    _check_version(path, version, require_version)
+    check_version(path, version, require_version)
     return version, text
 
 
-def _check_version(path: Path, version: str | None, require_version: bool) -> None:
+def check_version(path: Path, version: str | None, require_version: bool) -> None:
     if require_version:
         if version is None:
             raise FormatError("missing version header '# kapture format: 1.1' as first line", path, 1, "version")
@@ -78,49 +76,16 @@ def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | No
     return version, split_lines(text)
 
 
-def flat_fields(text: str, n_fields: int, want_clean: bool = True) -> tuple[list[str], bool] | None:
-    """Every field of a table's data lines in one flat list (row r, column c at ``r * n_fields + c``).
-
-    Fast path of the big tables: when all comment lines come first and every other line has exactly
-    ``n_fields`` fields; None otherwise (the per-line parser then finds and names the bad line).
-    The flag is True when the fields are already stripped, except the first of each line, which may
-    keep leading spaces (kapture pads timestamps; ``int`` ignores them). ``want_clean=False`` skips
-    that check (worth it when most fields are numbers, which ``float`` strips anyway).
-    Checks run on the UTF-8 bytes with numpy (',', '\n' and ASCII never occur inside a multi-byte
-    character), so no per-line Python work is done.
-    """
+def skip_comments(text: str | bytes) -> int:
+    """Offset of the first line after the leading comment lines (the length when all are comments)."""
+    hash_mark, newline = ("#", "\n") if isinstance(text, str) else (b"#", b"\n")
     start = 0
-    while text.startswith("#", start):
-        end = text.find("\n", start)
+    while text.startswith(hash_mark, start):
+        end = text.find(newline, start)
         if end < 0:
-            return [], True
+            return len(text)
         start = end + 1
-    body = text[start:-1] if text.endswith("\n") else text[start:]
-    if not body:
-        return [], True
-    raw = np.frombuffer(body.encode("utf-8"), dtype=np.uint8)
-    if raw[0] in b",\n" or raw[-1] in b",\n":  # empty first/last field or blank line: the line parser decides
-        return None
-    if want_clean:  # one pass: the bytes below ',' (44) hold every separator, space and control character
-        low = np.flatnonzero(raw <= 44)
-        low_values = raw[low]
-        newlines, commas = low[low_values == 10], low[low_values == 44]
-    else:
-        newlines, commas = np.flatnonzero(raw == 10), np.flatnonzero(raw == 44)
-    k = n_fields - 1
-    if len(commas) != k * (len(newlines) + 1) or (k and (raw[newlines + 1] == ord("#")).any()):
-        return None
-    if k and len(newlines):  # line i holds commas k*i .. k*i+k-1: the newline between them and the next line's
-        if ((commas[k - 1:-1:k] > newlines) | (commas[k::k] < newlines)).any():
-            return None
-    clean = want_clean and bool(k) and body.isascii() and np.count_nonzero(low_values < 32) == len(newlines)
-    if clean:  # kapture's own layout: ', ' between fields, no other space around them
-        after = np.minimum(commas + 2, len(raw) - 1)  # a comma is never the last byte (checked above)
-        clean = bool((raw[commas + 1] == 32).all() and (raw[after] != 32).all()
-                     and (raw[commas - 1] != 32).all() and (raw[newlines - 1] != 32).all() and raw[-1] != 32)
-    if clean:
-        return body.replace("\n", ", ").split(", "), True
-    return body.replace("\n", ",").split(","), False
+    return start
 
 
 def data_rows(lines: list[str]) -> Iterator[tuple[int, list[str]]]:

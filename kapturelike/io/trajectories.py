@@ -1,8 +1,8 @@
 """sensors/trajectories.txt: timestamp, device_id, qw, qx, qy, qz, tx, ty, tz.
 
-Reading parses whole columns with numpy (one conversion per column, not per value), which is
+Reading converts whole columns from the file's bytes with numpy (``io.field_table``), which is
 what makes a million-line file load several times faster than kapture; the per-line parser
-only runs to locate and explain a bad line.
+only runs when a line is irregular, to locate and explain it.
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import numpy as np
 
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
+from kapturelike.io.field_table import read_field_table
 from kapturelike.io.sensors import ID_PADDING, POSE_PADDING, QUATERNION_TOLERANCE, parse_pose
 from kapturelike.io.text import (
     ErrorHandler,
     check_field,
     data_rows,
-    flat_fields,
     float_str,
     read_text,
     report,
@@ -78,25 +78,37 @@ def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Traject
     return Trajectories(np.array(ts), np.array(devs, dtype=object), np.stack(qs), np.stack(tss))
 
 
+def _fast_parse(path: Path) -> Trajectories | None:
+    """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
+    table = read_field_table(path, 9)
+    if table is None:
+        return None
+    if not len(table):
+        return Trajectories()
+    timestamps, bad_timestamps = table.ints(0)
+    values, bad_values = table.floats(range(2, 9))
+    if len(bad_timestamps):
+        return None
+    if len(bad_values):  # only empty fields may be refused: a whole rotation or translation left out
+        rows, columns = np.divmod(bad_values, 7)
+        if not table.blank(rows, columns + 2).all():
+            return None
+        absent = np.zeros(values.shape, dtype=bool)
+        absent[rows, columns] = True
+        for part in (absent[:, :4], absent[:, 4:]):
+            if (part.any(axis=1) != part.all(axis=1)).any():
+                return None  # partly empty: the line parser names it
+        values[absent] = np.nan
+    norms = np.linalg.norm(values[:, :4], axis=1)
+    if (np.abs(norms[~np.isnan(norms)] - 1.0) > QUATERNION_TOLERANCE).any():
+        return None
+    return Trajectories(timestamps, table.strings(1), values[:, :4], values[:, 4:])
+
+
 def read_trajectories(path: str | Path, on_error: ErrorHandler = None) -> Trajectories:
     path = Path(path)
-    _, text = read_text(path)
-    table = flat_fields(text, 9, want_clean=False)  # one flat list of fields, each column a strided slice
-    try:
-        if table is None:
-            raise ValueError("not a plain table")
-        fields, clean = table
-        if not fields:
-            return Trajectories()
-        timestamps = np.array(fields[0::9], dtype=np.int64)
-        device_ids = np.array(fields[1::9] if clean else [f.strip() for f in fields[1::9]], dtype=object)
-        del fields[0::9]  # leaves the 8 fields from device_id on
-        del fields[0::8]  # leaves the 7 pose fields
-        values = np.array(list(map(float, fields)), dtype=np.float64).reshape(-1, 7)
-    except (ValueError, OverflowError):
-        # finds, names and reports the bad lines
-        return _slow_parse(path, split_lines(text), on_error)
-    norms = np.linalg.norm(values[:, :4], axis=1)
-    if (np.abs(norms - 1.0) > QUATERNION_TOLERANCE).any():
-        return _slow_parse(path, split_lines(text), on_error)
-    return Trajectories(timestamps, device_ids, values[:, :4], values[:, 4:])
+    trajectories = _fast_parse(path)
+    if trajectories is None:  # finds, names and reports the bad lines
+        _, text = read_text(path)
+        trajectories = _slow_parse(path, split_lines(text), on_error)
+    return trajectories
