@@ -1,12 +1,12 @@
-"""Time reading large trajectories and records_camera files: kapturelike vs kapture.
+"""Time reading and writing large trajectories and records_camera files: kapturelike vs kapture.
 
     python benchmarks/bench_io.py [--lines 1000000] [--repeat 1]
 
 Writes both files (in a temporary folder) with kapturelike, then reads each with
 ``read_trajectories`` / ``read_records`` and, when the ``kapture`` package is importable, with
 ``kapture.io.csv.trajectories_from_file`` / ``records_camera_from_file``; checks on a sample of
-rows that both read the same values, and prints a table and the speed-up ratio (best of --repeat
-runs).
+rows that both read the same values; writes back what each read and checks the bytes are equal;
+prints a table and the speed-up ratios (best of --repeat runs).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import argparse
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -91,12 +92,23 @@ def main(argv: list[str] | None = None) -> None:
             t_theirs, expected = best_time(theirs, args.repeat) if theirs else (None, None)
             if expected is not None:
                 check_same(label, got, expected)
-            rows.append((label, t_ours, t_theirs))
-    print(f"{'file':<16} {'lines':>9} {'kapturelike s':>14} {'kapture s':>10} {'speed-up':>9}")
+            rows.append((f"read {label}", t_ours, t_theirs))
+            # writing back what each read, to files compared byte for byte
+            out_ours, out_theirs = Path(tmp) / f"ours_{label}.txt", Path(tmp) / f"theirs_{label}.txt"
+            writer = write_trajectories if label == "trajectories" else write_records
+            t_write = best_time(partial(writer, out_ours, got), args.repeat)[0]
+            t_write_theirs = None
+            if expected is not None:
+                their_writer = kcsv.trajectories_to_file if label == "trajectories" else kcsv.records_camera_to_file
+                t_write_theirs = best_time(partial(their_writer, str(out_theirs), expected), args.repeat)[0]
+                if out_ours.read_bytes() != out_theirs.read_bytes():
+                    raise RuntimeError(f"{label}: kapturelike and kapture wrote different bytes")
+            rows.append((f"write {label}", t_write, t_write_theirs))
+    print(f"{'step':<22} {'lines':>9} {'kapturelike s':>14} {'kapture s':>10} {'speed-up':>9}")
     for label, t_ours, t_theirs in rows:
         theirs = f"{t_theirs:10.2f}" if t_theirs is not None else f"{'n/a':>10}"
         ratio = f"{t_theirs / t_ours:8.1f}x" if t_theirs is not None else f"{'n/a':>9}"
-        print(f"{label:<16} {args.lines:>9} {t_ours:14.2f} {theirs} {ratio}")
+        print(f"{label:<22} {args.lines:>9} {t_ours:14.2f} {theirs} {ratio}")
 
 
 if __name__ == "__main__":

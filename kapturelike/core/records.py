@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kapturelike.core.keys import key_order
+
 
 @dataclass(frozen=True)
 class RecordKind:
@@ -86,6 +88,13 @@ class Records:
             self._rows = list(zip(*self._columns))
         return self._rows
 
+    @property
+    def value_columns(self) -> list[list]:
+        """One list of values a field."""
+        if self._columns is None:
+            return [list(column) for column in zip(*self._rows)] if self._rows else [[] for _ in self.spec.fields]
+        return self._columns
+
     @classmethod
     def camera(cls, items: Iterable[tuple[tuple[int, str], str]], kind: str = "camera") -> Records:
         """File records from ((timestamp, device_id), path) items."""
@@ -133,12 +142,15 @@ class Records:
 
     def select(self, mask: np.ndarray) -> Records:
         idx = np.flatnonzero(mask) if np.asarray(mask).dtype == bool else np.asarray(mask, dtype=np.int64)
-        return Records(self.kind, self.timestamps[idx], self.device_ids[idx], [self.values[i] for i in idx])
+        rows = idx.tolist()
+        if self._columns is not None:
+            return Records(self.kind, self.timestamps[idx], self.device_ids[idx],
+                           columns=[[column[i] for i in rows] for column in self._columns])
+        return Records(self.kind, self.timestamps[idx], self.device_ids[idx], [self.values[i] for i in rows])
 
     def sorted(self) -> Records:
         """Sorted by (timestamp, device_id), keeping the order of keyed rows (stable), as kapture writes."""
-        order = sorted(range(len(self)), key=lambda i: (self.timestamps[i], self.device_ids[i]))
-        return self.select(np.asarray(order, dtype=np.int64))
+        return self.select(key_order(self.timestamps, self.device_ids))
 
     def concat(self, other: Records) -> Records:
         if other.kind != self.kind:

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from kapturelike.core.keys import key_order
+
 
 @dataclass(eq=False)
 class Pose:
@@ -119,8 +121,7 @@ class Trajectories:
 
     def sorted(self) -> Trajectories:
         """Sorted by (timestamp, device_id), the order kapture writes."""
-        order = sorted(range(len(self)), key=lambda i: (self.timestamps[i], self.device_ids[i]))
-        return self.select(np.asarray(order, dtype=np.int64))
+        return self.select(key_order(self.timestamps, self.device_ids))
 
     def concat(self, other: Trajectories) -> Trajectories:
         return Trajectories(np.concatenate([self.timestamps, other.timestamps]),

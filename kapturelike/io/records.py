@@ -11,13 +11,15 @@ from kapturelike.errors import FormatError
 from kapturelike.io.field_table import read_field_table
 from kapturelike.io.text import (
     ErrorHandler,
+    check_column,
     check_field,
     data_rows,
     float_str,
+    number_texts,
     read_text,
     report,
     split_lines,
-    write_table,
+    write_columns,
 )
 
 # kapture's historical header of the file records: the last column is called by what it holds.
@@ -31,19 +33,15 @@ def _value_str(value: object) -> str:
 
 
 def write_records(path: str | Path, records: Records) -> None:
-    spec = records.spec
     recs = records.sorted()
-    names = [name for name, _ in spec.fields]
-
-    def rows():
-        for ts, dev, values in zip(recs.timestamps.tolist(), recs.device_ids.tolist(), recs.values):
-            check_field(dev, path, "device_id")
-            text = [_value_str(v) for v in values]
-            for name, v in zip(names, text):
-                check_field(v, path, name)
-            yield [str(ts), dev, *text]
-
-    write_table(path, _FILE_HEADERS.get(records.kind, spec.header), rows())
+    for dev in recs.device_ids_set():
+        check_field(dev, path, "device_id")
+    columns = [number_texts(recs.timestamps), recs.device_ids.tolist()]
+    for (name, kind), values in zip(recs.spec.fields, recs.value_columns):
+        text = list(map(str, values)) if kind is str else [_value_str(v) for v in values]
+        check_column(text, path, name)
+        columns.append(text)
+    write_columns(path, _FILE_HEADERS.get(records.kind, recs.spec.header), columns)
 
 
 def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:

@@ -19,35 +19,34 @@ from kapturelike.io.text import (
     ErrorHandler,
     check_field,
     data_rows,
-    float_str,
+    number_texts,
     read_text,
     report,
     split_lines,
-    write_table,
+    write_columns,
 )
 
 TRAJECTORIES_HEADER = "# timestamp, device_id, qw, qx, qy, qz, tx, ty, tz"
 TIMESTAMP_PADDING = 8
 
 
-def _fields_str(values: np.ndarray) -> list[list[str]]:
-    """Rows of float strings, '' for NaN (absent rotation or translation)."""
-    text = [[float_str(v) for v in row] for row in values.tolist()]
-    if np.isnan(values).any():
-        for i in np.flatnonzero(np.isnan(values).any(axis=1)).tolist():
-            text[i] = [""] * values.shape[1]
-    return text
+def _pose_columns(values: np.ndarray) -> list[list[str]]:
+    """Each column's texts; '' in every column of a row holding a NaN (absent rotation or translation)."""
+    columns = [number_texts(values[:, j]) for j in range(values.shape[1])]
+    absent = np.flatnonzero(np.isnan(values).any(axis=1)).tolist()
+    for column in columns:
+        for i in absent:
+            column[i] = ""
+    return columns
 
 
 def write_trajectories(path: str | Path, trajectories: Trajectories) -> None:
     traj = trajectories.sorted()
     for dev in traj.device_ids_set():
         check_field(dev, path, "device_id")
-    padding = [TIMESTAMP_PADDING, ID_PADDING] + [POSE_PADDING] * 7
-    q_text, t_text = _fields_str(traj.rotations), _fields_str(traj.translations)
-    rows = ([str(ts), dev, *q, *t] for ts, dev, q, t in
-            zip(traj.timestamps.tolist(), traj.device_ids.tolist(), q_text, t_text))
-    write_table(path, TRAJECTORIES_HEADER, rows, padding)
+    columns = [number_texts(traj.timestamps), traj.device_ids.tolist(),
+               *_pose_columns(traj.rotations), *_pose_columns(traj.translations)]
+    write_columns(path, TRAJECTORIES_HEADER, columns, [TIMESTAMP_PADDING, ID_PADDING] + [POSE_PADDING] * 7)
 
 
 def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Trajectories:
