@@ -1,17 +1,18 @@
-"""Time reading and writing large trajectories and records_camera files: kapturelike vs kapture.
+"""Time reading and writing large kapture tables: kapturelike vs kapture.
 
     python benchmarks/bench_io.py [--lines 1000000] [--repeat 1]
 
-Writes both files (in a temporary folder) with kapturelike, then reads each with
-``read_trajectories`` / ``read_records`` and, when the ``kapture`` package is importable, with
-``kapture.io.csv.trajectories_from_file`` / ``records_camera_from_file``; checks on a sample of
-rows that both read the same values; writes back what each read and checks the bytes are equal;
-prints a table and the speed-up ratios (best of --repeat runs).
+Writes a trajectories, a records_camera and a records_gnss file (in a temporary folder) with
+kapturelike, then reads each with kapturelike and, when the ``kapture`` package is importable,
+with ``kapture.io.csv``; checks on a sample of rows that both read the same values; writes back
+what each read and checks that the bytes are equal; prints a table and the speed-up ratios (best
+of --repeat runs).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import tempfile
 import time
 from collections.abc import Callable
@@ -26,17 +27,20 @@ from kapturelike.io.records import read_records, write_records
 from kapturelike.io.trajectories import read_trajectories, write_trajectories
 
 
-def make_files(folder: Path, lines: int, cameras: int = 4) -> tuple[Path, Path]:
+def make_files(folder: Path, lines: int, cameras: int = 4) -> dict[str, Path]:
     rng = np.random.default_rng(0)
     timestamps = np.arange(lines, dtype=np.int64) // cameras
     devices = np.array([f"cam{i % cameras}" for i in range(lines)], dtype=object)
     q = rng.normal(size=(lines, 4))
     q /= np.linalg.norm(q, axis=1, keepdims=True)
-    traj_path, rec_path = folder / "trajectories.txt", folder / "records_camera.txt"
-    write_trajectories(traj_path, Trajectories(timestamps, devices, q, rng.normal(size=(lines, 3)) * 100))
-    paths = [(f"cam{i % cameras}/{i // cameras:08d}.jpg",) for i in range(lines)]
-    write_records(rec_path, Records("camera", timestamps, devices, paths))
-    return traj_path, rec_path
+    files = {name: folder / f"{name}.txt" for name in ("trajectories", "records_camera", "records_gnss")}
+    write_trajectories(files["trajectories"], Trajectories(timestamps, devices, q, rng.normal(size=(lines, 3)) * 100))
+    paths = [f"cam{i % cameras}/{i // cameras:08d}.jpg" for i in range(lines)]
+    write_records(files["records_camera"], Records("camera", timestamps, devices, columns=[paths]))
+    gnss = [*(rng.normal(size=(3, lines)) * 1e3).tolist(),
+            rng.integers(1_600_000_000, 1_700_000_000, lines).tolist(), rng.uniform(0, 5, lines).tolist()]
+    write_records(files["records_gnss"], Records("gnss", np.arange(lines), ["gps0"] * lines, columns=gnss))
+    return files
 
 
 def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
@@ -48,20 +52,25 @@ def best_time(fn: Callable[[], object], repeat: int) -> tuple[float, object]:
     return best, result
 
 
-def check_same(label: str, ours: Trajectories | Records, theirs: object, samples: int = 2000) -> None:
+def their_row(name: str, value: object) -> list:
+    """A row of what kapture read, as the values kapturelike holds."""
+    if name == "trajectories":
+        return [value.r.w, value.r.x, value.r.y, value.r.z, *value.t.ravel().tolist()]
+    return [value] if name == "records_camera" else list(dataclasses.astuple(value))
+
+
+def our_row(name: str, ours: Trajectories | Records, i: int) -> list:
+    if name == "trajectories":
+        return ours.rotations[i].tolist() + ours.translations[i].tolist()
+    return list(ours.values[i])
+
+
+def check_same(name: str, ours: Trajectories | Records, theirs: object, samples: int = 2000) -> None:
     """Both readers give the same values (bit for bit) on a sample of rows: a fast wrong reader is no use."""
-    rows = np.random.default_rng(1).integers(0, len(ours), min(samples, len(ours))).tolist()
-    paths = ours.paths if isinstance(ours, Records) else None
-    for i in rows:
+    for i in np.random.default_rng(1).integers(0, len(ours), min(samples, len(ours))).tolist():
         ts, dev = int(ours.timestamps[i]), ours.device_ids[i]
-        if label == "trajectories":
-            pose = theirs[ts][dev]
-            same = (ours.rotations[i].tolist() == [pose.r.w, pose.r.x, pose.r.y, pose.r.z]
-                    and ours.translations[i].tolist() == pose.t.ravel().tolist())
-        else:
-            same = paths[i] == theirs[ts][dev]
-        if not same:
-            raise RuntimeError(f"{label}: row {i} ({ts}, {dev}) differs from what kapture reads")
+        if our_row(name, ours, i) != their_row(name, theirs[ts][dev]):
+            raise RuntimeError(f"{name}: row {i} ({ts}, {dev}) differs from what kapture reads")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -69,41 +78,39 @@ def main(argv: list[str] | None = None) -> None:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--lines", type=int, default=1_000_000, help="lines per file (default: %(default)s)")
     parser.add_argument("--repeat", type=int, default=1,
-                        help="runs per reader, best kept (default: %(default)s)")
+                        help="runs per reader and writer, best kept (default: %(default)s)")
     args = parser.parse_args(argv)
     try:
         import kapture.io.csv as kcsv
     except ImportError:
         kcsv = None
+    readers = {"trajectories": read_trajectories, "records_camera": partial(read_records, kind="camera"),
+               "records_gnss": partial(read_records, kind="gnss")}
+    writers = {"trajectories": write_trajectories, "records_camera": write_records, "records_gnss": write_records}
+    rows = []
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        traj_path, rec_path = make_files(Path(tmp), args.lines)
-        print(f"wrote 2 files of {args.lines} lines in {time.perf_counter() - start:.2f} s")
-        rows = []
-        for label, ours, theirs in [
-            ("trajectories", lambda: read_trajectories(traj_path),
-             kcsv and (lambda: kcsv.trajectories_from_file(str(traj_path)))),
-            ("records_camera", lambda: read_records(rec_path, "camera"),
-             kcsv and (lambda: kcsv.records_camera_from_file(str(rec_path)))),
-        ]:
-            t_ours, got = best_time(ours, args.repeat)
+        files = make_files(Path(tmp), args.lines)
+        print(f"wrote {len(files)} files of {args.lines} lines in {time.perf_counter() - start:.2f} s")
+        for name, path in files.items():
+            t_ours, got = best_time(partial(readers[name], path), args.repeat)
             if len(got) != args.lines:
-                raise RuntimeError(f"{label}: read {len(got)} rows, expected {args.lines}")
-            t_theirs, expected = best_time(theirs, args.repeat) if theirs else (None, None)
-            if expected is not None:
-                check_same(label, got, expected)
-            rows.append((f"read {label}", t_ours, t_theirs))
+                raise RuntimeError(f"{name}: read {len(got)} rows, expected {args.lines}")
+            t_theirs, expected = None, None
+            if kcsv is not None:
+                t_theirs, expected = best_time(partial(getattr(kcsv, f"{name}_from_file"), str(path)), args.repeat)
+                check_same(name, got, expected)
+            rows.append((f"read {name}", t_ours, t_theirs))
             # writing back what each read, to files compared byte for byte
-            out_ours, out_theirs = Path(tmp) / f"ours_{label}.txt", Path(tmp) / f"theirs_{label}.txt"
-            writer = write_trajectories if label == "trajectories" else write_records
-            t_write = best_time(partial(writer, out_ours, got), args.repeat)[0]
+            ours_out, theirs_out = Path(tmp) / f"ours_{name}.txt", Path(tmp) / f"theirs_{name}.txt"
+            t_write = best_time(partial(writers[name], ours_out, got), args.repeat)[0]
             t_write_theirs = None
-            if expected is not None:
-                their_writer = kcsv.trajectories_to_file if label == "trajectories" else kcsv.records_camera_to_file
-                t_write_theirs = best_time(partial(their_writer, str(out_theirs), expected), args.repeat)[0]
-                if out_ours.read_bytes() != out_theirs.read_bytes():
-                    raise RuntimeError(f"{label}: kapturelike and kapture wrote different bytes")
-            rows.append((f"write {label}", t_write, t_write_theirs))
+            if kcsv is not None:
+                t_write_theirs = best_time(partial(getattr(kcsv, f"{name}_to_file"), str(theirs_out), expected),
+                                           args.repeat)[0]
+                if ours_out.read_bytes() != theirs_out.read_bytes():
+                    raise RuntimeError(f"{name}: kapturelike and kapture wrote different bytes")
+            rows.append((f"write {name}", t_write, t_write_theirs))
     print(f"{'step':<22} {'lines':>9} {'kapturelike s':>14} {'kapture s':>10} {'speed-up':>9}")
     for label, t_ours, t_theirs in rows:
         theirs = f"{t_theirs:10.2f}" if t_theirs is not None else f"{'n/a':>10}"

@@ -59,23 +59,37 @@ def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
     return tuple(values)
 
 
-def _read_file_records(kind: str, path: Path) -> Records | None:
-    """Columns of a camera/depth/lidar file converted at once; None when a line needs the per-line parser."""
-    table = read_field_table(path, 3)
+def _read_columns(kind: str, path: Path) -> Records | None:
+    """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
+    spec = RECORD_KINDS[kind]
+    table = read_field_table(path, 2 + len(spec.fields))
     if table is None:
         return None
     timestamps, bad = table.ints(0)
     if len(bad):
         return None
-    return Records(kind, timestamps, table.strings(1), columns=[table.strings(2).tolist()])
+    columns = []
+    for column, (_, kind_of_value) in enumerate(spec.fields, start=2):
+        if kind_of_value is float:
+            values, bad = table.floats(range(column, column + 1))
+            columns.append(values[:, 0].tolist())
+        elif kind_of_value is int:
+            values, bad = table.ints(column)
+            columns.append(values.tolist())
+        else:
+            columns.append(table.strings(column).tolist())
+        if len(bad):  # the per-line parser names the field (or, for an int beyond 64 bits, reads it)
+            return None
+    return Records(kind, timestamps, table.strings(1), columns=columns)
 
 
 def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> Records:
     path = Path(path)
-    if kind in _FILE_HEADERS:
-        records = _read_file_records(kind, path)
-        if records is not None:
-            return records
+    if kind not in RECORD_KINDS:
+        raise ValueError(f"unknown record kind '{kind}' (known: {', '.join(RECORD_KINDS)})")
+    records = _read_columns(kind, path)
+    if records is not None:
+        return records
     _, text = read_text(path)
     lines = split_lines(text)
     timestamps, devices, values = [], [], []

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from kapturelike.io.field_table import read_field_table
 from kapturelike.io.number_fields import parse_float_fields, parse_int_fields
-from kapturelike.io.records import _read_file_records, read_records
+from kapturelike.io.records import _read_columns, read_records
 from kapturelike.io.text import read_lines
 from kapturelike.io.trajectories import _fast_parse, _slow_parse, read_trajectories
 
@@ -188,7 +188,7 @@ def test_fast_records_equal_line_parser(tmp_path: Path, rows: list, newline: str
     lines += [f"{ts:>8}, {dev},{before}{name}{after}" for ts, dev, name, before, after in rows]
     path = tmp_path / "records_camera.txt"
     path.write_bytes((newline.join(lines) + newline).encode("utf-8"))
-    fast = _read_file_records("camera", path)
+    fast = _read_columns("camera", path)
     assert fast is not None
     want = sorted((ts, dev, name) for ts, dev, name, _, _ in rows)
     assert sorted(zip(fast.timestamps.tolist(), fast.device_ids.tolist(), fast.paths)) == want
@@ -253,3 +253,29 @@ def test_absent_rotation_or_translation_stays_on_the_fast_path(tmp_path: Path) -
     problems = []
     read_trajectories(path, on_error=problems.append)
     assert problems and problems[0].line == 3 and problems[0].field == "qx"
+
+
+WORDS = st.text(st.sampled_from(list("abcXYZ019_-:. é")), max_size=10).map(str.strip)
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(st.sampled_from(["wifi", "bluetooth", "gnss", "accelerometer", "magnetic"]), st.data())
+def test_fast_records_of_every_kind_equal_line_parser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                      kind: str, data: st.DataObject) -> None:
+    import kapturelike.io.records as records_io
+    from kapturelike.core.records import RECORD_KINDS, Records
+
+    spec = RECORD_KINDS[kind]
+    value = {float: doubles, int: st.integers(-2 ** 63, 2 ** 63 - 1), str: WORDS}
+    rows = data.draw(st.lists(st.tuples(st.integers(0, 2 ** 40), IDS,
+                                        st.tuples(*(value[t] for _, t in spec.fields))), min_size=1, max_size=30))
+    records = Records(kind, [r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows])
+    path = tmp_path / spec.filename
+    records_io.write_records(path, records)
+    fast = records_io._read_columns(kind, path)
+    assert fast is not None
+    with monkeypatch.context() as patch:  # the per-line parser alone
+        patch.setattr(records_io, "_read_columns", lambda kind, path: None)
+        slow = read_records(path, kind)
+    assert fast == slow == records
