@@ -112,7 +112,7 @@ def fuse_similarities(similarities: Sequence[np.ndarray], options: FusionOptions
         raise ValueError(f"fuse_similarities: shapes differ: {[s.shape for s in sims]}")
     n, m = len(sims), options.method
     w = normalized_weights(options.weights, n).tolist()  # Python floats keep float32 blocks float32
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # harmonic means of ~0: inf is the limit
         if m in (FusionMethod.MEAN, FusionMethod.MEAN_AND_POWER, FusionMethod.MEAN_AND_MIN):
             mean = sum(wi * s for wi, s in zip(w, sims))
         if m in (FusionMethod.POWER, FusionMethod.MEAN_AND_POWER):
