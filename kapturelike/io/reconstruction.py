@@ -8,6 +8,7 @@ import numpy as np
 
 from kapturelike.core.reconstruction import DTYPES, FeatureType, Observations
 from kapturelike.errors import FormatError
+from kapturelike.io.field_table import read_field_table
 from kapturelike.io.text import (
     VERSION_HEADER,
     ErrorHandler,
@@ -90,11 +91,34 @@ def write_points3d(path: str | Path, points3d: np.ndarray) -> None:
         np.savetxt(f, points3d, delimiter=",", header=VERSION_HEADER[2:] + "\n" + columns, fmt="%.10f")
 
 
+def _points3d_columns(head: list[str]) -> int | None:
+    """3 or 6, from the column comment among the first lines; None when there is none."""
+    header = "\n".join(line for line in head[:3] if line.startswith("#"))
+    return 6 if "R, G, B" in header else 3 if "X, Y, Z" in header else None
+
+
+def _read_points3d_columns(path: Path) -> np.ndarray | None:
+    """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
+    with open(path, "rb") as f:
+        head = f.read(4096).decode("utf-8", errors="replace").split("\n")
+    data_lines = [line for line in head[:-1] if line and line[0] != "#"]
+    width = _points3d_columns(head) or (data_lines[0].count(",") + 1 if data_lines else None)
+    if width not in (3, 6):
+        return None
+    table = read_field_table(path, width)
+    if table is None:
+        return None
+    values, bad = table.floats(range(width))
+    return None if len(bad) else np.ascontiguousarray(values)
+
+
 def read_points3d(path: str | Path, on_error: ErrorHandler = None) -> np.ndarray:
     path = Path(path)
+    points3d = _read_points3d_columns(path)
+    if points3d is not None:
+        return points3d
     _, lines = read_lines(path)
-    header = "\n".join(line for line in lines[:3] if line.startswith("#"))
-    ncols = 6 if "R, G, B" in header else 3 if "X, Y, Z" in header else None
+    ncols = _points3d_columns(lines)
     rows = [line for line in lines if line and line[0] != "#" and not line.isspace()]
     if not rows:
         return np.zeros((0, ncols or 6))

@@ -279,3 +279,18 @@ def test_fast_records_of_every_kind_equal_line_parser(tmp_path: Path, monkeypatc
         patch.setattr(records_io, "_read_columns", lambda kind, path: None)
         slow = read_records(path, kind)
     assert fast == slow == records
+
+
+@pytest.mark.parametrize("width", [3, 6])
+def test_points3d_columns_equal_line_parser(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, width: int) -> None:
+    import kapturelike.io.reconstruction as reconstruction_io
+
+    rng = np.random.default_rng(width)
+    points = rng.normal(size=(500, width)) * 10.0 ** rng.integers(-3, 9, (500, 1))
+    path = tmp_path / "points3d.txt"
+    reconstruction_io.write_points3d(path, points)
+    fast = reconstruction_io._read_points3d_columns(path)
+    assert fast is not None and fast.shape == (500, width)
+    monkeypatch.setattr(reconstruction_io, "_read_points3d_columns", lambda path: None)
+    slow = reconstruction_io.read_points3d(path)
+    assert np.array_equal(fast.view(np.uint64), slow.view(np.uint64))
