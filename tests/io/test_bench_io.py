@@ -19,6 +19,6 @@ def test_bench_io_agrees_with_kapture(capsys: pytest.CaptureFixture[str]) -> Non
     bench.main(["--lines", "3000"])
     table = capsys.readouterr().out.splitlines()
     steps = [line.split()[0] + " " + line.split()[1] for line in table[2:]]
-    assert steps == [f"{step} {name}" for name in ("trajectories", "records_camera", "records_gnss")
+    assert steps == [f"{step} {name}" for name in ("trajectories", "records_camera", "records_gnss", "points3d")
                      for step in ("read", "write")]
     assert all(line.rstrip().endswith("x") for line in table[2:])  # kapture timed beside each step
