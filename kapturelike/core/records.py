@@ -90,10 +90,10 @@ class Records:
 
     @property
     def value_columns(self) -> list[list]:
-        """One list of values a field."""
+        """One list of values a field (new lists: changing them leaves the records as they are)."""
         if self._columns is None:
             return [list(column) for column in zip(*self._rows)] if self._rows else [[] for _ in self.spec.fields]
-        return self._columns
+        return [list(column) for column in self._columns]
 
     @classmethod
     def camera(cls, items: Iterable[tuple[tuple[int, str], str]], kind: str = "camera") -> Records:

@@ -21,7 +21,7 @@ from kapturelike.io.number_fields import (
     parse_int_fields,
     strip_spaces,
 )
-from kapturelike.io.text import check_version, skip_comments, version_of
+from kapturelike.io.text import check_version, version_of
 
 PADDING = 32  # bytes before and after the file's bytes, so that 8-byte reads near its ends stay inside
 
@@ -140,6 +140,17 @@ def _field_keys(data: np.ndarray, starts: np.ndarray, lengths: np.ndarray, n_wor
     return keys, words
 
 
+def _skip_comments(text: bytes) -> int:
+    """Offset of the first line after the leading comment lines (the length when all are comments)."""
+    start = 0
+    while text.startswith(b"#", start):
+        end = text.find(b"\n", start)
+        if end < 0:
+            return len(text)
+        start = end + 1
+    return start
+
+
 def read_field_table(path: str | Path, n_fields: int) -> FieldTable | None:
     """The table's field bounds, or None when it needs the per-line parser (irregular lines).
 
@@ -160,9 +171,9 @@ def read_field_table(path: str | Path, n_fields: int) -> FieldTable | None:
             content.tobytes().decode("utf-8")
         except UnicodeDecodeError as e:
             raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
-    start = skip_comments(head)
+    start = _skip_comments(head)
     if start == len(head) and len(head) < size:  # a long run of comments: find its end on the whole file
-        start = skip_comments(content.tobytes())
+        start = _skip_comments(content.tobytes())
     end = size - 1 if size and content[-1] == 10 else size
     if start >= end:
         return FieldTable(path, data, np.empty((n_fields, 0), np.int64), PADDING + start)

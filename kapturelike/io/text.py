@@ -78,18 +78,6 @@ def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | No
     return version, split_lines(text)
 
 
-def skip_comments(text: str | bytes) -> int:
-    """Offset of the first line after the leading comment lines (the length when all are comments)."""
-    hash_mark, newline = ("#", "\n") if isinstance(text, str) else (b"#", b"\n")
-    start = 0
-    while text.startswith(hash_mark, start):
-        end = text.find(newline, start)
-        if end < 0:
-            return len(text)
-        start = end + 1
-    return start
-
-
 def data_rows(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
     """(1-based line number, stripped fields) of every data line."""
     for number, line in enumerate(lines, 1):
