@@ -377,6 +377,21 @@ class MergeOptions:
     force: bool = False  # allow a non-empty output folder
 
 
+def _place(device_id: str, value: object, store: dict, before: set[str], taken: set[str], keys_collide: bool,
+           mapping: dict[str, str]) -> None:
+    """Put a sensor or rig of one input into the merged ``store``, recording its id in ``mapping``.
+
+    An id an earlier input already has is kept when that input holds the same device and none of
+    their (timestamp, device) keys collide; otherwise the device gets a free id.
+    """
+    if device_id in before and store.get(device_id) == value and not keys_collide:
+        mapping[device_id] = device_id
+        return
+    mapping[device_id] = device_id if device_id not in before else _free_id(device_id, taken)
+    taken.add(mapping[device_id])
+    store[mapping[device_id]] = value
+
+
 def _free_id(base: str, taken: set[str]) -> str:
     i = 1
     while f"{base}_{i}" in taken:
@@ -465,21 +480,11 @@ def merge_kaptures(kaptures: list[Kapture]) -> Kapture:
         taken = before | set(k.sensors) | set(k.rigs or {})  # new ids must not clash with this input's
         mapping: dict[str, str] = {}
         for sid, sensor in k.sensors.items():
-            if sid in before and merged.sensors.get(sid) == sensor and not keys[sid] & merged_keys[sid]:
-                mapping[sid] = sid
-                continue
-            mapping[sid] = sid if sid not in before else _free_id(sid, taken)
-            taken.add(mapping[sid])
-            merged.sensors[mapping[sid]] = sensor
+            _place(sid, sensor, merged.sensors, before, taken, bool(keys[sid] & merged_keys[sid]), mapping)
         for rig_id, rig in (k.rigs or {}).items():
             rig = {mapping.get(s, s): pose for s, pose in rig.items()}
             merged.rigs = merged.rigs if merged.rigs is not None else {}
-            if rig_id in before and merged.rigs.get(rig_id) == rig and not keys[rig_id] & merged_keys[rig_id]:
-                mapping[rig_id] = rig_id
-                continue
-            mapping[rig_id] = rig_id if rig_id not in before else _free_id(rig_id, taken)
-            taken.add(mapping[rig_id])
-            merged.rigs[mapping[rig_id]] = rig
+            _place(rig_id, rig, merged.rigs, before, taken, bool(keys[rig_id] & merged_keys[rig_id]), mapping)
         for dev, ts in keys.items():
             merged_keys[mapping.get(dev, dev)] |= ts
         if k.trajectories is not None:
