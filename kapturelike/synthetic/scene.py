@@ -91,6 +91,20 @@ def _value_noise(rng: np.random.Generator, h: int, w: int, cell: int, channels: 
     return out.reshape(out.shape[0], out.shape[1], channels)[:h, :w]
 
 
+def noise_image(seed: int, height: int, width: int, cells: tuple[int, ...] = (4, 8, 16, 32)) -> np.ndarray:
+    """uint8 (height, width) grey image: value noise summed over several cell sizes, stretched to full range.
+
+    Blob-like structure at every scale, so detectors (SIFT, DISK, XFeat, dense SIFT) find plenty.
+    """
+    rng = np.random.default_rng(seed)
+    img = np.zeros((height, width), np.float32)
+    for cell in cells:
+        small = rng.random((height // cell + 1, width // cell + 1)).astype(np.float32)
+        img += cv2.resize(small, (width, height), interpolation=cv2.INTER_CUBIC)
+    img = (img - img.min()) / (img.max() - img.min())
+    return (img * 255).astype(np.uint8)
+
+
 def make_texture(rng: np.random.Generator, width: int, height: int) -> np.ndarray:
     """uint8 (height, width, 3) texture rich in corners and blobs at several scales."""
     base = rng.random(3, dtype=np.float32) * 0.6 + 0.2

@@ -14,19 +14,14 @@ from kapturelike.features.densevlad import (
     kmeans,
     vlad,
 )
+from kapturelike.synthetic.scene import noise_image
 
 STRECHA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "strecha"
 SMALL = dict(num_clusters=16, descriptors_per_image=500, kmeans_iterations=10, max_image_size=160)
 
 
 def texture(seed, h=120, w=160):
-    rng = np.random.default_rng(seed)
-    img = np.zeros((h, w), np.float32)
-    for cell in (3, 6, 12, 24):
-        small = rng.random((h // cell + 1, w // cell + 1)).astype(np.float32)
-        img += cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-    img = (img - img.min()) / (img.max() - img.min())
-    return (img * 255).astype(np.uint8)
+    return noise_image(seed, h, w, cells=(3, 6, 12, 24))
 
 
 @pytest.fixture(scope="module")

@@ -1,21 +1,15 @@
 import sys
 
-import cv2
 import numpy as np
 import pytest
 
 from kapturelike.features.learned import LearnedOptions, MissingExtraError, make_learned_extractor
 from kapturelike.features.registry import get_local_extractor
+from kapturelike.synthetic.scene import noise_image
 
 
 def texture(seed=0, h=256, w=320):
-    rng = np.random.default_rng(seed)
-    img = np.zeros((h, w), np.float32)
-    for cell in (4, 8, 16, 32):
-        small = rng.random((h // cell + 1, w // cell + 1)).astype(np.float32)
-        img += cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-    img = (img - img.min()) / (img.max() - img.min())
-    return (img * 255).astype(np.uint8)
+    return noise_image(seed, h, w)
 
 
 def test_missing_package_gives_install_hint(monkeypatch):

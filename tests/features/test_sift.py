@@ -2,21 +2,13 @@ import numpy as np
 import pytest
 
 from kapturelike.features.sift import SiftOptions, extract_sift, make_sift_extractor, normalize_descriptors
+from kapturelike.synthetic.scene import noise_image
 
 BACKENDS = ["opencv", "pycolmap"]
 
 
 def textured_image(h=240, w=320, seed=0):
-    """Multi-scale smooth noise: plenty of blob-like SIFT detections."""
-    import cv2
-
-    rng = np.random.default_rng(seed)
-    img = np.zeros((h, w), np.float32)
-    for cell in (4, 8, 16, 32):
-        small = rng.random((h // cell + 1, w // cell + 1)).astype(np.float32)
-        img += cv2.resize(small, (w, h), interpolation=cv2.INTER_CUBIC)
-    img = (img - img.min()) / (img.max() - img.min())
-    return (img * 255).astype(np.uint8)
+    return noise_image(seed, h, w)
 
 
 def blob_image(h=200, w=240, cx=100, cy=80, sigma=6.0):

@@ -9,6 +9,7 @@ import numpy as np
 import pycolmap
 import pytest
 
+from kapturelike.core.sensors import Camera
 from kapturelike.geometry.colmap_model import build_reconstruction, rigid3d_to_pose
 from kapturelike.geometry.triangulation import (
     TriangulationInputError,
@@ -19,17 +20,8 @@ from kapturelike.geometry.triangulation import (
 from kapturelike.matching.mnn import MatchingOptions, match_pairs
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 
-
-@dataclass(frozen=True)
-class Cam:
-    model: str
-    width: int
-    height: int
-    params: tuple
-
-
-CAMERAS = {"cam0": Cam("SIMPLE_RADIAL", 640, 480, (500.0, 320.0, 240.0, -0.02)),
-           "cam1": Cam("PINHOLE", 640, 480, (450.0, 455.0, 319.5, 240.5))}
+CAMERAS = {"cam0": Camera("SIMPLE_RADIAL", 640, 480, (500.0, 320.0, 240.0, -0.02)),
+           "cam1": Camera("PINHOLE", 640, 480, (450.0, 455.0, 319.5, 240.5))}
 
 
 def look_at(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

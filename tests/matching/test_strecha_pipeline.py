@@ -5,7 +5,6 @@ Skipped when ../shared/data/strecha is absent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from itertools import combinations
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import numpy as np
 import pycolmap
 import pytest
 
+from kapturelike.core.sensors import Camera
 from kapturelike.geometry.triangulation import TriangulationOptions, triangulate_known_poses
 from kapturelike.io.images import load_image
 from kapturelike.matching.mnn import MatchingOptions, match_pairs
@@ -25,20 +25,12 @@ NAMES = ["0003.jpg", "0004.jpg", "0005.jpg"]
 pytestmark = pytest.mark.skipif(not (SCENE / "images").is_dir(), reason=f"{SCENE} not available")
 
 
-@dataclass(frozen=True)
-class Cam:
-    model: str
-    width: int
-    height: int
-    params: tuple
-
-
 def read_camera(name: str):
     v = np.array((SCENE / "gt_dense_cameras" / f"{name}.camera").read_text().split(), np.float64)
     k, r_wc, center, (w, h) = v[:9].reshape(3, 3), v[12:21].reshape(3, 3), v[21:24], v[24:26]
     r_cw = r_wc.T
     q = pycolmap.Rotation3d(r_cw).quat[[3, 0, 1, 2]]
-    return Cam("PINHOLE", int(w), int(h), (k[0, 0], k[1, 1], k[0, 2], k[1, 2])), (q, -r_cw @ center)
+    return Camera("PINHOLE", int(w), int(h), (k[0, 0], k[1, 1], k[0, 2], k[1, 2])), (q, -r_cw @ center)
 
 
 @pytest.fixture(scope="module")

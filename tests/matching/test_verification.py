@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pycolmap
 import pytest
 
+from kapturelike.core.sensors import Camera
 from kapturelike.matching.verification import (
     VerificationInputError,
     VerificationOptions,
@@ -16,17 +15,8 @@ from kapturelike.matching.verification import (
     verify_pairs,
 )
 
-
-@dataclass(frozen=True)
-class Cam:
-    model: str
-    width: int
-    height: int
-    params: tuple
-
-
-CAMERA = Cam("PINHOLE", 640, 480, (500.0, 500.0, 320.0, 240.0))
-DISTORTED = Cam("OPENCV", 640, 480, (500.0, 510.0, 321.0, 239.0, -0.05, 0.01, 0.001, -0.001))
+CAMERA = Camera("PINHOLE", 640, 480, (500.0, 500.0, 320.0, 240.0))
+DISTORTED = Camera("OPENCV", 640, 480, (500.0, 510.0, 321.0, 239.0, -0.05, 0.01, 0.001, -0.001))
 
 
 def look_at(center: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -165,7 +155,7 @@ def test_batch_reports_failures_and_goes_on():
 def test_uncalibrated_camera_uses_fundamental_matrix():
     rng = np.random.default_rng(5)
     _, poses, kps, matches, _ = scene(rng)
-    unknown = Cam("UNKNOWN_CAMERA", 640, 480, ())
+    unknown = Camera("UNKNOWN_CAMERA", 640, 480, ())
     res = verify_pair(kps["im0.jpg"], kps["im2.jpg"], matches, unknown, unknown,
                       options=VerificationOptions(random_seed=0))
     assert res.success and res.config in ("UNCALIBRATED", "CALIBRATED")
