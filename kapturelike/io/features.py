@@ -44,6 +44,7 @@ class FeatureStore(Protocol):
     def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None: ...
     def has_matches(self, keypoints_type: str, image1: str, image2: str) -> bool: ...
     def match_pairs(self, keypoints_type: str) -> set[tuple[str, str]]: ...
+    def sidecar(self, kind: str, type_name: str, file_name: str) -> Path: ...
 
 
 def check_image_name(name: str) -> str:
@@ -77,6 +78,13 @@ class KaptureFeatureStore:
     def folder(self, kind: str, type_name: str) -> Path:
         base = self.root / "reconstruction" / kind
         return base if self.version == "1.0" else base / type_name
+
+    def sidecar(self, kind: str, type_name: str, file_name: str) -> Path:
+        """Where data derived from one feature type (a retrieval index) is kept: in the type's folder,
+        under a name without the kind's extension, which kapture's readers skip."""
+        if Path(file_name).name != file_name or file_name.endswith(EXTENSIONS[kind]):
+            raise ValueError(f"sidecar file name {file_name!r} must be a plain name without {EXTENSIONS[kind]}")
+        return self.folder(kind, type_name) / file_name
 
     def write_type(self, feature_type: FeatureType) -> None:
         write_feature_type(self.root, feature_type)

@@ -81,6 +81,13 @@ class H5FeatureStore:
     def _where(self, *parts: str) -> str:
         return f"{self.path}:/{'/'.join(parts)}"
 
+    def sidecar(self, kind: str, type_name: str, file_name: str) -> Path:
+        """Where data derived from one feature type (a retrieval index) is kept: a file beside the HDF5
+        file, ``<file stem>.<kind>.<type>.<file_name>``."""
+        if Path(file_name).name != file_name or "/" in type_name:
+            raise ValueError(f"sidecar file name {file_name!r} must be a plain name")
+        return self.path.with_name(f"{self.path.stem}.{kind}.{type_name}.{file_name}")
+
     # ------------------------------------------------------------------ types
     def write_type(self, feature_type: FeatureType) -> None:
         group = self.file.require_group(f"{feature_type.kind}/{feature_type.name}")

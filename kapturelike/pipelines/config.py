@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from kapturelike.errors import FormatError
+from kapturelike.retrieval.faiss_index import FaissIndexOptions
 
 
 @dataclass
@@ -32,6 +33,8 @@ class PairsConfig:
     topk_mapping: int = 10  # retrieved neighbours per map image
     topk_localization: int = 10  # retrieved map images per query
     exhaustive_below: int = 0  # maps with at most this many images are matched exhaustively
+    index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
+    faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...
 
 
 @dataclass

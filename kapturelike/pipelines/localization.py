@@ -235,7 +235,8 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
                                               map_names, records_data_path(map_dir), config.device, fit=False)
             reports.append(extract_global_features(names, image_root, out_store, gtype, extractor, overwrite))
         pairs = retrieval_pairs(names, [out_store], map_names, [map_store], global_types(config.features),
-                                config.pairs.topk_localization, fusion=config.features.fusion)
+                                config.pairs.topk_localization, fusion=config.features.fusion,
+                                index=config.pairs.index, faiss_options=config.pairs.faiss)
     write_pairs(out_dir / PAIRS_FILE, pairs)
     pairs_of: dict[str, list[str]] = defaultdict(list)
     for q, m, _ in pairs:

@@ -81,7 +81,8 @@ def mapping_pairs(names: list[str], store: KaptureFeatureStore, config: Pipeline
     if len(names) <= config.pairs.exhaustive_below:
         return [(a, b, 1.0) for a, b in combinations(sorted(names), 2)]
     return retrieval_pairs(names, [store], names, [store], global_types(config.features),
-                           config.pairs.topk_mapping, exclude_self=True, fusion=config.features.fusion)
+                           config.pairs.topk_mapping, exclude_self=True, fusion=config.features.fusion,
+                           index=config.pairs.index, faiss_options=config.pairs.faiss)
 
 
 def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineConfig,
