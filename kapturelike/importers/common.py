@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from kapturelike.core import pose as P
 from kapturelike.core.records import Records
-from kapturelike.core.trajectories import Trajectories
+from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import KapturelikeError
 from kapturelike.io.dataset import SENSORS_DIR, records_data_path
 from kapturelike.io.text import atomic_write
@@ -248,3 +248,28 @@ def register_depth(K_depth: np.ndarray, K_color: np.ndarray, color_from_depth: n
 
 def intrinsic_matrix(fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
     return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+
+
+def collapse_to_rig(trajectories: Trajectories, rigs: dict[str, dict[str, Pose]],
+                    master_sensors: Sequence[str] | None = None) -> Trajectories:
+    """Poses of rig sensors replaced by the rig's: rig-from-world = (sensor-from-rig)^-1 x sensor-from-world.
+
+    Only ``master_sensors`` (all when None) give rig poses, the first in (timestamp, sensor) order
+    when several do at one timestamp; other sensors of a rig lose their pose, as in kapture.
+    """
+    rig_of = {s: (rig, pose) for rig, sensors in rigs.items() for s, pose in sensors.items()}
+    t = trajectories.sorted()
+    in_rig = np.array([d in rig_of for d in t.device_ids], dtype=bool)
+    master = in_rig & np.array([master_sensors is None or d in master_sensors for d in t.device_ids], dtype=bool)
+    idx = np.flatnonzero(master)
+    if len(idx):
+        rig_ids = np.array([rig_of[d][0] for d in t.device_ids[idx]], dtype=object)
+        q_rig = np.stack([rig_of[d][1].q for d in t.device_ids[idx]])
+        t_rig = np.stack([rig_of[d][1].t for d in t.device_ids[idx]])
+        q, tr = P.compose(*P.invert(q_rig, t_rig), t.rotations[idx], t.translations[idx])
+        keys = list(zip(t.timestamps[idx].tolist(), rig_ids.tolist()))
+        first = sorted({k: i for i, k in reversed(list(enumerate(keys)))}.values())
+        collapsed = Trajectories(t.timestamps[idx][first], rig_ids[first], q[first], tr[first])
+    else:
+        collapsed = Trajectories()
+    return t.select(~in_rig).concat(collapsed).sorted()
