@@ -110,7 +110,7 @@ def transfer_file(src: Path, dst: Path, action: TransferAction) -> bool:
             return False
         dst.unlink()
     if not src.exists():
-        raise DatasetImportError(f"{src}: record file is missing")
+        raise FileNotFoundError(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if action == TransferAction.copy:
         tmp = dst.with_name(f".{dst.name}.part")
@@ -144,11 +144,16 @@ def transfer_records_data(source_dir: str | Path, out: str | Path, names: Sequen
         link.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, link)
         return 1
-    done = 0
+    done, missing = 0, []
     srcs = sources if sources is not None else [Path(source_dir) / n for n in names]
     for name, src in tqdm(zip(names, srcs), total=len(names), desc=f"{action.value} records",
                           disable=not progress or not names, unit="file", leave=False):
-        done += transfer_file(Path(src), records_data_path(out, name), action)
+        try:
+            done += transfer_file(Path(src), records_data_path(out, name), action)
+        except FileNotFoundError:
+            missing.append(src)
+    if missing:  # a partly downloaded dataset: the records are kept, the files are not there
+        logger.warning("%d record file(s) missing, not transferred (first: %s)", len(missing), missing[0])
     return done
 
 
