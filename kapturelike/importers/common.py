@@ -212,11 +212,20 @@ class RecordsBuilder:
     def __len__(self) -> int:
         return len(self._timestamps)
 
-    def build(self) -> Records:
+    def build(self, last_wins: bool = False) -> Records:
+        """The records; with ``last_wins``, of rows sharing (timestamp, device) only the last is kept
+        (kapture's dict semantics, for sources that repeat a key)."""
         if self._columns is None:
             return Records(self.kind)
-        return Records(self.kind, np.asarray(self._timestamps, np.int64), np.asarray(self._devices, object),
-                       columns=self._columns)
+        stamps, devices, columns = np.asarray(self._timestamps, np.int64), np.asarray(self._devices, object), \
+            self._columns
+        if last_wins:
+            last = {key: i for i, key in enumerate(zip(self._timestamps, self._devices))}
+            if len(last) < len(stamps):
+                keep = sorted(last.values())
+                stamps, devices = stamps[keep], devices[keep]
+                columns = [[c[i] for i in keep] for c in columns]
+        return Records(self.kind, stamps, devices, columns=columns)
 
 
 # ------------------------------------------------------------------------------------------ depth
