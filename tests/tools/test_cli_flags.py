@@ -29,9 +29,10 @@ def _parser():
     return parser
 
 
-@pytest.mark.parametrize("argv, level", [([], logging.WARNING), (["-v"], logging.INFO), (["-v", "debug"], logging.DEBUG),
-                                         (["-v", "INFO"], logging.INFO), (["-v", "15"], 15), (["-q"], logging.CRITICAL),
-                                         (["--verbose", "error"], logging.ERROR), (["--silent"], logging.CRITICAL)])
+@pytest.mark.parametrize("argv, level", [
+    ([], logging.WARNING), (["-v"], logging.INFO), (["-v", "debug"], logging.DEBUG), (["-v", "INFO"], logging.INFO),
+    (["-v", "15"], 15), (["-q"], logging.CRITICAL), (["--verbose", "error"], logging.ERROR),
+    (["--silent"], logging.CRITICAL)])
 def test_verbosity_reads_as_kapture(argv: list[str], level: int) -> None:
     assert _parser().parse_args(argv).verbose == level
 
