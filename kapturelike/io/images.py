@@ -38,3 +38,14 @@ def save_image(path: str | Path, image: np.ndarray) -> None:
         raise FormatError(f"cannot encode image as {path.suffix}", path)
     with atomic_write(path, "wb") as f:
         f.write(encoded.tobytes())
+
+
+def load_image_unchanged(path: str | Path) -> np.ndarray:
+    """The stored samples as they are (16-bit depth PNGs stay uint16, no colour conversion)."""
+    path = Path(path)
+    if not path.is_file():
+        raise MissingDataError(f"{path}: image file is missing")
+    image = cv2.imdecode(np.fromfile(path, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise FormatError("cannot decode image", path)
+    return image
