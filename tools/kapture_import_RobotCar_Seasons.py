@@ -11,7 +11,7 @@ from kapturelike.tools.cli import run
 from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = importer_parser("kapture_import_RobotCar_Seasons", __doc__)
     add_input_output(parser, "RobotCar Seasons root folder")
     parser.add_argument("--import_feature_db", action="store_true", default=False,
@@ -25,16 +25,20 @@ def main(argv: list[str] | None = None) -> int:
                         help="mapping cameras from the reconstruction (SIMPLE_RADIAL) instead of the intrinsics "
                              "files (PINHOLE)")
     parser.add_argument("--v1", action="store_true", default=False, help="RobotCar Seasons v1 instead of v2")
+    return parser
 
-    def action(args: argparse.Namespace) -> None:
-        progress = configure_logging(args)
-        written = import_robotcar_seasons(args.input, args.output, RobotCarOptions(
-            args.image_transfer, args.import_feature_db, args.skip_reconstruction, args.rig_collapse,
-            args.use_colmap_intrinsics, args.v1, args.force, progress))
-        print(f"{len(written)} kaptures ({sum(len(k.records['camera']) for k in written.values())} images) "
-              f"-> {args.output}")
 
-    return run(parser, action, argv)
+def action(args: argparse.Namespace) -> None:
+    progress = configure_logging(args)
+    written = import_robotcar_seasons(args.input, args.output, RobotCarOptions(
+        args.image_transfer, args.import_feature_db, args.skip_reconstruction, args.rig_collapse,
+        args.use_colmap_intrinsics, args.v1, args.force, progress))
+    print(f"{len(written)} kaptures ({sum(len(k.records['camera']) for k in written.values())} images) "
+          f"-> {args.output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":
