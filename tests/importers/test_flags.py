@@ -14,7 +14,8 @@ ROOT = Path(__file__).resolve().parents[2]
 IMPORTERS = ["kapture_import_7scenes", "kapture_import_12scenes", "kapture_import_image_list_with_poses",
              "kapture_import_virtual_gallery", "kapture_import_RobotCar_Seasons",
              "kapture_import_Extended_CMU_Seasons", "kapture_import_4seasons", "kapture_import_silda",
-             "kapture_import_IDL_dataset_cvpr17", "kapture_import_RIO10"]
+             "kapture_import_IDL_dataset_cvpr17", "kapture_import_RIO10",
+             "kapture_import_symphony_seasons"]
 
 
 def _kapture_parsers() -> dict:
