@@ -15,6 +15,13 @@ The map is ``clustered_descriptors``: images along sequences (random walks aroun
 a variance that decays over the dimensions like PCA-reduced global descriptors; queries are new views
 of map images (twice the per-image noise). Prints build time, index memory (serialised size), queries
 per second and recall@10 (share of the exact top 10, from DenseIndex, that the index returns).
+
+Measured (2026-12-04, 2 cores shared with five other jobs, load average ~12, so times are pessimistic;
+faiss-cpu 1.15.1, `--kinds ivfrabitq --nprobe 8 16 32`): IVF2048,RaBitQ5 built in 189 s (k-means on
+81,920 vectors, then 1M added), index 181 MiB; 10,000 queries: nprobe 8: 17.5 s, recall@10 0.925;
+nprobe 16: 31.1 s, 0.950; nprobe 32 (the default for 1M): 56.4 s, 0.961. The exact top 10 of the
+10,000 queries (DenseIndex) took 406 s. IVF-PQ on the same data (100k-vector runs): recall@10 0.63
+(PQ128x4 fast-scan) to 0.74 (PQ64x8), and faiss trains 8-bit PQ slowly here (minutes).
 """
 
 from __future__ import annotations

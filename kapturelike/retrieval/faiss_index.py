@@ -86,7 +86,7 @@ def ivf_parameters(kind: str, n: int, dim: int, options: FaissIndexOptions) -> I
     # faiss's k-means wants >= 39 training points per cell; 2 sqrt(N) cells keep training affordable
     # on 2 cores at 1M images (2048 cells) with lists ~sqrt(N)/2 long
     nlist = options.nlist or max(1, min(2 ** round(math.log2(2 * math.sqrt(max(n, 1)))), n // 39))
-    nprobe = options.nprobe or min(nlist, max(8, nlist // 128))
+    nprobe = options.nprobe or min(nlist, max(8, nlist // 64))
     train_size = min(n, options.train_size or 40 * nlist)
     if kind == "ivfrabitq":
         return IvfParameters(kind, nlist, nprobe, train_size, f"IVF{nlist},RaBitQ{options.rabitq_bits}")

@@ -108,7 +108,7 @@ def test_bytes_round_trip_and_nprobe_override():
 
 def test_parameters_from_map_size_and_overrides():
     million = ivf_parameters("ivfrabitq", 1_000_000, 256, FaissIndexOptions())
-    assert million.nlist == 2048 and million.nprobe == 16 and million.factory == "IVF2048,RaBitQ5"
+    assert million.nlist == 2048 and million.nprobe == 32 and million.factory == "IVF2048,RaBitQ5"
     assert million.train_size == 40 * 2048
     small = ivf_parameters("ivfpq", 5000, 256, FaissIndexOptions())
     assert small.nlist <= 5000 // 39 and small.factory.endswith("PQ128x8")
