@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from kapturelike.importers.common import write_depth_map
+from kapturelike.importers.common import DatasetImportError, write_depth_map
 from kapturelike.io.dataset import records_data_path
 from kapturelike.io.images import load_image_unchanged
 
@@ -43,6 +43,14 @@ def frame_shots(root: Path, key: Callable[[dict], object]) -> dict[object, dict[
 
 def millimetres_to_metres(png: np.ndarray) -> np.ndarray:
     return png.astype(np.float32) * np.float32(1.0e-3)
+
+
+def read_pose_matrix(path: Path) -> np.ndarray:
+    """The 4x4 matrix of a frame's pose file (16 numbers; INF for a frame the tracker lost)."""
+    try:
+        return np.array(path.read_text().split(), dtype=np.float64).reshape(4, 4)
+    except ValueError:
+        raise DatasetImportError(f"{path}: expected a 4x4 matrix of numbers") from None
 
 
 def depth_name(depth_png: str) -> str:

@@ -42,7 +42,13 @@ from kapturelike.importers.common import (
     transfer_records_data,
     world_to_camera_from_camera_to_world,
 )
-from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots, millimetres_to_metres
+from kapturelike.importers.rgbd import (
+    convert_depth_maps,
+    depth_name,
+    frame_shots,
+    millimetres_to_metres,
+    read_pose_matrix,
+)
 from kapturelike.io.dataset import save_kapture
 
 logger = logging.getLogger("kapturelike.importers.7scenes")
@@ -99,7 +105,7 @@ def import_7scenes(input_dir: str | Path, output: str | Path, options: SevenScen
     out = prepare_output(output, o.force)
 
     images, depths, poses = RecordsBuilder("camera"), RecordsBuilder("depth"), TrajectoriesBuilder()
-    depth_pngs = []
+    depth_pngs, pose_stamps, pose_matrices = [], [], []
     for shot in shots.values():
         ts = shot["timestamp"]
         images.add(ts, RGB_SENSOR_ID, shot["color"])
@@ -108,9 +114,10 @@ def import_7scenes(input_dir: str | Path, output: str | Path, options: SevenScen
             depths.add(ts, REG_DEPTH_SENSOR_ID, depth_name(shot["depth"]) + ".reg")
             depth_pngs.append(shot["depth"])
         if "pose" in shot:
-            matrix = np.loadtxt(root / shot["pose"]).reshape(1, 4, 4)
-            q, t = world_to_camera_from_camera_to_world(matrix)
-            poses.add([ts], RIG_ID, q, t)
+            pose_stamps.append(ts)
+            pose_matrices.append(read_pose_matrix(root / shot["pose"]))
+    if pose_stamps:  # one vectorised inversion for every pose
+        poses.add(pose_stamps, RIG_ID, *world_to_camera_from_camera_to_world(np.stack(pose_matrices)))
 
     q_rig = P.rotmat_to_quat(COLOR_FROM_DEPTH_R)
     rigs = {RIG_ID: {RGB_SENSOR_ID: Pose(q_rig, COLOR_FROM_DEPTH_T),

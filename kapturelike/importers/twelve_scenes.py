@@ -41,7 +41,13 @@ from kapturelike.importers.common import (
     transfer_records_data,
     world_to_camera_from_camera_to_world,
 )
-from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots, millimetres_to_metres
+from kapturelike.importers.rgbd import (
+    convert_depth_maps,
+    depth_name,
+    frame_shots,
+    millimetres_to_metres,
+    read_pose_matrix,
+)
 from kapturelike.io.dataset import save_kapture
 
 logger = logging.getLogger("kapturelike.importers.12scenes")
@@ -114,7 +120,7 @@ def import_12scenes(input_dir: str | Path, output: str | Path, options: TwelveSc
     out = prepare_output(output, o.force)
 
     images, depths, poses = RecordsBuilder("camera"), RecordsBuilder("depth"), TrajectoriesBuilder()
-    depth_pngs = []
+    depth_pngs, pose_stamps, pose_matrices = [], [], []
     for shot in shots.values():
         ts = shot["timestamp"]
         images.add(ts, RGB_SENSOR_ID, shot["color"])
@@ -123,12 +129,14 @@ def import_12scenes(input_dir: str | Path, output: str | Path, options: TwelveSc
             depths.add(ts, REG_DEPTH_SENSOR_ID, depth_name(shot["depth"]) + ".reg")
             depth_pngs.append(shot["depth"])
         if "pose" in shot:
-            text = (data / shot["pose"]).read_text()
-            if "INF" in text.upper():
+            matrix = read_pose_matrix(data / shot["pose"])
+            if np.isfinite(matrix).all():
+                pose_stamps.append(ts)
+                pose_matrices.append(matrix)
+            else:
                 logger.debug("%s: pose not tracked (INF), left out", shot["pose"])
-                continue
-            q, t = world_to_camera_from_camera_to_world(np.array(text.split(), float).reshape(1, 4, 4))
-            poses.add([ts], RIG_ID, q, t)
+    if pose_stamps:
+        poses.add(pose_stamps, RIG_ID, *world_to_camera_from_camera_to_world(np.stack(pose_matrices)))
 
     k = Kapture(sensors={RGB_SENSOR_ID: rgb, DEPTH_SENSOR_ID: depth_camera,
                          REG_DEPTH_SENSOR_ID: Camera("PINHOLE", rgb.width, rgb.height, rgb.params,
