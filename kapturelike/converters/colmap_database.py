@@ -19,8 +19,14 @@ from pathlib import Path
 
 import numpy as np
 
-from kapturelike.converters.colmap import camera_numbers, camera_sensor_id, colmap_camera
-from kapturelike.converters.colmap_common import COLMAP_MODEL_IDS, COLMAP_MODEL_NAMES, camera_from_colmap
+from kapturelike.converters.colmap_common import (
+    COLMAP_MODEL_IDS,
+    COLMAP_MODEL_NAMES,
+    camera_from_colmap,
+    camera_numbers,
+    camera_sensor_id,
+    colmap_camera,
+)
 from kapturelike.converters.common import ConversionError, cameras_required
 from kapturelike.converters.features_io import add_feature_arrays, add_matches
 from kapturelike.core.reconstruction import Kapture

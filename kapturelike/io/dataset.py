@@ -62,8 +62,13 @@ def _report_unknown_devices(path: Path, devices: np.ndarray, known: set[str], on
     return keep
 
 
-def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False) -> Kapture:
-    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk."""
+def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False,
+                 list_features: bool = True) -> Kapture:
+    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk.
+
+    ``list_features`` False reads the feature type files but does not walk the feature and matches
+    folders (their image and pair lists stay empty): what a step needing only points and observations wants.
+    """
     root = Path(root)
     path = sensors_path(root, "sensors.txt")
     if not path.is_file():
@@ -109,9 +114,10 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
             except FormatError as e:
                 report(on_error, e)
                 continue
-            ftype.images = store.names(kind, type_name)
+            if list_features:
+                ftype.images = store.names(kind, type_name)
             getattr(kapture, kind)[ftype.name] = ftype
-    for type_name in _match_types(root, version, kapture):
+    for type_name in _match_types(root, version, kapture) if list_features else []:
         pairs = store.match_pairs(type_name)
         if pairs:
             kapture.matches[type_name] = pairs
