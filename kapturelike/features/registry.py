@@ -73,6 +73,8 @@ def _options(kind: str, name: str, options: Any) -> Any:
     cls = options_class(kind, name)
     if options is None:
         return cls()
+    if isinstance(options, Mapping) and cls.__name__ == "LearnedOptions":  # the learned extractors' own API
+        return options_from_mapping(kind, name, options)
     if not isinstance(options, cls):
         raise TypeError(f"{name}: options must be {cls.__name__}, got {type(options).__name__}")
     return options

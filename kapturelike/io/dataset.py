@@ -11,6 +11,7 @@ them silently): an error by default, or handed to ``on_error`` and dropped.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -83,8 +84,13 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
                                              None, "rig_id"))
             for sensor_id in rig:
                 if sensor_id not in sensors and sensor_id not in kapture.rigs:
-                    report(on_error, FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}'",
-                                                 sensors_path(root, "rigs.txt"), None, "sensor_id"))
+                    # kapture reads this (published data has it: kapture-localization's tutorial names 6
+                    # rig cameras for 2 sensors): a warning naming the line, the rig entry kept
+                    path = sensors_path(root, "rigs.txt")
+                    line = next((i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                                 if [f.strip() for f in text.split(",")[:2]] == [rig_id, sensor_id]), None)
+                    warnings.warn(str(FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}' (kept)",
+                                                  path, line, "sensor_id")), stacklevel=2)
     known = set(sensors) | set(kapture.rigs or {})
     path = sensors_path(root, "trajectories.txt")
     if path.is_file():

@@ -28,6 +28,7 @@ class FeaturesConfig:
     local: str = "sift"  # local feature type: sift, r2d2, aliked, disk, xfeat
     local_options: dict[str, Any] = field(default_factory=dict)  # fields of the extractor's options
     local_checkpoint: str | None = None  # weights file for learned local features (r2d2)
+    descriptors: str | None = None  # descriptors type when it differs from the keypoints type
     global_: str = "densevlad"  # global feature type(s): densevlad, apgem; comma separated for late fusion
     global_options: dict[str, Any] = field(default_factory=dict)
     global_checkpoint: str | None = None  # AP-GeM weights file

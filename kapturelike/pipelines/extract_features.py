@@ -99,15 +99,16 @@ def global_types(config: FeaturesConfig) -> list[str]:
     return [t.strip() for t in config.global_.split(",") if t.strip()]
 
 
-def make_global_extractor(type_name: str, config: FeaturesConfig, model_dir: Path, map_images: Sequence[str],
-                          image_root: Path, device: str = "auto", fit: bool = False) -> GlobalExtractor:
+def make_global_extractor(type_name: str, config: FeaturesConfig, model_store: FeatureStore,
+                          map_images: Sequence[str], image_root: Path, device: str = "auto",
+                          fit: bool = False) -> GlobalExtractor:
     """A global extractor; DenseVLAD learns its vocabulary and PCA from the map images once (``fit``)
-    and saves them beside the map's global features, so queries reuse exactly the same model."""
+    and saves them beside the map's global features (in ``model_store``), so queries reuse the same model."""
     model: object = config.global_checkpoint
     if type_name == "densevlad":
         from kapturelike.features.densevlad import DenseVladModel, fit_densevlad
 
-        model_path = Path(model_dir) / DENSEVLAD_MODEL_FILE
+        model_path = model_store.aux_path("global_features", type_name, DENSEVLAD_MODEL_FILE)
         if model_path.is_file():
             model = DenseVladModel.load(model_path)
         elif fit:
@@ -158,7 +159,7 @@ def main_global(kapture_dir: str | Path, output_dir: str | Path | None = None,
     image_root = records_data_path(kapture_dir)
     reports = []
     for gtype in global_types(config.features):
-        extractor = make_global_extractor(gtype, config.features, model_store.folder("global_features", gtype),
-                                          names, image_root, config.device, fit=map_dir is None)
+        extractor = make_global_extractor(gtype, config.features, model_store, names, image_root, config.device,
+                                          fit=map_dir is None)
         reports.append(extract_global_features(names, image_root, store, gtype, extractor, overwrite))
     return reports

@@ -38,10 +38,10 @@ from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.text import atomic_write
 from kapturelike.pipelines.config import PipelineConfig, save_config
-from kapturelike.pipelines.front import FrontHalf, ImageSet, run_front_half
+from kapturelike.pipelines.front import FrontHalf, ImageSet, RunControl, run_front_half, side_of
 from kapturelike.pipelines.match_features import make_matcher
 from kapturelike.pipelines.steps import StepReport, timed_step
-from kapturelike.pipelines.workspace import prepare_dataset
+from kapturelike.pipelines.workspace import is_kapture, prepare_dataset
 
 logger = logging.getLogger("kapturelike")
 
@@ -194,8 +194,14 @@ def evaluate_against(query: Kapture, outcomes: dict[str, QueryOutcome], out_dir:
 
 
 def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: str | Path, config: PipelineConfig,
-                     overwrite: bool = False) -> LocalizationRun:
+                     overwrite: bool = False, control: RunControl | None = None) -> LocalizationRun:
+    """Localize the images of ``query_kapture`` in the map at ``map_dir``; outputs in ``out_dir``.
+
+    ``control`` as for mapping; the map images' features are read from the map, from the dataset the
+    map was built from (its images' dataset) and from ``control.features``.
+    """
     map_dir, query_kapture, out_dir = Path(map_dir), Path(query_kapture), Path(out_dir)
+    control = control or RunControl()
     kmap, points3d, tables = _map_state(map_dir, config.features.local)
     query = load_kapture(query_kapture)
     names = query.image_names()
@@ -207,13 +213,18 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
     save_config(config, out_dir / "localization_config.yaml")
-    queries = ImageSet(names, records_data_path(query_kapture), KaptureFeatureStore(out_dir))
-    database = ImageSet(kmap.image_names(), records_data_path(map_dir), KaptureFeatureStore(map_dir))
+    queries = side_of(names, query_kapture, out_dir, control)
+    map_source = records_data_path(map_dir).resolve().parent.parent  # the dataset whose images the map uses
+    map_inputs = [KaptureFeatureStore(map_dir)] + ([KaptureFeatureStore(map_source)] if is_kapture(map_source) else [])
+    database = ImageSet(kmap.image_names(), records_data_path(map_dir), map_inputs[0],
+                        ([control.features] if control.features is not None else []) + map_inputs)
     verification = config.verification if config.verification.method == "ransac" else None
     cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
-    front = run_front_half(queries, database, config, out_dir / PAIRS_FILE, cameras, None, verification,
-                           overwrite, matcher)
+    front = run_front_half(queries, database, config, out_dir / (control.pairs_name or PAIRS_FILE), cameras, None,
+                           verification, overwrite, matcher, control)
     reports = front.reports
+    if "colmap_localize" in control.skip:
+        return LocalizationRun(out_dir, {}, None, reports)
     pnp = StepReport("pose estimation")
     with timed_step(pnp):
         outcomes = localize_queries(query, front, tables, points3d, config)
@@ -223,8 +234,9 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     reports.append(pnp)
     postprocess(query, outcomes, config)
     traj = write_localized(query, outcomes, out_dir)
-    export_ltvl((traj, query.records_camera), out_dir / LTVL_FILE, config.ltvl_convention, skip_missing=True)
-    result = evaluate_against(query, outcomes, out_dir, config)
+    if "export_LTVL2020" not in control.skip:
+        export_ltvl((traj, query.records_camera), out_dir / LTVL_FILE, config.ltvl_convention, skip_missing=True)
+    result = None if "evaluate" in control.skip else evaluate_against(query, outcomes, out_dir, config)
     with atomic_write(out_dir / "localization_report.txt") as f:
         f.write("\n".join(r.summary() for r in reports) + "\n")
     return LocalizationRun(out_dir, outcomes, result, reports)

@@ -14,16 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
+from kapturelike.converters.colmap_common import colmap_camera
+from kapturelike.converters.colmap_database import write_database
 from kapturelike.core.image_poses import image_poses
 from kapturelike.core.reconstruction import Observations
 from kapturelike.errors import KapturelikeError
+from kapturelike.geometry.colmap_model import camera_ids, image_ids_by_name
 from kapturelike.geometry.triangulation import triangulate_known_poses
-from kapturelike.io.dataset import load_kapture, records_data_path
-from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.dataset import load_kapture
 from kapturelike.io.reconstruction import write_observations, write_points3d
 from kapturelike.io.text import atomic_write
 from kapturelike.pipelines.config import PipelineConfig, save_config
-from kapturelike.pipelines.front import FrontHalf, ImageSet, run_front_half
+from kapturelike.pipelines.front import FrontHalf, RunControl, run_front_half, side_of
 from kapturelike.pipelines.match_features import make_matcher
 from kapturelike.pipelines.steps import StepReport, timed_step
 from kapturelike.pipelines.workspace import prepare_dataset
@@ -46,8 +48,11 @@ class MappingResult:
 
 
 def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineConfig,
-                overwrite: bool = False) -> MappingResult:
+                overwrite: bool = False, control: RunControl | None = None) -> MappingResult:
+    """Build the map of ``map_kapture`` in ``map_dir``; ``control`` says where features computed before
+    are (the input's own reconstruction/ is always looked at), which steps to skip, and the pairs file."""
     map_kapture, map_dir = Path(map_kapture), Path(map_dir)
+    control = control or RunControl()
     kapture = load_kapture(map_kapture)
     cameras = kapture.cameras()
     names = kapture.image_names()
@@ -64,19 +69,22 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
     prepare_dataset(kapture, map_kapture, map_dir)
     save_config(config, map_dir / CONFIG_FILE)
-    store = KaptureFeatureStore(map_dir)
-    side = ImageSet(names, records_data_path(map_kapture), store)
-    front = run_front_half(side, side, config, map_dir / PAIRS_FILE, kapture.cameras_by_image(), poses,
-                           config.verification, overwrite, matcher)
+    side = side_of(names, map_kapture, map_dir, control)
+    front = run_front_half(side, side, config, map_dir / (control.pairs_name or PAIRS_FILE),
+                           kapture.cameras_by_image(), poses, config.verification, overwrite, matcher, control)
+    if "colmap_build_map" in control.skip:
+        return MappingResult(map_dir, len(names), len(front.pairs), 0, 0, float("nan"), front.reports)
     image_camera = dict(zip(kapture.records_camera.paths, kapture.records_camera.device_ids.tolist()))
     triangulation = StepReport("triangulation")
     with timed_step(triangulation):
-        result, rows = triangulate(front, store, names, cameras, image_camera, poses, config)
+        result, rows = triangulate(front, names, cameras, image_camera, poses, config)
         write_points3d(map_dir / "reconstruction" / "points3d.txt",
                        np.hstack([result.points3d, result.colors.astype(np.float64)]))
         write_observations(map_dir / "reconstruction" / "observations.txt", Observations.from_lists(rows))
         triangulation.items = triangulation.done = len(result.points3d)
     reports = front.reports + [triangulation]
+    if control.colmap_outputs:
+        write_colmap_map(map_dir, front, result, cameras, image_camera, config)
     with atomic_write(map_dir / "mapping_report.txt") as f:
         f.write("\n".join(r.summary() for r in reports) + "\n")
         f.write(f"points: {len(result.points3d)}, observations: {len(rows)}, "
@@ -85,18 +93,41 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
                          result.mean_reprojection_error, reports)
 
 
-def triangulate(front: FrontHalf, store: KaptureFeatureStore, names: list[str], cameras: dict,
-                image_camera: dict[str, str], poses: dict, config: PipelineConfig):
-    """3D points of every stored match (this run's from memory), and their observation rows."""
+def triangulate(front: FrontHalf, names: list[str], cameras: dict, image_camera: dict[str, str], poses: dict,
+                config: PipelineConfig):
+    """3D points of the matches of this run's pairs (kept in memory; read back for a resumed run), and
+    their observation rows."""
     local_type = config.features.local
-    kept = {tuple(sorted(pair)): (m if pair[0] < pair[1] else m[:, [1, 0, 2]]) for pair, m in front.matches.items()}
     matches = {}
-    for a, b in store.match_pairs(local_type):
-        m = kept[(a, b)] if (a, b) in kept else store.read_matches(local_type, a, b)
-        if len(m):
-            matches[(a, b)] = m[:, :2].astype(np.int64)
+    for a, b, _ in front.pairs:
+        m = front.matches_of(a, b)
+        if m is not None and len(m):
+            matches[(a, b) if a < b else (b, a)] = (m if a < b else m[:, [1, 0, 2]])[:, :2].astype(np.int64)
     keypoints = {n: front.features.get(n)[0] for n in names}
     entries = [(n, image_camera[n], poses[n][0], poses[n][1]) for n in names]
     result = triangulate_known_poses(cameras, entries, keypoints, matches, config.triangulation)
     rows = [(pid, local_type, name, kp) for pid, obs in enumerate(result.observations) for name, kp in obs]
     return result, rows
+
+
+def write_colmap_map(map_dir: Path, front: FrontHalf, result, cameras: dict, image_camera: dict[str, str],
+                     config: PipelineConfig) -> None:
+    """kapture-localization's map files: ``colmap.db`` (cameras, images, keypoints, descriptors, verified
+    matches) and the COLMAP model in ``reconstruction/`` (binary, beside the kapture files), with the
+    same camera and image ids, so COLMAP and pycolmap open them together."""
+    reconstruction = result.reconstruction
+    image_ids = image_ids_by_name(reconstruction)
+    ids = camera_ids(cameras)
+    colmap_cameras = {ids[k]: colmap_camera(k, c, approximate=True) for k, c in cameras.items()}
+    images = sorted((image_id, name, ids[image_camera[name]]) for name, image_id in image_ids.items())
+    descriptors_type = config.features.descriptors or config.features.local
+
+    def descriptors(name: str):
+        store = front.features.descriptors_store_of(name, front.features.store_of(name))
+        return store.read("descriptors", descriptors_type, name)
+
+    unique = dict.fromkeys((a, b) if a < b else (b, a) for a, b, _ in front.pairs)
+    matches = ((a, b, m[:, :2]) for a, b in unique if (m := front.matches_of(a, b)) is not None and len(m))
+    write_database(map_dir / "colmap.db", colmap_cameras, images, front.keypoints, descriptors, matches,
+                   approximate=True)
+    reconstruction.write(str(map_dir / "reconstruction"))

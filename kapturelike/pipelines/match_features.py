@@ -35,6 +35,7 @@ class FeatureSource:
 
     stores: Sequence[FeatureStore]
     type_name: str
+    descriptors_type: str | None = None  # None: the keypoints type
     cache_size: int = 256
     retain: frozenset[str] = frozenset()
     _cache: OrderedDict = field(default_factory=OrderedDict)
@@ -58,12 +59,23 @@ class FeatureSource:
         raise FileNotFoundError(f"no '{self.type_name}' keypoints for image '{image}' "
                                 "(was feature extraction run on it?)")
 
+    @property
+    def descriptors_name(self) -> str:
+        return self.descriptors_type or self.type_name
+
+    def descriptors_store_of(self, image: str, keypoints_store: FeatureStore) -> FeatureStore:
+        """The keypoints' store when it has the descriptors (the usual case), else the first that has them."""
+        if keypoints_store.has("descriptors", self.descriptors_name, image):
+            return keypoints_store
+        return next((s for s in self.stores if s.has("descriptors", self.descriptors_name, image)), keypoints_store)
+
     def get(self, image: str) -> tuple[np.ndarray, np.ndarray]:
         if image in self._cache:
             self._cache.move_to_end(image)
             return self._cache[image]
         store = self.store_of(image)
-        value = (store.read("keypoints", self.type_name, image), store.read("descriptors", self.type_name, image))
+        value = (store.read("keypoints", self.type_name, image),
+                 self.descriptors_store_of(image, store).read("descriptors", self.descriptors_name, image))
         if len(value[0]) != len(value[1]):
             raise ValueError(f"image '{image}': {len(value[0])} keypoints but {len(value[1])} descriptors")
         self._cache[image] = value
@@ -114,7 +126,7 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
                      cameras: Mapping[str, Camera] | None = None,
                      poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
                      batch_size: int = 32, overwrite: bool = False, matcher: Callable | None = None,
-                     keep: dict[tuple[str, str], np.ndarray] | None = None
+                     keep: dict[tuple[str, str], np.ndarray] | None = None, raw_store: FeatureStore | None = None
                      ) -> tuple[StepReport, dict[tuple[str, str], int]]:
     """Match (and verify when ``verification`` is given) every pair without a matches file.
 
@@ -124,6 +136,8 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
     ``match_pairs_with_scores``; see ``make_matcher``.
     Returns the report and the number of (verified) matches written per pair; ``keep`` (a dict), when
     given, also receives each written pair's (M, 3) matches, so the next step need not read them back.
+    ``raw_store``, when given, also receives the matches before verification (kapture-localization's
+    ``-matches`` folder beside ``-matches-gv``).
     """
     report = StepReport("matching" + (" + verification" if verification else ""))
     counts: dict[tuple[str, str], int] = {}
@@ -147,6 +161,10 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
             if len(raw) != len(ok):
                 raise ValueError(f"the matcher returned {len(raw)} results for {len(ok)} pairs")
         results = [m for m, _ in raw]
+        if raw_store is not None:
+            for pair, (m, score) in zip(ok, raw):
+                raw_store.write_matches(type_name, pair[0], pair[1], np.column_stack([m, score]) if len(m)
+                                        else np.zeros((0, 3)))
         status = [None] * len(ok)
         if verification is not None:
             names = {n for pair in ok for n in pair}
