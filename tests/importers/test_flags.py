@@ -53,3 +53,25 @@ def test_multi_letter_flags_are_not_abbreviations(tmp_path: Path) -> None:
     parser = kapture_import_virtual_gallery.build_parser()
     with pytest.raises(SystemExit):  # no prefix matching: --light is not --light-range
         parser.parse_args(["-i", "a", "-o", "b", "--light", "1"])
+
+
+def test_download_dataset_accepts_kapture_flags() -> None:
+    import argparse
+
+    from kapturelike.tools import kapture_download_dataset
+
+    theirs = _kapture_parsers()["kapture_download_dataset"]["actions"]
+    parser = kapture_download_dataset.build_parser()
+    ours = {o: a for a in parser._actions for o in a.option_strings}
+    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    for action in theirs:
+        for option in action["options"]:
+            assert option in ours and ours[option].dest == action["dest"], option
+        for command, sub_actions in action.get("subparsers", {}).items():
+            sub = subparsers.choices[command]
+            sub_ours = {o: a for a in sub._actions for o in a.option_strings}
+            dests = {a.dest for a in sub._actions}
+            for sub_action in sub_actions:
+                assert sub_action["dest"] in dests, (command, sub_action["dest"])
+                for option in sub_action["options"]:
+                    assert option in sub_ours and sub_ours[option].default == sub_action["default"], (command, option)
