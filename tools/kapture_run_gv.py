@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 
 from kapturelike.matching.verification import METHODS
@@ -32,7 +33,7 @@ def action(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     config = load_config(args.config)
     if args.method:
-        config.verification = {**config.verification, "method": args.method}
+        config.verification = dataclasses.replace(config.verification, method=args.method)
     return print_reports([verify_kapture(args.input, args.pairs, args.output_type, config, map_dir=args.map,
                                          keypoints_type=args.keypoints_type, overwrite=args.overwrite)])
 

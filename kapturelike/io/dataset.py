@@ -11,6 +11,7 @@ them silently): an error by default, or handed to ``on_error`` and dropped.
 from __future__ import annotations
 
 import logging
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -62,8 +63,13 @@ def _report_unknown_devices(path: Path, devices: np.ndarray, known: set[str], on
     return keep
 
 
-def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False) -> Kapture:
-    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk."""
+def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False,
+                 list_features: bool = True) -> Kapture:
+    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk.
+
+    ``list_features`` False reads the feature type files but does not walk the feature and matches
+    folders (their image and pair lists stay empty): what a step needing only points and observations wants.
+    """
     root = Path(root)
     path = sensors_path(root, "sensors.txt")
     if not path.is_file():
@@ -78,8 +84,13 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
                                              None, "rig_id"))
             for sensor_id in rig:
                 if sensor_id not in sensors and sensor_id not in kapture.rigs:
-                    report(on_error, FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}'",
-                                                 sensors_path(root, "rigs.txt"), None, "sensor_id"))
+                    # kapture reads this (published data has it: kapture-localization's tutorial names 6
+                    # rig cameras for 2 sensors): a warning naming the line, the rig entry kept
+                    path = sensors_path(root, "rigs.txt")
+                    line = next((i for i, text in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+                                 if [f.strip() for f in text.split(",")[:2]] == [rig_id, sensor_id]), None)
+                    warnings.warn(str(FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}' (kept)",
+                                                  path, line, "sensor_id")), stacklevel=2)
     known = set(sensors) | set(kapture.rigs or {})
     path = sensors_path(root, "trajectories.txt")
     if path.is_file():
@@ -109,9 +120,10 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
             except FormatError as e:
                 report(on_error, e)
                 continue
-            ftype.images = store.names(kind, type_name)
+            if list_features:
+                ftype.images = store.names(kind, type_name)
             getattr(kapture, kind)[ftype.name] = ftype
-    for type_name in _match_types(root, version, kapture):
+    for type_name in _match_types(root, version, kapture) if list_features else []:
         pairs = store.match_pairs(type_name)
         if pairs:
             kapture.matches[type_name] = pairs

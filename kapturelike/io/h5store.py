@@ -52,6 +52,10 @@ class H5FeatureStore:
         self._file: h5py.File | None = None
         self._types: dict[tuple[str, str], FeatureType] = {}  # attributes only, images not listed
 
+    def aux_path(self, kind: str, type_name: str, filename: str) -> Path:
+        """Where a side file of a type lives (the DenseVLAD model): beside the HDF5 file."""
+        return self.path.with_name(f"{self.path.stem}.{kind}.{type_name}.{filename}")
+
     # ------------------------------------------------------------------ file handling
     @property
     def file(self) -> h5py.File:
@@ -80,13 +84,6 @@ class H5FeatureStore:
 
     def _where(self, *parts: str) -> str:
         return f"{self.path}:/{'/'.join(parts)}"
-
-    def sidecar(self, kind: str, type_name: str, file_name: str) -> Path:
-        """Where data derived from one feature type (a retrieval index) is kept: a file beside the HDF5
-        file, ``<file stem>.<kind>.<type>.<file_name>``."""
-        if Path(file_name).name != file_name or "/" in type_name:
-            raise ValueError(f"sidecar file name {file_name!r} must be a plain name")
-        return self.path.with_name(f"{self.path.stem}.{kind}.{type_name}.{file_name}")
 
     # ------------------------------------------------------------------ types
     def write_type(self, feature_type: FeatureType) -> None:

@@ -48,8 +48,8 @@ def map_faiss_index(store: FeatureStore, type_name: str, names: Sequence[str], f
     from the same names, features and options, else built and saved there (temporary file + rename)."""
     from kapturelike.retrieval.faiss_index import FaissIndex
 
-    index_path = store.sidecar("global_features", type_name, FAISS_INDEX_FILE)
-    info_path = store.sidecar("global_features", type_name, FAISS_INDEX_INFO)
+    index_path = store.aux_path("global_features", type_name, FAISS_INDEX_FILE)
+    info_path = store.aux_path("global_features", type_name, FAISS_INDEX_INFO)
     fingerprint = _fingerprint(names, features, options)
     if index_path.is_file() and info_path.is_file():
         try:

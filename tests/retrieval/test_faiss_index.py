@@ -167,9 +167,9 @@ def test_pipeline_pairs_with_faiss_index_saved_beside_the_map(tmp_path, monkeypa
     dense = retrieval_pairs(query_names, [query_store], map_names, [map_store], ["gf"], 6)
     faiss_pairs = retrieval_pairs(query_names, [query_store], map_names, [map_store], ["gf"], 6, index="faiss")
     assert faiss_pairs == dense
-    saved = map_store.sidecar("global_features", "gf", FAISS_INDEX_FILE)
+    saved = map_store.aux_path("global_features", "gf", FAISS_INDEX_FILE)
     assert saved.is_file() and saved.parent == map_store.folder("global_features", "gf")
-    assert map_store.names("global_features", "gf") == set(map_names)  # the sidecar is no feature
+    assert map_store.names("global_features", "gf") == set(map_names)  # the index file is no feature
     # mapping pairs, then queries reuse the saved index: nothing is built again
     mapping = retrieval_pairs(map_names, [map_store], map_names, [map_store], ["gf"], 4, exclude_self=True,
                               index="faiss")
