@@ -46,9 +46,9 @@ class Computed(Generic[T, R]):
 
 
 class Executor(Protocol):
-    def map_batches(self, compute: Callable[[list[T]], list[Computed]],
-                    batches: Iterable[list[T]]) -> Iterator[tuple[list[T], list[Computed] | BaseException]]:
-        """``compute`` of each batch, yielded in batch order; an exception of ``compute`` is yielded too."""
+    def map_batches(self, compute: Callable[[Any], list[Computed]],
+                    payloads: Iterable[Any]) -> Iterator[list[Computed] | BaseException]:
+        """``compute`` of each payload, yielded in order; an exception of ``compute`` is yielded instead."""
 
     def close(self) -> None: ...
 
@@ -56,19 +56,19 @@ class Executor(Protocol):
 class InProcess:
     """Runs each batch here, one after the other."""
 
-    def map_batches(self, compute, batches):
-        for batch in batches:
+    def map_batches(self, compute, payloads):
+        for payload in payloads:
             try:
-                yield batch, compute(batch)
+                yield compute(payload)
             except STEP_ERRORS as e:
-                yield batch, e
+                yield e
 
     def close(self) -> None:
         pass
 
 
-def _call(compute: Callable[[list[T]], list[Computed]], batch: list[T]) -> list[Computed]:
-    return compute(batch)
+def _call(compute: Callable[[Any], list[Computed]], payload: Any) -> list[Computed]:
+    return compute(payload)
 
 
 class DaskExecutor:
@@ -99,31 +99,41 @@ class DaskExecutor:
         logger.info(f"dask: {len(self.client.nthreads())} workers, {threads} threads at "
                     f"{self.client.scheduler.address}")
 
-    def map_batches(self, compute, batches):
+    def map_batches(self, compute, payloads):
         # the step's function (with its extractor or matcher) goes to the workers once, not per task
         [remote] = self.client.scatter([compute], broadcast=True, hash=False)
         pending: deque = deque()
-        batches = iter(batches)
-        while True:
-            while len(pending) < self.in_flight:
-                batch = next(batches, None)
-                if batch is None:
-                    break
-                pending.append((batch, self.client.submit(_call, remote, batch, pure=False)))
-            if not pending:
-                return
-            batch, future = pending.popleft()
-            try:
-                yield batch, future.result()
-            except STEP_ERRORS as e:
-                yield batch, e
-            finally:
-                future.release()
+        payloads = iter(payloads)
+        exhausted = False
+        try:
+            while True:
+                while not exhausted and len(pending) < self.in_flight:
+                    payload = next(payloads, _END)
+                    if payload is _END:
+                        exhausted = True
+                    else:
+                        pending.append(self.client.submit(_call, remote, payload, pure=False))
+                if not pending:
+                    return
+                future = pending.popleft()
+                try:
+                    yield future.result()
+                except STEP_ERRORS as e:
+                    yield e
+                finally:
+                    future.release()
+        finally:
+            for future in pending:
+                future.cancel()
+            remote.release()
 
     def close(self) -> None:
         self.client.close()
         if self.cluster is not None:
             self.cluster.close()
+
+
+_END = object()
 
 
 def make_executor(scheduler: str | None) -> Executor:
@@ -134,27 +144,42 @@ def make_executor(scheduler: str | None) -> Executor:
 
 
 def run_batches(report: StepReport, items: Sequence[T], is_done: Callable[[T], bool],
-                compute: Callable[[list[T]], list[Computed]], write: Callable[[T, Any], None],
-                executor: Executor | None = None, key: Callable[[T], str] = str, batch_size: int = 1,
-                overwrite: bool = False, progress: bool = True) -> None:
+                compute: Callable[[Any], list[Computed]], write: Callable[[T, Any], str | None],
+                executor: Executor | None = None, prepare: Callable[[list[T]], Any] | None = None,
+                key: Callable[[T], str] = str, batch_size: int = 1, overwrite: bool = False,
+                progress: bool = True) -> None:
     """``compute`` the items not done yet in batches (on ``executor``), ``write`` each result here.
 
-    Like ``steps.run_batched``: a failing item (or batch) is recorded with its reason and the rest goes on.
+    ``prepare`` (in this process) turns a batch into what ``compute`` receives (default: the batch
+    itself), e.g. the features read from the client's stores. ``write`` returns None or why the item
+    failed. Like ``steps.run_batched``: a failing item (or batch) is recorded with its reason and the
+    rest goes on.
     """
     executor = executor or InProcess()
     todo = list(items) if overwrite else [it for it in items if not is_done(it)]
     report.items += len(items)
     report.skipped += len(items) - len(todo)
-    batches = (todo[start:start + batch_size] for start in range(0, len(todo), batch_size))
+    batches = [todo[start:start + batch_size] for start in range(0, len(todo), batch_size)]
+    failed_prepare: dict[int, BaseException] = {}
+
+    def payloads() -> Iterator[Any]:
+        for i, batch in enumerate(batches):
+            try:
+                yield batch if prepare is None else prepare(batch)
+            except STEP_ERRORS as e:
+                failed_prepare[i] = e
+                yield []
+
     with tqdm(total=len(todo), desc=report.step, disable=not progress or not todo, leave=False) as bar:
-        for batch, outcome in executor.map_batches(compute, batches):
+        for i, (batch, outcome) in enumerate(zip(batches, executor.map_batches(compute, payloads()))):
+            outcome = failed_prepare.pop(i, outcome)
             if isinstance(outcome, BaseException):
                 outcome = [Computed(it, error=f"{type(outcome).__name__}: {outcome}") for it in batch]
             for computed in outcome:
                 error = computed.error
                 if error is None:
                     try:
-                        write(computed.item, computed.result)
+                        error = write(computed.item, computed.result)
                     except STEP_ERRORS as e:
                         error = f"{type(e).__name__}: {e}"
                 if error is None:
