@@ -1,0 +1,94 @@
+"""Output folders of the dataset tools: refuse to overwrite, never overlap an input, place record and feature files."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import shutil
+from pathlib import Path
+
+from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
+from kapturelike.core.records import FILE_RECORD_KINDS
+from kapturelike.errors import KapturelikeError
+from kapturelike.io.dataset import records_data_path
+from kapturelike.io.features import KaptureFeatureStore
+
+
+class DatasetToolError(KapturelikeError, ValueError):
+    """A dataset tool cannot do what it was asked (output not empty, conflicting inputs...)."""
+
+
+def prepare_output(out: str | Path, force: bool = False) -> Path:
+    """Create ``out``; refuse a non-empty folder unless ``force`` (then its kapture parts are removed)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise DatasetToolError(f"{out}: output exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()):
+        if not force:
+            raise DatasetToolError(f"{out}: output folder is not empty (use --force to overwrite)")
+        for part in ("sensors", "reconstruction"):  # stale data of a previous run must not survive
+            if (out / part).is_dir():
+                shutil.rmtree(out / part)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def refuse_overlap(out: str | Path, inputs: list[str | Path]) -> None:
+    """An output must not be (or hold, or sit inside) an input: --force would delete what is being read."""
+    o = Path(out).resolve()
+    for i in (Path(p).resolve() for p in inputs):
+        if o == i or o in i.parents or i in o.parents:
+            raise DatasetToolError(f"{out}: output and input {i} overlap")
+
+
+def place_file(src: Path, dst: Path, copy: bool = False) -> None:
+    """Copy ``src`` to ``dst``, or symlink it (to the real file, so links never chain)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if dst.is_symlink() or dst.exists():
+        dst.unlink()
+    if copy:
+        shutil.copyfile(src, dst)
+    else:
+        os.symlink(os.path.realpath(src), dst)
+
+
+def copy_features(src: Kapture, src_root: Path, dst_root: Path, images: set[str] | None = None) -> None:
+    """Copy feature and match files (of ``images`` only, when given); refuse differing duplicates."""
+    src_store, dst_store = KaptureFeatureStore(src_root, src.version), KaptureFeatureStore(dst_root)
+    for kind in FEATURE_KINDS:
+        for name, ftype in getattr(src, kind).items():
+            for image in ftype.images if images is None else ftype.images & images:
+                copy_binary(src_store.path(kind, name, image), dst_store.path(kind, name, image))
+    for ktype, pairs in src.matches.items():
+        for a, b in pairs:
+            if images is None or (a in images and b in images):
+                copy_binary(src_store.matches_path(ktype, a, b), dst_store.matches_path(ktype, a, b))
+
+
+def copy_binary(src: Path, dst: Path) -> None:
+    if dst.is_file():
+        if dst.read_bytes() != src.read_bytes():
+            raise DatasetToolError(f"{dst}: two inputs hold different data for this file ({src})")
+        return
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+
+
+def place_records_data(k: Kapture, src_root: Path, dst_root: Path, copy: bool) -> int:
+    """Link or copy the files of file records (images, depth maps, point clouds) that exist; returns how many.
+
+    A file already at the destination must be the same file (or hold the same bytes).
+    """
+    count = 0
+    for kind in FILE_RECORD_KINDS:
+        for name in k.records[kind].paths if kind in k.records else []:
+            src, dst = records_data_path(src_root, name), records_data_path(dst_root, name)
+            if not src.exists():
+                continue
+            if dst.exists():
+                if os.path.realpath(dst) == os.path.realpath(src) or filecmp.cmp(dst, src, shallow=False):
+                    continue
+                raise DatasetToolError(f"{dst}: two inputs hold different record files of this name")
+            place_file(src, dst, copy)
+            count += 1
+    return count
