@@ -153,7 +153,7 @@ def test_check_clean_and_broken(tmp_path: Path, capsys) -> None:
     assert "feature id 99" in text and "beyond the 4 of points3d.txt" in text
     assert kapture_check.main(["-i", str(root)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == f"{len(problems)} problem(s) found" and len(out) == len(problems) + 1
+    assert out[-1] == f"{len(problems)} error(s), 0 warning(s) found" and len(out) == len(problems) + 1
 
 
 def test_image_list_forms_and_export_round_trip(tmp_path: Path, capsys) -> None:

@@ -22,7 +22,7 @@ def check_kapture(root: str | Path) -> list[KapturelikeError]:
             row_bytes = ftype.dsize * ftype.dtype.itemsize
             for image in sorted(ftype.images):
                 path = store.path(kind, name, image)
-                size = path.stat().st_size
+                size = store.nbytes(kind, name, image)
                 if size % row_bytes or (kind == "global_features" and size != row_bytes):
                     problems.append(FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x "
                                                 f"{ftype.dsize}", path, None, "dsize"))
@@ -30,7 +30,7 @@ def check_kapture(root: str | Path) -> list[KapturelikeError]:
                     n_keypoints[(name, image)] = size // row_bytes
     for name, ftype in k.descriptors.items():
         for image in sorted(ftype.images):
-            n = store.path("descriptors", name, image).stat().st_size // (ftype.dsize * ftype.dtype.itemsize)
+            n = store.nbytes("descriptors", name, image) // (ftype.dsize * ftype.dtype.itemsize)
             expected = n_keypoints.get((ftype.keypoints_type, image))
             if expected is not None and n != expected:
                 problems.append(FormatError(f"{n} descriptors for {expected} keypoints of type "

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera
@@ -18,7 +20,7 @@ from kapturelike.dataset_tools.output import (
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.images import image_size
-from kapturelike.io.sensors import parse_pose, pose_fields
+from kapturelike.io.sensors import first_non_unit_quaternion, parse_pose, pose_fields
 from kapturelike.io.text import atomic_write, float_str
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
@@ -119,7 +121,10 @@ def parse_image_list(path: str | Path) -> list[tuple[str, Camera | None, Pose | 
         if rest and len(rest) != 7:
             raise FormatError(f"expected 7 pose values (qw qx qy qz tx ty tz), got {len(rest)}", path, number,
                               "qw")
-        entries.append((name, camera, parse_pose(rest, path, number) if rest else None))
+        pose = parse_pose(rest, path, number) if rest else None
+        if pose is not None and first_non_unit_quaternion(pose.q) is not None:  # our own format: strict
+            raise FormatError(f"quaternion norm is {np.linalg.norm(pose.q):.6g}, not 1", path, number, "qw")
+        entries.append((name, camera, pose))
     return entries
 
 

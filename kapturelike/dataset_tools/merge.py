@@ -128,6 +128,9 @@ def merge_kaptures(kaptures: list[Kapture]) -> Kapture:
                     target[name] = replace(ftype, images=set(ftype.images))
         for ktype, pairs in k.matches.items():
             merged.matches.setdefault(ktype, set()).update(pairs)
+        for part, rows in k.unknown_device_rows.items():  # kept apart and written back, as read
+            before_rows = merged.unknown_device_rows.get(part)
+            merged.unknown_device_rows[part] = rows if before_rows is None else before_rows.concat(rows)
         if k.observations is not None:
             o = k.observations
             observations.append(Observations(o.point_ids + n_points, o.keypoints_types, o.image_names,

@@ -53,16 +53,27 @@ def place_file(src: Path, dst: Path, copy: bool = False) -> None:
 
 
 def copy_features(src: Kapture, src_root: Path, dst_root: Path, images: set[str] | None = None) -> None:
-    """Copy feature and match files (of ``images`` only, when given); refuse differing duplicates."""
+    """Copy feature and match files (of ``images`` only, when given); refuse differing duplicates.
+
+    Files keep their layout: a matches file stored under the reversed pair order stays so, and a
+    kapture tar container is copied whole (with every image it holds, even when ``images`` is given).
+    """
     src_store, dst_store = KaptureFeatureStore(src_root, src.version), KaptureFeatureStore(dst_root)
     for kind in FEATURE_KINDS:
         for name, ftype in getattr(src, kind).items():
+            if src_store.tar_names(kind, name):
+                copy_binary(src_store.tar_path(kind, name), dst_store.tar_path(kind, name))
             for image in ftype.images if images is None else ftype.images & images:
-                copy_binary(src_store.path(kind, name, image), dst_store.path(kind, name, image))
+                if src_store.path(kind, name, image).is_file():
+                    copy_binary(src_store.path(kind, name, image), dst_store.path(kind, name, image))
     for ktype, pairs in src.matches.items():
+        if src_store.tar_names("matches", ktype):
+            copy_binary(src_store.tar_path("matches", ktype), dst_store.tar_path("matches", ktype))
         for a, b in pairs:
             if images is None or (a in images and b in images):
-                copy_binary(src_store.matches_path(ktype, a, b), dst_store.matches_path(ktype, a, b))
+                path, reversed_order, in_tar = src_store.stored_matches(ktype, a, b)
+                if not in_tar:
+                    copy_binary(path, dst_store.matches_path(ktype, *((b, a) if reversed_order else (a, b))))
 
 
 def copy_binary(src: Path, dst: Path) -> None:
