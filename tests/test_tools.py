@@ -106,7 +106,7 @@ def test_import_image_folder(tmp_path: Path, capsys) -> None:
 def test_print(tmp_path: Path, capsys) -> None:
     root = _dataset(tmp_path)
     capsys.readouterr()
-    assert kapture_print.main(["-i", str(root)]) == 0
+    assert kapture_print.main(["-i", str(root), "--summary"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "sensors: 2 (camera: 2)" in out and "poses: 4" in out and "records: camera: 4" in out
     assert "keypoints: sift (float32 x 2, 4 images)" in out and "match pairs: sift: 2" in out
@@ -117,7 +117,7 @@ def test_print(tmp_path: Path, capsys) -> None:
 
 def test_print_subprocess(tmp_path: Path) -> None:
     root = _dataset(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_print", "-i", str(root)],
+    result = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_print", "-i", str(root), "--summary"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "records: camera: 4" in result.stdout
     result = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_print", "-i", str(tmp_path)],

@@ -20,11 +20,37 @@ from kapturelike.dataset_tools.output import (
 )
 from kapturelike.io.dataset import load_kapture, save_kapture
 
+# parts kapture_merge can leave out (its -s/--skip choices)
+SKIPPABLE = ("trajectories", "records_camera", "records_depth", "records_lidar", "records_wifi", "keypoints",
+             "descriptors", "global_features", "matches", "points3d", "observations")
+
 
 @dataclass
 class MergeOptions:
-    copy: bool = False  # copy record files instead of symlinking them
+    copy: bool = False  # copy record files instead of symlinking them (when image_transfer is None)
     force: bool = False  # allow a non-empty output folder
+    image_transfer: str | None = None  # kapture's transfer of record files ('skip', 'copy', 'link_absolute'...)
+    skip: tuple[str, ...] = ()  # parts left out (SKIPPABLE)
+
+
+def without_parts(k: Kapture, skip: tuple[str, ...] | list[str]) -> Kapture:
+    """``k`` without the parts named in ``skip`` (kapture_merge's -s)."""
+    unknown = set(skip) - set(SKIPPABLE)
+    if unknown:
+        raise DatasetToolError(f"cannot skip {sorted(unknown)} (known: {', '.join(SKIPPABLE)})")
+    k = replace(k, records=dict(k.records), unknown_device_rows=dict(k.unknown_device_rows))
+    for part in skip:
+        if part == "trajectories":
+            k.trajectories = None
+            k.unknown_device_rows.pop("trajectories", None)
+        elif part.startswith("records_"):
+            k.records.pop(part[len("records_"):], None)
+            k.unknown_device_rows.pop(part[len("records_"):], None)
+        elif part in ("keypoints", "descriptors", "global_features", "matches"):
+            setattr(k, part, {})
+        else:
+            setattr(k, part, None)
+    return k
 
 
 def _place(device_id: str, value: object, store: dict, before: set[str], taken: set[str], keys_collide: bool,
@@ -54,11 +80,11 @@ def merge(inputs: list[str | Path], out: str | Path, options: MergeOptions | Non
     options = options or MergeOptions()
     roots = [Path(p) for p in inputs]
     refuse_overlap(out, roots)
-    loaded = [load_kapture(r) for r in roots]
+    loaded = [without_parts(load_kapture(r), options.skip) for r in roots]
     merged = merge_kaptures(loaded)
     out = prepare_output(out, options.force)
     for k, root in zip(loaded, roots):
-        place_records_data(k, root, out, options.copy)
+        place_records_data(k, root, out, options.image_transfer or options.copy)
         copy_features(k, root, out)
     save_kapture(merged, out)
     return merged

@@ -41,13 +41,23 @@ def refuse_overlap(out: str | Path, inputs: list[str | Path]) -> None:
             raise DatasetToolError(f"{out}: output and input {i} overlap")
 
 
-def place_file(src: Path, dst: Path, copy: bool = False) -> None:
-    """Copy ``src`` to ``dst``, or symlink it (to the real file, so links never chain)."""
+# kapture's TransferAction: how record files (images) reach an output dataset
+IMAGE_TRANSFERS = ("skip", "root_link", "copy", "move", "link_absolute", "link_relative")
+
+
+def place_file(src: Path, dst: Path, copy: bool | str = False) -> None:
+    """Put ``src`` at ``dst``: ``copy`` True or 'copy' copies, 'move' moves, 'link_relative' links relatively,
+    otherwise a symlink to the real file (so links never chain)."""
+    transfer = copy if isinstance(copy, str) else "copy" if copy else "link_absolute"
     dst.parent.mkdir(parents=True, exist_ok=True)
     if dst.is_symlink() or dst.exists():
         dst.unlink()
-    if copy:
+    if transfer == "copy":
         shutil.copyfile(src, dst)
+    elif transfer == "move":
+        shutil.move(str(src), str(dst))
+    elif transfer == "link_relative":
+        os.symlink(os.path.relpath(os.path.realpath(src), os.path.realpath(dst.parent)), dst)
     else:
         os.symlink(os.path.realpath(src), dst)
 
@@ -85,11 +95,24 @@ def copy_binary(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
-def place_records_data(k: Kapture, src_root: Path, dst_root: Path, copy: bool) -> int:
-    """Link or copy the files of file records (images, depth maps, point clouds) that exist; returns how many.
+def place_records_data(k: Kapture, src_root: Path, dst_root: Path, copy: bool | str) -> int:
+    """Transfer the files of file records (images, depth maps, point clouds) that exist; returns how many.
 
-    A file already at the destination must be the same file (or hold the same bytes).
+    ``copy``: a kapture transfer ('skip', 'root_link' links the whole records_data folder, 'copy',
+    'move', 'link_absolute', 'link_relative') or a bool (copy, else link_absolute). A file already at
+    the destination must be the same file (or hold the same bytes).
     """
+    transfer = copy if isinstance(copy, str) else "copy" if copy else "link_absolute"
+    if transfer not in IMAGE_TRANSFERS:
+        raise DatasetToolError(f"unknown image transfer '{transfer}' (known: {', '.join(IMAGE_TRANSFERS)})")
+    if transfer == "skip":
+        return 0
+    if transfer == "root_link":
+        src, dst = records_data_path(src_root), records_data_path(dst_root)
+        if src.is_dir() and not dst.exists():
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.path.realpath(src), dst)
+        return int(src.is_dir())
     count = 0
     for kind in FILE_RECORD_KINDS:
         for name in k.records[kind].paths if kind in k.records else []:
@@ -100,6 +123,12 @@ def place_records_data(k: Kapture, src_root: Path, dst_root: Path, copy: bool) -
                 if os.path.realpath(dst) == os.path.realpath(src) or filecmp.cmp(dst, src, shallow=False):
                     continue
                 raise DatasetToolError(f"{dst}: two inputs hold different record files of this name")
-            place_file(src, dst, copy)
+            place_file(src, dst, transfer)
             count += 1
     return count
+
+
+def refuse_existing_file(path: str | Path, force: bool) -> None:
+    """kapture's overwrite rule for an output file: an existing one is replaced only with --force."""
+    if Path(path).exists() and not force:
+        raise DatasetToolError(f"{path}: already exists (use --force to overwrite)")
