@@ -13,12 +13,12 @@ from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import (
     DatasetToolError,
-    place_file,
+    place_records_data,
     prepare_output,
     refuse_overlap,
 )
 from kapturelike.errors import FormatError
-from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
+from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.images import image_size
 from kapturelike.io.sensors import first_non_unit_quaternion, parse_pose, pose_fields
 from kapturelike.io.text import atomic_write, float_str
@@ -30,8 +30,9 @@ IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".
 class ImportOptions:
     camera_model: str = "UNKNOWN_CAMERA"  # model of the cameras made from image sizes
     focal_factor: float = 1.2  # guessed focal = factor x the larger image side (calibrated models only)
-    copy: bool = False  # copy images instead of symlinking them
+    copy: bool = False  # copy images instead of symlinking them (when image_transfer is None)
     force: bool = False  # allow a non-empty output folder
+    image_transfer: str | None = None  # kapture's transfer ('skip', 'copy', 'link_absolute', ...)
 
 
 def guess_camera(model: str, width: int, height: int, focal_factor: float = 1.2) -> Camera:
@@ -67,8 +68,7 @@ def _build_import(images_dir: Path, out: Path, entries: list[tuple[str, Camera |
     out = prepare_output(out, options.force)
     k = Kapture(sensors={cid: cam for cam, cid in cameras.items()}, records={"camera": Records.camera(items)},
                 trajectories=Trajectories.from_items(poses) if poses else None)
-    for name, _, _ in entries:
-        place_file(images_dir / name, records_data_path(out, name), options.copy)
+    place_records_data(k, images_dir.parent, out, options.image_transfer or options.copy, images_dir)
     save_kapture(k, out)
     return k
 
@@ -169,3 +169,42 @@ def export_image_list(root: str | Path, out_file: str | Path, intrinsics: bool =
     with atomic_write(out_file) as f:
         f.writelines(lines)
     return len(lines)
+
+
+def import_kapture_image_lists(list_files: list[str | Path], images: str | Path, out: str | Path,
+                               image_transfer: str = "link_absolute", force: bool = False) -> Kapture:
+    """kapture_import_image_list's import: each line ``name`` or ``name MODEL width height params...``;
+    every image its own camera ``sensor<i>`` and timestamp ``i`` (counted over the lines of all lists);
+    an image without intrinsics gets UNKNOWN_CAMERA with its size, and is left out if it cannot be read."""
+    images = Path(images)
+    sensors: dict[str, Camera] = {}
+    items = []
+    offset = 0
+    for list_file in list_files:
+        lines = [line.rstrip() for line in Path(list_file).read_text(encoding="utf-8").splitlines(keepends=True)
+                 if line != "\n"]
+        for i, line in enumerate(lines):
+            fields = line.split()
+            if not fields:
+                continue
+            name = fields[0]
+            if len(fields) > 1:
+                try:
+                    camera = Camera(fields[1], int(float(fields[2])), int(float(fields[3])),
+                                    tuple(float(v) for v in fields[4:]))
+                except (ValueError, IndexError) as e:
+                    raise FormatError(f"bad camera: {e}", list_file, i + 1, "camera_params") from None
+            else:
+                try:
+                    camera = Camera("UNKNOWN_CAMERA", *image_size(images / name))
+                except (OSError, FormatError, ValueError):
+                    continue  # an unreadable image is left out, as kapture does
+            sensors[f"sensor{i + offset}"] = camera
+            items.append(((i + offset, f"sensor{i + offset}"), name))
+        offset += len(lines)
+    refuse_overlap(out, [images])
+    out = prepare_output(out, force)
+    k = Kapture(sensors=sensors, records={"camera": Records.camera(items)})
+    place_records_data(k, None, out, image_transfer, images)
+    save_kapture(k, out)
+    return k

@@ -95,20 +95,23 @@ def copy_binary(src: Path, dst: Path) -> None:
     shutil.copyfile(src, dst)
 
 
-def place_records_data(k: Kapture, src_root: Path, dst_root: Path, copy: bool | str) -> int:
+def place_records_data(k: Kapture, src_root: Path | None, dst_root: Path, copy: bool | str,
+                       src_folder: Path | None = None) -> int:
     """Transfer the files of file records (images, depth maps, point clouds) that exist; returns how many.
 
     ``copy``: a kapture transfer ('skip', 'root_link' links the whole records_data folder, 'copy',
     'move', 'link_absolute', 'link_relative') or a bool (copy, else link_absolute). A file already at
-    the destination must be the same file (or hold the same bytes).
+    the destination must be the same file (or hold the same bytes). ``src_folder``: where the record
+    files are, when not in ``src_root``'s records_data folder (an imported image folder).
     """
+    source = Path(src_folder) if src_folder is not None else records_data_path(src_root)
     transfer = copy if isinstance(copy, str) else "copy" if copy else "link_absolute"
     if transfer not in IMAGE_TRANSFERS:
         raise DatasetToolError(f"unknown image transfer '{transfer}' (known: {', '.join(IMAGE_TRANSFERS)})")
     if transfer == "skip":
         return 0
     if transfer == "root_link":
-        src, dst = records_data_path(src_root), records_data_path(dst_root)
+        src, dst = source, records_data_path(dst_root)
         if src.is_dir() and not dst.exists():
             dst.parent.mkdir(parents=True, exist_ok=True)
             os.symlink(os.path.realpath(src), dst)
@@ -116,7 +119,7 @@ def place_records_data(k: Kapture, src_root: Path, dst_root: Path, copy: bool | 
     count = 0
     for kind in FILE_RECORD_KINDS:
         for name in k.records[kind].paths if kind in k.records else []:
-            src, dst = records_data_path(src_root, name), records_data_path(dst_root, name)
+            src, dst = source / name, records_data_path(dst_root, name)
             if not src.exists():
                 continue
             if dst.exists():

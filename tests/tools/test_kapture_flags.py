@@ -97,7 +97,8 @@ def _check_actions(name: str, parser: argparse.ArgumentParser, actions: list[dic
                 default = mine.default.value if hasattr(mine.default, "value") else mine.default
                 assert default == a["default"], f"{name} {option}: default {default!r}, kapture's {a['default']!r}"
             assert not mine.required or a["required"], f"{name} {option}: required here, optional in kapture"
-            assert (mine.nargs in ("+", "*")) == (a["nargs"] in ("+", "*")), f"{name} {option}: nargs {mine.nargs}"
+            # a list where kapture takes lists; where kapture takes one value, ours may take more (fusion)
+            assert mine.nargs in ("+", "*") or a["nargs"] not in ("+", "*"), f"{name} {option}: nargs {mine.nargs}"
             if a["choices"] and mine.choices is not None:
                 missing = {str(c) for c in a["choices"]} - {str(getattr(c, "value", c)) for c in mine.choices}
                 assert not missing, f"{name} {option}: choices {missing} missing"
