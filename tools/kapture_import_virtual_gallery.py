@@ -11,7 +11,7 @@ from kapturelike.tools.cli import run
 from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = importer_parser("kapture_import_virtual_gallery", __doc__)
     add_input_output(parser, "Virtual Gallery root folder (holding training/ and testing/)")
     parser.add_argument("-c", "--configuration", default="all", choices=["training", "testing", "all"],
@@ -27,15 +27,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--as-rig", action="store_true", default=False,
                         help="training trajectories hold the rig's pose instead of each camera's")
     add_image_transfer(parser, TransferAction.skip)
+    return parser
 
-    def action(args: argparse.Namespace) -> None:
-        progress = configure_logging(args)
-        k = import_virtual_gallery(args.input, args.output, VirtualGalleryOptions(
-            args.configuration, args.light_range, args.loop_range, args.camera_range, args.occlusion_range,
-            args.as_rig, args.image_transfer, args.force, progress))
-        print(f"{len(k.records['camera'])} images, {len(k.trajectories)} poses -> {args.output}")
 
-    return run(parser, action, argv)
+def action(args: argparse.Namespace) -> None:
+    progress = configure_logging(args)
+    k = import_virtual_gallery(args.input, args.output, VirtualGalleryOptions(
+        args.configuration, args.light_range, args.loop_range, args.camera_range, args.occlusion_range,
+        args.as_rig, args.image_transfer, args.force, progress))
+    print(f"{len(k.records['camera'])} images, {len(k.trajectories)} poses -> {args.output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 from kapturelike.core import pose as P
 from kapturelike.core.records import Records
-from kapturelike.core.trajectories import Trajectories
+from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import KapturelikeError
 from kapturelike.io.dataset import SENSORS_DIR, records_data_path
 from kapturelike.io.text import atomic_write
@@ -110,7 +110,7 @@ def transfer_file(src: Path, dst: Path, action: TransferAction) -> bool:
             return False
         dst.unlink()
     if not src.exists():
-        raise DatasetImportError(f"{src}: record file is missing")
+        raise FileNotFoundError(src)
     dst.parent.mkdir(parents=True, exist_ok=True)
     if action == TransferAction.copy:
         tmp = dst.with_name(f".{dst.name}.part")
@@ -144,11 +144,16 @@ def transfer_records_data(source_dir: str | Path, out: str | Path, names: Sequen
         link.parent.mkdir(parents=True, exist_ok=True)
         os.symlink(target, link)
         return 1
-    done = 0
+    done, missing = 0, []
     srcs = sources if sources is not None else [Path(source_dir) / n for n in names]
     for name, src in tqdm(zip(names, srcs), total=len(names), desc=f"{action.value} records",
                           disable=not progress or not names, unit="file", leave=False):
-        done += transfer_file(Path(src), records_data_path(out, name), action)
+        try:
+            done += transfer_file(Path(src), records_data_path(out, name), action)
+        except FileNotFoundError:
+            missing.append(src)
+    if missing:  # a partly downloaded dataset: the records are kept, the files are not there
+        logger.warning("%d record file(s) missing, not transferred (first: %s)", len(missing), missing[0])
     return done
 
 
@@ -207,11 +212,20 @@ class RecordsBuilder:
     def __len__(self) -> int:
         return len(self._timestamps)
 
-    def build(self) -> Records:
+    def build(self, last_wins: bool = False) -> Records:
+        """The records; with ``last_wins``, of rows sharing (timestamp, device) only the last is kept
+        (kapture's dict semantics, for sources that repeat a key)."""
         if self._columns is None:
             return Records(self.kind)
-        return Records(self.kind, np.asarray(self._timestamps, np.int64), np.asarray(self._devices, object),
-                       columns=self._columns)
+        stamps, devices, columns = np.asarray(self._timestamps, np.int64), np.asarray(self._devices, object), \
+            self._columns
+        if last_wins:
+            last = {key: i for i, key in enumerate(zip(self._timestamps, self._devices))}
+            if len(last) < len(stamps):
+                keep = sorted(last.values())
+                stamps, devices = stamps[keep], devices[keep]
+                columns = [[c[i] for i in keep] for c in columns]
+        return Records(self.kind, stamps, devices, columns=columns)
 
 
 # ------------------------------------------------------------------------------------------ depth
@@ -248,3 +262,28 @@ def register_depth(K_depth: np.ndarray, K_color: np.ndarray, color_from_depth: n
 
 def intrinsic_matrix(fx: float, fy: float, cx: float, cy: float) -> np.ndarray:
     return np.array([[fx, 0.0, cx], [0.0, fy, cy], [0.0, 0.0, 1.0]])
+
+
+def collapse_to_rig(trajectories: Trajectories, rigs: dict[str, dict[str, Pose]],
+                    master_sensors: Sequence[str] | None = None) -> Trajectories:
+    """Poses of rig sensors replaced by the rig's: rig-from-world = (sensor-from-rig)^-1 x sensor-from-world.
+
+    Only ``master_sensors`` (all when None) give rig poses, the first in (timestamp, sensor) order
+    when several do at one timestamp; other sensors of a rig lose their pose, as in kapture.
+    """
+    rig_of = {s: (rig, pose) for rig, sensors in rigs.items() for s, pose in sensors.items()}
+    t = trajectories.sorted()
+    in_rig = np.array([d in rig_of for d in t.device_ids], dtype=bool)
+    master = in_rig & np.array([master_sensors is None or d in master_sensors for d in t.device_ids], dtype=bool)
+    idx = np.flatnonzero(master)
+    if len(idx):
+        rig_ids = np.array([rig_of[d][0] for d in t.device_ids[idx]], dtype=object)
+        q_rig = np.stack([rig_of[d][1].q for d in t.device_ids[idx]])
+        t_rig = np.stack([rig_of[d][1].t for d in t.device_ids[idx]])
+        q, tr = P.compose(*P.invert(q_rig, t_rig), t.rotations[idx], t.translations[idx])
+        keys = list(zip(t.timestamps[idx].tolist(), rig_ids.tolist()))
+        first = sorted({k: i for i, k in reversed(list(enumerate(keys)))}.values())
+        collapsed = Trajectories(t.timestamps[idx][first], rig_ids[first], q[first], tr[first])
+    else:
+        collapsed = Trajectories()
+    return t.select(~in_rig).concat(collapsed).sorted()

@@ -34,7 +34,7 @@ from kapturelike.importers.common import (
 )
 from kapturelike.importers.opencv_yaml import read_opencv_calibration
 from kapturelike.io.dataset import save_kapture
-from kapturelike.io.images import image_size
+from kapturelike.io.images import stored_image_size
 
 logger = logging.getLogger("kapturelike.importers.image_list_with_poses")
 FIELDS = ("timestamp", "camera_id", "image_path", "qw", "qx", "qy", "qz", "tx", "ty", "tz")
@@ -128,7 +128,7 @@ def import_image_list_with_poses(list_file: str | Path, output: str | Path,
     if not o.camera_model_file:
         for camera_id, path in last_image.items():
             try:
-                width, height = image_size(path)
+                width, height = stored_image_size(path)
             except (OSError, ValueError):
                 logger.info("%s: not a readable image, no camera made from it", path)
                 continue

@@ -41,25 +41,30 @@ def frame_shots(root: Path, key: Callable[[dict], object]) -> dict[object, dict[
     return shots
 
 
+def millimetres_to_metres(png: np.ndarray) -> np.ndarray:
+    return png.astype(np.float32) * np.float32(1.0e-3)
+
+
 def depth_name(depth_png: str) -> str:
     """kapture's name of a converted depth map: the PNG name without '.png'."""
     return depth_png[: -len(".png")] if depth_png.endswith(".png") else depth_png
 
 
 def convert_depth_maps(source: Path, out: Path, depth_pngs: list[str],
-                       convert: Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]],
+                       convert: Callable[[np.ndarray], dict[str, np.ndarray]], suffixes: tuple[str, ...] = ("",),
                        progress: bool = True) -> int:
-    """Write ``<name>`` (depth, metres) and ``<name>.reg`` (registered) for each depth PNG; one frame
-    at a time; frames whose two files exist are skipped (resume). Returns how many were converted."""
+    """Write ``<name><suffix>`` for each depth PNG and each map ``convert`` returns by suffix (e.g. ''
+    for the depth in metres, '.reg' for the registered one); one frame at a time; frames whose
+    files all exist are skipped (resume). Returns how many frames were converted."""
     done = 0
     for png in tqdm(depth_pngs, desc="depth maps", unit="map", disable=not progress or not depth_pngs,
                     leave=False):
         dst = records_data_path(out, depth_name(png))
-        reg = dst.with_name(dst.name + ".reg")
-        if dst.is_file() and reg.is_file():
+        targets = {suffix: dst.with_name(dst.name + suffix) for suffix in suffixes}
+        if all(p.is_file() for p in targets.values()):
             continue
-        depth, registered = convert(load_image_unchanged(source / png))
-        write_depth_map(dst, depth)
-        write_depth_map(reg, registered)
+        maps = convert(load_image_unchanged(source / png))
+        for suffix, path in targets.items():
+            write_depth_map(path, maps[suffix])
         done += 1
     return done

@@ -42,7 +42,7 @@ from kapturelike.importers.common import (
     transfer_records_data,
     world_to_camera_from_camera_to_world,
 )
-from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots
+from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots, millimetres_to_metres
 from kapturelike.io.dataset import save_kapture
 
 logger = logging.getLogger("kapturelike.importers.7scenes")
@@ -128,10 +128,10 @@ def import_7scenes(input_dir: str | Path, output: str | Path, options: SevenScen
     K_depth = intrinsic_matrix(585.0, 585.0, 320.0, 240.0)
     K_color = intrinsic_matrix(525.0, 525.0, 320.0, 240.0)
 
-    def convert(png: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        depth = np.where(png == 65535, 0, png).astype(np.float32) * np.float32(1.0e-3)
-        return depth, register_depth(K_depth, K_color, color_from_depth, depth, 640, 480)
+    def convert(png: np.ndarray) -> dict[str, np.ndarray]:
+        depth = millimetres_to_metres(np.where(png == 65535, 0, png))
+        return {"": depth, ".reg": register_depth(K_depth, K_color, color_from_depth, depth, 640, 480)}
 
-    convert_depth_maps(root, out, depth_pngs, convert, o.progress)
+    convert_depth_maps(root, out, depth_pngs, convert, ("", ".reg"), o.progress)
     save_kapture(k, out)
     return k

@@ -41,7 +41,7 @@ from kapturelike.importers.common import (
     transfer_records_data,
     world_to_camera_from_camera_to_world,
 )
-from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots
+from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots, millimetres_to_metres
 from kapturelike.io.dataset import save_kapture
 
 logger = logging.getLogger("kapturelike.importers.12scenes")
@@ -138,11 +138,11 @@ def import_12scenes(input_dir: str | Path, output: str | Path, options: TwelveSc
     transfer_records_data(data, out, k.records["camera"].paths, o.transfer, progress=o.progress)
     K_depth, K_color = intrinsic_matrix(*depth_camera.params), intrinsic_matrix(*rgb.params)
 
-    def convert(png: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        depth = png.astype(np.float32) * np.float32(1.0e-3)
+    def convert(png: np.ndarray) -> dict[str, np.ndarray]:
+        depth = millimetres_to_metres(png)
         registered = register_depth(K_depth, K_color, np.eye(4), depth, rgb.width, rgb.height)
-        return depth, ndimage.grey_dilation(registered, size=(3, 3))
+        return {"": depth, ".reg": ndimage.grey_dilation(registered, size=(3, 3))}
 
-    convert_depth_maps(data, out, depth_pngs, convert, o.progress)
+    convert_depth_maps(data, out, depth_pngs, convert, ("", ".reg"), o.progress)
     save_kapture(k, out)
     return k
