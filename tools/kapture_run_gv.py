@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 
 from kapturelike.matching.verification import METHODS
 from kapturelike.pipelines.config import load_config
@@ -31,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 def action(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     if args.method:
-        config.verification = {**config.verification, "method": args.method}
+        config.verification = dataclasses.replace(config.verification, method=args.method)
     return print_reports([verify_kapture(args.input, args.pairs, args.output_type, config, map_dir=args.map,
                                          keypoints_type=args.keypoints_type, overwrite=args.overwrite)])
 

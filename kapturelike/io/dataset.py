@@ -92,8 +92,13 @@ def _rig_lines(path: Path) -> dict[tuple[str, str], int]:
     return {(fields[0], fields[1]): number for number, fields in data_rows(lines) if len(fields) >= 2}
 
 
-def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False) -> Kapture:
-    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk."""
+def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False,
+                 list_features: bool = True) -> Kapture:
+    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk.
+
+    ``list_features`` False reads the feature type files but does not walk the feature and matches
+    folders (their image and pair lists stay empty): what a step needing only points and observations wants.
+    """
     root = Path(root)
     on_error = _deduplicated(on_error)
     path = sensors_path(root, "sensors.txt")
@@ -157,9 +162,10 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
                                                f"folder is '{type_name}': keyed by the folder, as kapture does",
                                                path, next(n for n, _ in data_rows(read_lines(path, False)[1])),
                                                "name"))
-            ftype.images = store.names(kind, type_name)
+            if list_features:
+                ftype.images = store.names(kind, type_name)
             getattr(kapture, kind)[ftype.name] = ftype
-    for type_name in _match_types(root, version, kapture):
+    for type_name in _match_types(root, version, kapture) if list_features else []:
         pairs = store.match_pairs(type_name)
         if pairs:
             kapture.matches[type_name] = pairs

@@ -60,6 +60,7 @@ class FeatureStore(Protocol):
     def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None: ...
     def has_matches(self, keypoints_type: str, image1: str, image2: str) -> bool: ...
     def match_pairs(self, keypoints_type: str) -> set[tuple[str, str]]: ...
+    def aux_path(self, kind: str, type_name: str, filename: str) -> Path: ...
 
 
 def check_image_name(name: str) -> str:
@@ -127,14 +128,17 @@ class KaptureFeatureStore:
         base = self.root / "reconstruction" / kind
         return base if self.version == "1.0" else base / type_name
 
+    def type_path(self, kind: str, type_name: str) -> Path:
+        return type_file_path(self.root, kind, type_name, self.version)
+
     def write_type(self, feature_type: FeatureType) -> None:
-        write_feature_type(self.root, feature_type)
+        write_feature_type(self.root, feature_type, self.type_path(feature_type.kind, feature_type.name))
         self._types[(feature_type.kind, feature_type.name)] = feature_type
 
     def read_type(self, kind: str, type_name: str) -> FeatureType:
         key = (kind, type_name)
         if key not in self._types:
-            path = type_file_path(self.root, kind, type_name, self.version)
+            path = self.type_path(kind, type_name)
             if not path.is_file():
                 raise MissingDataError(f"{path}: no {kind} of type '{type_name}' in this dataset "
                                        f"(known: {', '.join(self.types(kind)) or 'none'})")
@@ -207,6 +211,10 @@ class KaptureFeatureStore:
             f.write(np.ascontiguousarray(array).tobytes())
         ftype.images.add(image_name)
 
+    def aux_path(self, kind: str, type_name: str, filename: str) -> Path:
+        """Where a side file of a type lives (the DenseVLAD model of a global features type)."""
+        return self.folder(kind, type_name) / filename
+
     def matches_path(self, keypoints_type: str, image1: str, image2: str) -> Path:
         return self.folder("matches", keypoints_type) / (check_image_name(image1) + PAIR_SEPARATOR) / (
             check_image_name(image2) + EXTENSIONS["matches"])
@@ -276,6 +284,47 @@ class KaptureFeatureStore:
         if keypoints_type not in self._reversed:
             self.match_pairs(keypoints_type)
         return self._reversed[keypoints_type]
+
+
+class FolderFeatureStore(KaptureFeatureStore):
+    """kapture's separate-folder layout, as kapture-localization's ``-kpt -desc -gfeat -matches`` give it:
+    each folder holds one type, its type file (``keypoints.txt``, ...) and its image files directly.
+
+    ``folders`` maps (kind, type name) to a folder, kind one of keypoints, descriptors, global_features
+    or matches (matches are keyed by keypoints type). A folder's type name is, as in kapture-localization,
+    the name of the folder above it (``local_features/r2d2_500/keypoints`` -> ``r2d2_500``) unless given.
+    The folders are read in place: nothing is linked or copied.
+    """
+
+    def __init__(self, folders: dict[tuple[str, str], str | Path]):
+        super().__init__(Path("."))
+        self.folders = {key: Path(folder) for key, folder in folders.items()}
+
+    @staticmethod
+    def type_name_of(folder: str | Path) -> str:
+        return Path(folder).resolve().parent.name
+
+    def folder(self, kind: str, type_name: str) -> Path:
+        if (kind, type_name) not in self.folders:
+            known = [t for k, t in self.folders if k == kind]
+            raise MissingDataError(f"no {kind} folder of type '{type_name}' was given "
+                                   f"(given: {', '.join(known) or 'none'})")
+        return self.folders[(kind, type_name)]
+
+    def type_path(self, kind: str, type_name: str) -> Path:
+        return self.folder(kind, type_name) / f"{kind}.txt"
+
+    def types(self, kind: str) -> list[str]:
+        return sorted(t for k, t in self.folders if k == kind and (self.folders[(k, t)] / f"{kind}.txt").is_file())
+
+    def has(self, kind: str, type_name: str, image_name: str) -> bool:
+        return (kind, type_name) in self.folders and super().has(kind, type_name, image_name)
+
+    def has_matches(self, keypoints_type: str, image1: str, image2: str) -> bool:
+        return ("matches", keypoints_type) in self.folders and super().has_matches(keypoints_type, image1, image2)
+
+    def match_pairs(self, keypoints_type: str) -> set[tuple[str, str]]:
+        return super().match_pairs(keypoints_type) if ("matches", keypoints_type) in self.folders else set()
 
 
 def read_global_features(stores: Sequence[FeatureStore], type_name: str, names: Sequence[str] | None = None,

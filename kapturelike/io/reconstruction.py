@@ -36,12 +36,13 @@ def type_file_path(root: str | Path, kind: str, type_name: str, version: str = "
     return Path(root) / "reconstruction" / kind / type_name / f"{kind}.txt"
 
 
-def write_feature_type(root: str | Path, feature_type: FeatureType) -> None:
+def write_feature_type(root: str | Path, feature_type: FeatureType, path: str | Path | None = None) -> None:
+    """The type file of ``feature_type`` in the dataset at ``root`` (or at ``path``: separate-folder layout)."""
     columns = TYPE_FILE_COLUMNS[feature_type.kind]
     values = {"name": feature_type.declared_name or feature_type.name, "dtype": feature_type.dtype_name,
               "dsize": str(feature_type.dsize),
               "keypoints_type": feature_type.keypoints_type or "", "metric_type": feature_type.metric_type or ""}
-    path = type_file_path(root, feature_type.kind, feature_type.name)
+    path = Path(path) if path is not None else type_file_path(root, feature_type.kind, feature_type.name)
     row = [check_field(values[c], path, c) for c in columns]
     write_table(path, "# " + ", ".join(columns), [row])
 
