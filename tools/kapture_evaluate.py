@@ -10,7 +10,7 @@ import argparse
 
 from kapturelike.evaluation.evaluate_kapture import GROUP_BY
 from kapturelike.evaluation.evaluate_kapture import main as evaluate_kapture
-from kapturelike.evaluation.kapture_stats import evaluate_images, write_kapture_evaluation
+from kapturelike.evaluation.kapture_stats import evaluate_images, refuse_existing, write_kapture_evaluation
 from kapturelike.evaluation.metrics import DEFAULT_THRESHOLDS
 from kapturelike.evaluation.report import format_table
 from kapturelike.io.dataset import load_kapture
@@ -66,6 +66,7 @@ def action(args: argparse.Namespace) -> int:
     labels = args.labels or [f"input{i}" for i in range(1, len(args.inputs) + 1)]
     if len(labels) != len(args.inputs):
         raise ValueError(f"{len(labels)} labels for {len(args.inputs)} inputs")
+    refuse_existing(args.output, labels, args.force)  # before anything is written
     if len(args.inputs) == 1:  # kapturelike's report first: it names mismatched inputs clearly
         print(format_table(evaluate_kapture(args.inputs[0], args.ground_truth, args.output, args.thresholds,
                                             args.group_by)))
@@ -80,7 +81,7 @@ def action(args: argparse.Namespace) -> int:
         print("no image to evaluate: the ground truth has no posed image")
         return 0
     results = [evaluate_images(load_kapture(path), gt, images) for path in args.inputs]
-    print(write_kapture_evaluation(args.output, labels, results, args.bins, args.force))
+    print(write_kapture_evaluation(args.output, labels, results, args.bins, force=True))
     return 0
 
 

@@ -81,6 +81,16 @@ def safe_label(label: str) -> str:
     return label.translate(label.maketrans("\\/:*?<>|", "________"))
 
 
+def refuse_existing(output: str | Path, labels: Sequence[str], force: bool) -> list[Path]:
+    """The files an evaluation writes (scores per label, then stats.txt); an existing one is an error
+    without ``force`` (kapture's rule)."""
+    targets = [Path(output) / f"scores_{safe_label(label)}.txt" for label in labels] + [Path(output) / "stats.txt"]
+    existing = [p for p in targets if p.exists()]
+    if existing and not force:
+        raise KapturelikeError(f"{existing[0]}: already exists (use --force to overwrite)")
+    return targets
+
+
 def write_kapture_evaluation(output: str | Path, labels: Sequence[str], results: Sequence[list[Score]],
                              bins: Sequence[str], force: bool = False) -> str:
     """Write scores_<label>.txt per input and stats.txt into ``output``; returns the stats text.
@@ -88,10 +98,7 @@ def write_kapture_evaluation(output: str | Path, labels: Sequence[str], results:
     An existing file is replaced only with ``force`` (kapture's rule)."""
     output = Path(output)
     output.mkdir(parents=True, exist_ok=True)
-    targets = [output / f"scores_{safe_label(label)}.txt" for label in labels] + [output / "stats.txt"]
-    existing = [p for p in targets if p.exists()]
-    if existing and not force:
-        raise KapturelikeError(f"{existing[0]}: already exists (use --force to overwrite)")
+    targets = refuse_existing(output, labels, force)
     parsed = parse_bins(bins)
     for path, scores in zip(targets, results):
         with atomic_write(path) as f:
