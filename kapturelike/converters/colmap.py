@@ -202,7 +202,7 @@ def import_colmap(output: str | Path, model: str | Path | None = None, database:
     return save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
 
 
-def export_colmap(kapture_root: str | Path, output: str | Path, binary: bool = False,
+def export_colmap(kapture_root: str | Path, output: str | Path | None, binary: bool = False,
                   database: str | Path | None = None,
                   options: ColmapExportOptions | None = None) -> ColmapModel:
     """Write the model of the kapture dataset at ``kapture_root`` to ``output`` (and a database if given)."""
@@ -210,7 +210,8 @@ def export_colmap(kapture_root: str | Path, output: str | Path, binary: bool = F
     kapture = load_kapture(kapture_root)
     kpt_type, keypoints = keypoints_reader(kapture_root, kapture, options.keypoints_type)
     model = kapture_to_model(kapture, keypoints, kpt_type, options.approximate)
-    write_colmap_model(model, output, binary)
+    if output is not None:  # None: the database only
+        write_colmap_model(model, output, binary)
     if database is not None:
         export_database(kapture_root, database, kpt_type, approximate=options.approximate)
     return model

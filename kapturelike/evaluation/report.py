@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kapturelike.evaluation.kapture_stats import stats_text
 from kapturelike.evaluation.metrics import EvaluationResult, GroupStats
 
 # BGR colours; the first is used for the overall curve, the others for groups.
@@ -45,29 +46,10 @@ def format_table(result: EvaluationResult) -> str:
 
 def format_stats(result: EvaluationResult, label: str) -> str:
     """``stats.txt`` as kapture-localization's ``kapture_evaluate`` writes it for one model."""
-    n = len(result.names)
-    ok = result.localized
-    t, r = result.translation_errors[ok], result.rotation_errors[ok]
-    lines = [f"Model: {label}", ""]
-    for what in ("positions", "rotations"):
-        lines.append(f"Found {int(ok.sum())} / {n} image {what} ({100.0 * ok.sum() / max(n, 1):.2f} %).")
-    if ok.any():
-        lines.append(f"Localized images: mean=({t.mean():.4f}m, {r.mean():.4f} deg) / "
-                     f"median=({np.median(t):.4f}m, {np.median(r):.4f} deg)")
-    lines.append(f"All: median=({np.median(result.translation_errors):.4f}m, "
-                 f"{np.median(result.rotation_errors):.4f} deg)")
-    if ok.any():
-        lines += [f"Min: {t.min():.4f}m; {r.min():.4f} deg", f"Max: {t.max():.4f}m; {r.max():.4f} deg"]
-    lines.append("")
-    for metres, degrees in result.thresholds:
-        inside = (result.translation_errors <= metres) & (result.rotation_errors <= degrees)
-        lines.append(f"({_number(metres)}m, {_number(degrees)} deg): {100.0 * inside.sum() / max(n, 1):.2f}%")
-    return "\n".join(lines) + "\n\n"
-
-
-def _number(value: float) -> str:
-    """A threshold as kapture_evaluate prints the bins it parsed (Python's float str)."""
-    return str(float(value))
+    scores = [(name, float(t) if math.isfinite(t) else math.nan, float(r) if math.isfinite(r) else math.nan)
+              for name, t, r in zip(result.names, result.translation_errors.tolist(),
+                                    result.rotation_errors.tolist())]
+    return stats_text(label, scores, [(float(m), float(d)) for m, d in result.thresholds])
 
 
 def _stats_dict(g: GroupStats) -> dict:
