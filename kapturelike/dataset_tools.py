@@ -21,9 +21,10 @@ from kapturelike.core.records import FILE_RECORD_KINDS, Records
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import FormatError, KapturelikeError
-from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture, sensors_path
+from kapturelike.io.dataset import check_record_paths, load_kapture, records_data_path, save_kapture, sensors_path
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.images import image_size
+from kapturelike.io.paths import inside
 from kapturelike.io.sensors import parse_pose, pose_fields
 from kapturelike.io.text import atomic_write, float_str
 
@@ -257,7 +258,7 @@ def _build_import(images_dir: Path, out: Path, entries: list[tuple[str, Camera |
     cameras: dict[Camera, str] = {}
     items, poses = [], []
     for ts, (name, camera, pose) in enumerate(entries):
-        src = images_dir / name
+        src = inside(images_dir, name, None, None, "image_name")
         if not src.is_file():
             raise DatasetToolError(f"{src}: image file is missing")
         if camera is None:
@@ -270,7 +271,7 @@ def _build_import(images_dir: Path, out: Path, entries: list[tuple[str, Camera |
     k = Kapture(sensors={cid: cam for cam, cid in cameras.items()}, records={"camera": Records.camera(items)},
                 trajectories=Trajectories.from_items(poses) if poses else None)
     for name, _, _ in entries:
-        place_file(images_dir / name, records_data_path(out, name), options.copy)
+        place_file(inside(images_dir, name), records_data_path(out, name), options.copy)
     save_kapture(k, out)
     return k
 
@@ -405,6 +406,8 @@ def merge(inputs: list[str | Path], out: str | Path, options: MergeOptions | Non
     roots = [Path(p) for p in inputs]
     refuse_overlap(out, roots)
     loaded = [load_kapture(r) for r in roots]
+    for k, root in zip(loaded, roots):
+        check_record_paths(root, k)
     merged = merge_kaptures(loaded)
     out = prepare_output(out, options.force)
     for k, root in zip(loaded, roots):
@@ -433,6 +436,7 @@ def split(root: str | Path, images: set[str], out_a: str | Path, out_b: str | Pa
     refuse_overlap(out_a, [root, out_b])
     refuse_overlap(out_b, [root])
     k = load_kapture(root)
+    check_record_paths(root, k)
     unknown = images - set(k.image_names())
     if unknown:
         raise DatasetToolError(f"{len(unknown)} image(s) of the list are not in "

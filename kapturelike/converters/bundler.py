@@ -26,6 +26,7 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.images import image_size
+from kapturelike.io.paths import inside
 from kapturelike.io.text import atomic_write
 
 FLIP = np.diag([1.0, -1.0, -1.0])
@@ -124,7 +125,7 @@ def import_bundler(bundle: str | Path, image_list: str | Path, output: str | Pat
         if images_dir is None:
             raise ValueError("Bundler holds no image size: give image_sizes or images_dir")
         def image_sizes(name: str) -> tuple[int, int]:
-            return image_size(Path(images_dir) / name)
+            return image_size(inside(images_dir, name, image_list, None, "image_name"))
     kapture, keypoints = bundler_to_kapture(bundle, image_list, image_sizes, keypoints_type)
     return save_with_features(kapture, output, keypoints_type, keypoints.items())
 

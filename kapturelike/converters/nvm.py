@@ -30,6 +30,7 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.images import image_size
+from kapturelike.io.paths import inside
 from kapturelike.io.text import atomic_write
 
 SizeSource = Mapping[str, tuple[int, int]] | Callable[[str], tuple[int, int]]
@@ -165,7 +166,7 @@ def import_nvm(path: str | Path, output: str | Path, image_sizes: SizeSource | N
         if images_dir is None:
             raise ValueError("NVM holds no image size: give image_sizes or images_dir")
         def image_sizes(name: str) -> tuple[int, int]:
-            return image_size(Path(images_dir) / name)
+            return image_size(inside(images_dir, name, path, None, "image_name"))
     kapture, keypoints = nvm_to_kapture(path, image_sizes, options)
     return save_with_features(kapture, output, options.keypoints_type, keypoints.items())
 

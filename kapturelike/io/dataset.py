@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
-from kapturelike.core.records import RECORD_KINDS
+from kapturelike.core.records import FILE_RECORD_KINDS, RECORD_KINDS
 from kapturelike.errors import FormatError, MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.paths import inside, line_of
 from kapturelike.io.reconstruction import (
     read_observations,
     read_points3d,
@@ -42,10 +43,23 @@ def sensors_path(root: str | Path, name: str) -> Path:
     return Path(root) / SENSORS_DIR / name
 
 
-def records_data_path(root: str | Path, image_name: str = "") -> Path:
-    """Where a record's file (image, depth map, point cloud) lives."""
+def records_data_path(root: str | Path, image_name: str = "", kind: str = "camera") -> Path:
+    """Where a record's file (image, depth map, point cloud) lives; the records folder without a name.
+
+    A name leaving the records folder is refused (see ``record_file``).
+    """
     base = Path(root) / SENSORS_DIR / RECORDS_DATA_DIR
-    return base / image_name if image_name else base
+    return record_file(base, image_name, kind) if image_name else base
+
+
+def record_file(records_folder: str | Path, name: str, kind: str = "camera") -> Path:
+    """``records_folder / name``; a name leaving the folder is refused with an error naming the line of
+    ``records_<kind>.txt`` (beside the folder) that holds it."""
+    try:
+        return inside(records_folder, name)
+    except FormatError as e:
+        records = Path(records_folder).parent / RECORD_KINDS[kind].filename
+        raise FormatError(e.reason, records, line_of(records, 2, name), RECORD_KINDS[kind].fields[0][0]) from None
 
 
 def _report_unknown_devices(path: Path, devices: np.ndarray, known: set[str], on_error: ErrorHandler) -> np.ndarray:
@@ -60,6 +74,37 @@ def _report_unknown_devices(path: Path, devices: np.ndarray, known: set[str], on
         report(on_error, FormatError(f"device '{devices[row]}' is not defined in sensors.txt or rigs.txt",
                                      path, line, "device_id"))
     return keep
+
+
+def check_record_paths(root: str | Path, kapture: Kapture, on_error: ErrorHandler = None) -> None:
+    """Refuse (or report) every record path of ``kapture`` that leaves ``root``'s records folder: a tool
+    calls it before writing anything, so that a bad path stops it with nothing half done."""
+    for kind in FILE_RECORD_KINDS:
+        for name in kapture.records[kind].paths if kind in kapture.records else []:
+            try:
+                records_data_path(root, name, kind)
+            except FormatError as e:
+                report(on_error, e)
+
+
+def _check_record_files(root: Path, kind: str, names: list[str], on_error: ErrorHandler) -> None:
+    """Report record paths leaving the records folder and missing record files (camera records only:
+    kapture lets depth maps and point clouds be absent)."""
+    missing = []
+    for name in names:
+        try:
+            path = records_data_path(root, name, kind)
+        except FormatError as e:
+            report(on_error, e)
+            continue
+        if kind == "camera" and not path.is_file():
+            missing.append(name)
+    if missing:  # line numbers from the file: rows may have been dropped, lines may be blank
+        path = sensors_path(root, RECORD_KINDS[kind].filename)
+        line_of_name = {fields[2]: line for line, fields in data_rows(read_lines(path)[1]) if len(fields) == 3}
+        for name in missing:
+            report(on_error, FormatError(f"image file is missing: {records_data_path(root, name)}",
+                                         path, line_of_name.get(name), "image_path"))
 
 
 def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False) -> Kapture:
@@ -91,16 +136,10 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
             recs = read_records(path, kind, on_error)
             kapture.records[kind] = recs.select(_report_unknown_devices(path, recs.device_ids, set(sensors),
                                                                         on_error))
-    if check_images and "camera" in kapture.records:
-        path = sensors_path(root, "records_camera.txt")
-        missing = [name for name in kapture.records["camera"].paths
-                   if not records_data_path(root, name).is_file()]
-        if missing:  # line numbers from the file: rows may have been dropped, lines may be blank
-            line_of = {fields[2]: line for line, fields in data_rows(read_lines(path)[1])
-                       if len(fields) == 3}
-            for name in missing:
-                report(on_error, FormatError(f"image file is missing: {records_data_path(root, name)}",
-                                             path, line_of.get(name), "image_path"))
+    if check_images:
+        for kind in FILE_RECORD_KINDS:
+            if kind in kapture.records:
+                _check_record_files(root, kind, kapture.records[kind].paths, on_error)
     store = KaptureFeatureStore(root, version)
     for kind in FEATURE_KINDS:
         for type_name in store.types(kind):

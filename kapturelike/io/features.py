@@ -18,6 +18,7 @@ import numpy as np
 
 from kapturelike.core.reconstruction import FeatureType
 from kapturelike.errors import FormatError, MissingDataError
+from kapturelike.io.paths import inside, name_problem, quote
 from kapturelike.io.reconstruction import read_feature_type, type_file_path, write_feature_type
 from kapturelike.io.text import atomic_write
 
@@ -47,9 +48,18 @@ class FeatureStore(Protocol):
 
 
 def check_image_name(name: str) -> str:
-    parts = Path(name).parts
-    if Path(name).is_absolute() or ".." in parts:
-        raise ValueError(f"image name {name!r} must be a relative path inside the dataset")
+    """An image name that can name a feature or match file: a relative path staying inside its folder."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise FormatError(f"image name {quote(name)} {problem}: it must be a relative path inside the dataset",
+                          None, None, "image_name")
+    return name
+
+
+def check_type_name(name: str) -> str:
+    """A feature type name is one folder name."""
+    if name_problem(name) is not None or "/" in name or name in (".", ".."):
+        raise FormatError(f"feature type name {quote(name)} must be one plain folder name", None, None, "type_name")
     return name
 
 
@@ -76,7 +86,7 @@ class KaptureFeatureStore:
 
     def folder(self, kind: str, type_name: str) -> Path:
         base = self.root / "reconstruction" / kind
-        return base if self.version == "1.0" else base / type_name
+        return base if self.version == "1.0" else base / check_type_name(type_name)
 
     def write_type(self, feature_type: FeatureType) -> None:
         write_feature_type(self.root, feature_type)
@@ -102,7 +112,8 @@ class KaptureFeatureStore:
         return sorted(p.name for p in base.iterdir() if (p / f"{kind}.txt").is_file())
 
     def path(self, kind: str, type_name: str, image_name: str) -> Path:
-        return self.folder(kind, type_name) / (check_image_name(image_name) + EXTENSIONS[kind])
+        folder = self.folder(kind, type_name)
+        return inside(folder, check_image_name(image_name) + EXTENSIONS[kind], folder, None, "image_name")
 
     def names(self, kind: str, type_name: str) -> set[str]:
         folder = self.folder(kind, type_name)
@@ -142,8 +153,9 @@ class KaptureFeatureStore:
         ftype.images.add(image_name)
 
     def matches_path(self, keypoints_type: str, image1: str, image2: str) -> Path:
-        return self.folder("matches", keypoints_type) / (check_image_name(image1) + PAIR_SEPARATOR) / (
-            check_image_name(image2) + EXTENSIONS["matches"])
+        folder = self.folder("matches", keypoints_type)
+        return inside(folder, f"{check_image_name(image1)}{PAIR_SEPARATOR}/{check_image_name(image2)}"
+                              f"{EXTENSIONS['matches']}", folder, None, "image_name")
 
     def has_matches(self, keypoints_type: str, image1: str, image2: str) -> bool:
         (a, b), _ = ordered_pair(image1, image2)

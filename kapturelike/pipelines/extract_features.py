@@ -9,6 +9,7 @@ import numpy as np
 
 from kapturelike.core.reconstruction import FeatureType
 from kapturelike.errors import FormatError, MissingDataError
+from kapturelike.io.dataset import record_file
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.images import load_image
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
@@ -45,7 +46,7 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
 
     def process(batch: list[str]):
         for name in batch:
-            keypoints, descriptors = extractor(load_image(Path(image_root) / name))
+            keypoints, descriptors = extractor(load_image(record_file(image_root, name)))
             _ensure_type(store, "keypoints", type_name, keypoints)
             _ensure_type(store, "descriptors", type_name, descriptors, keypoints_type=type_name, metric="L2")
             # descriptors first: an image counts as done once its keypoints exist too
@@ -64,7 +65,7 @@ def extract_global_features(image_names: Sequence[str], image_root: Path, store:
 
     def process(batch: list[str]):
         for name in batch:
-            feature = np.asarray(extractor(load_image(Path(image_root) / name)), dtype=np.float32).reshape(-1)
+            feature = np.asarray(extractor(load_image(record_file(image_root, name))), dtype=np.float32).reshape(-1)
             _ensure_type(store, "global_features", type_name, feature[None], metric="L2")
             store.write("global_features", type_name, name, feature)
             yield name, None
@@ -131,7 +132,7 @@ def make_global_extractor(type_name: str, config: FeaturesConfig, model_dir: Pat
         if model_path.is_file():
             model = DenseVladModel.load(model_path)
         elif fit:
-            model = fit_densevlad(lambda: (load_image(Path(image_root) / n) for n in map_images), options)
+            model = fit_densevlad(lambda: (load_image(record_file(image_root, n)) for n in map_images), options)
             model.save(model_path)
         else:
             raise MissingDataError(f"{model_path}: the map has no DenseVLAD model; run the mapping pipeline first")
