@@ -22,9 +22,10 @@ from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import FormatError, KapturelikeError
 from kapturelike.io.dataset import check_record_paths, load_kapture, records_data_path, save_kapture, sensors_path
-from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.features import KaptureFeatureStore, match_index_problem
 from kapturelike.io.images import image_size
-from kapturelike.io.paths import inside
+from kapturelike.io.output import prepare_output, refuse_overlap
+from kapturelike.io.paths import inside, regular_file_size
 from kapturelike.io.sensors import parse_pose, pose_fields
 from kapturelike.io.text import atomic_write, float_str
 
@@ -36,29 +37,6 @@ class DatasetToolError(KapturelikeError, ValueError):
 
 
 # ------------------------------------------------------------------------------------------ helpers
-def prepare_output(out: str | Path, force: bool = False) -> Path:
-    """Create ``out``; refuse a non-empty folder unless ``force`` (then its kapture parts are removed)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise DatasetToolError(f"{out}: output exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise DatasetToolError(f"{out}: output folder is not empty (use --force to overwrite)")
-        for part in ("sensors", "reconstruction"):  # stale data of a previous run must not survive
-            if (out / part).is_dir():
-                shutil.rmtree(out / part)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def refuse_overlap(out: str | Path, inputs: list[str | Path]) -> None:
-    """An output must not be (or hold, or sit inside) an input: --force would delete what is being read."""
-    o = Path(out).resolve()
-    for i in (Path(p).resolve() for p in inputs):
-        if o == i or o in i.parents or i in o.parents:
-            raise DatasetToolError(f"{out}: output and input {i} overlap")
-
-
 def place_file(src: Path, dst: Path, copy: bool = False) -> None:
     """Copy ``src`` to ``dst``, or symlink it (to the real file, so links never chain)."""
     dst.parent.mkdir(parents=True, exist_ok=True)
@@ -164,19 +142,21 @@ def check_kapture(root: str | Path) -> list[KapturelikeError]:
     n_keypoints: dict[tuple[str, str], int] = {}
     for kind in FEATURE_KINDS:
         for name, ftype in getattr(k, kind).items():
-            row_bytes = ftype.dsize * ftype.dtype.itemsize
             for image in sorted(ftype.images):
-                path = store.path(kind, name, image)
-                size = path.stat().st_size
-                if size % row_bytes or (kind == "global_features" and size != row_bytes):
-                    problems.append(FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x "
-                                                f"{ftype.dsize}", path, None, "dsize"))
-                elif kind == "keypoints":
-                    n_keypoints[(name, image)] = size // row_bytes
+                try:
+                    n = store.row_count(kind, name, image)
+                except FormatError as e:
+                    problems.append(e)
+                    continue
+                if kind == "keypoints":
+                    n_keypoints[(name, image)] = n
     for name, ftype in k.descriptors.items():
         for image in sorted(ftype.images):
-            n = store.path("descriptors", name, image).stat().st_size // (ftype.dsize * ftype.dtype.itemsize)
             expected = n_keypoints.get((ftype.keypoints_type, image))
+            try:
+                n = store.row_count("descriptors", name, image)
+            except FormatError:  # already reported
+                continue
             if expected is not None and n != expected:
                 problems.append(FormatError(f"{n} descriptors for {expected} keypoints of type "
                                             f"'{ftype.keypoints_type}'",
@@ -184,22 +164,26 @@ def check_kapture(root: str | Path) -> list[KapturelikeError]:
     for ktype, pairs in k.matches.items():
         images = k.keypoints[ktype].images if ktype in k.keypoints else set()
         for a, b in sorted(pairs):
-            path = store.matches_path(ktype, a, b)
+            try:
+                path = store.matches_path(ktype, a, b)
+            except FormatError as e:
+                problems.append(e)
+                continue
             missing = [x for x in (a, b) if x not in images]
             if missing:
                 problems.append(FormatError(f"matches name image(s) without keypoints of type '{ktype}': "
                                             f"{', '.join(missing)}", path, None, "image_path"))
                 continue
             try:
+                regular_file_size(path)
                 m = store.read_matches(ktype, a, b)
             except FormatError as e:
                 problems.append(e)
                 continue
             for col, image in ((0, a), (1, b)):
-                n = n_keypoints.get((ktype, image))
-                if n is not None and len(m) and (m[:, col].max() >= n or m[:, col].min() < 0):
-                    problems.append(FormatError(f"keypoint index {int(m[:, col].max())} out of range for "
-                                                f"{n} keypoints of '{image}'", path, None, f"idx{col + 1}"))
+                problem = match_index_problem(m[:, col], n_keypoints.get((ktype, image)))
+                if problem:
+                    problems.append(FormatError(f"{problem} of '{image}'", path, None, f"idx{col + 1}"))
     if k.observations is not None:
         problems += _check_observations(root, k, n_keypoints)
     return problems
@@ -254,7 +238,6 @@ def list_images(folder: Path) -> list[str]:
 def _build_import(images_dir: Path, out: Path, entries: list[tuple[str, Camera | None, Pose | None]],
                   options: ImportOptions) -> Kapture:
     """A dataset of one record per entry (timestamp = index), cameras shared by equal calibrations."""
-    refuse_overlap(out, [images_dir])
     cameras: dict[Camera, str] = {}
     items, poses = [], []
     for ts, (name, camera, pose) in enumerate(entries):
@@ -267,7 +250,7 @@ def _build_import(images_dir: Path, out: Path, entries: list[tuple[str, Camera |
         items.append(((ts, cam_id), name))
         if pose is not None:
             poses.append(((ts, cam_id), pose))
-    out = prepare_output(out, options.force)
+    out = prepare_output(out, [images_dir], options.force)
     k = Kapture(sensors={cid: cam for cam, cid in cameras.items()}, records={"camera": Records.camera(items)},
                 trajectories=Trajectories.from_items(poses) if poses else None)
     for name, _, _ in entries:
@@ -404,12 +387,12 @@ def merge(inputs: list[str | Path], out: str | Path, options: MergeOptions | Non
     """Merge datasets; a sensor/rig id already used by a different definition gets a suffix _1, _2, ..."""
     options = options or MergeOptions()
     roots = [Path(p) for p in inputs]
-    refuse_overlap(out, roots)
+    refuse_overlap(out, roots)  # before reading: nothing is written until every input is checked
     loaded = [load_kapture(r) for r in roots]
     for k, root in zip(loaded, roots):
         check_record_paths(root, k)
     merged = merge_kaptures(loaded)
-    out = prepare_output(out, options.force)
+    out = prepare_output(out, roots, options.force)
     for k, root in zip(loaded, roots):
         _place_records_data(k, root, out, options.copy)
         _copy_features(k, root, out)
@@ -443,7 +426,7 @@ def split(root: str | Path, images: set[str], out_a: str | Path, out_b: str | Pa
                                f"{sensors_path(root, 'records_camera.txt')} (first: {sorted(unknown)[0]})")
     parts = split_kapture(k, images)
     for part, out in zip(parts, (out_a, out_b)):
-        out = prepare_output(out, options.force)
+        out = prepare_output(out, [root], options.force)
         names = set(part.image_names())
         _place_records_data(part, root, out, options.copy)
         _copy_features(k, root, out, names)

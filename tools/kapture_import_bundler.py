@@ -14,9 +14,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-l", "--image-list", required=True, help="image list, one name per camera")
     parser.add_argument("--images", required=True, help="folder of the images (their sizes are read)")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
+    parser.add_argument("-f", "-y", "--force", action="store_true",
+                        help="replace what an earlier import wrote in a non-empty output folder")
 
     def action(args: argparse.Namespace) -> None:
-        k = import_bundler(args.input, args.image_list, args.output, images_dir=args.images)
+        k = import_bundler(args.input, args.image_list, args.output, images_dir=args.images, force=args.force)
         print(f"{len(k.image_names())} posed images, {len(k.points3d)} points -> {args.output}")
 
     return run(parser, action, argv)

@@ -15,13 +15,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="COLMAP model folder (cameras/images/points3D .txt or .bin)")
     parser.add_argument("-db", "--database", help="COLMAP database.db")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
+    parser.add_argument("-f", "-y", "--force", action="store_true",
+                        help="replace what an earlier import wrote in a non-empty output folder")
     parser.add_argument("--keypoints-type", default="colmap", help="name of the keypoints type [colmap]")
     parser.add_argument("--descriptors-type", default="colmap", help="name of the descriptors type [colmap]")
 
     def action(args: argparse.Namespace) -> None:
         if args.model is None and args.database is None:
             raise ConversionError("give -i MODEL and/or -db DATABASE")
-        k = import_colmap(args.output, args.model, args.database, args.keypoints_type, args.descriptors_type)
+        k = import_colmap(args.output, args.model, args.database, args.keypoints_type, args.descriptors_type,
+                          force=args.force)
         print(f"{len(k.image_names())} images, {0 if k.points3d is None else len(k.points3d)} points -> {args.output}")
 
     return run(parser, action, argv)

@@ -13,11 +13,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-i", "--input", required=True, help="file.nvm")
     parser.add_argument("--images", required=True, help="folder of the images (NVM holds no image size)")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
+    parser.add_argument("-f", "-y", "--force", action="store_true",
+                        help="replace what an earlier import wrote in a non-empty output folder")
     parser.add_argument("--keypoints-type", default="nvm", help="name of the keypoints type [nvm]")
 
     def action(args: argparse.Namespace) -> None:
         k = import_nvm(args.input, args.output, images_dir=args.images,
-                       options=NvmImportOptions(keypoints_type=args.keypoints_type))
+                       options=NvmImportOptions(keypoints_type=args.keypoints_type), force=args.force)
         print(f"{len(k.image_names())} images, {len(k.points3d)} points -> {args.output}")
 
     return run(parser, action, argv)

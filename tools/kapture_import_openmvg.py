@@ -12,10 +12,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kapture_import_openmvg", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="sfm_data.json")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
+    parser.add_argument("-f", "-y", "--force", action="store_true",
+                        help="replace what an earlier import wrote in a non-empty output folder")
     parser.add_argument("--keypoints-type", default="openmvg", help="name of the keypoints type [openmvg]")
 
     def action(args: argparse.Namespace) -> None:
-        k = import_openmvg(args.input, args.output, args.keypoints_type)
+        k = import_openmvg(args.input, args.output, args.keypoints_type, force=args.force)
         print(f"{len(k.image_names())} images, {len(k.points3d)} points -> {args.output}")
 
     return run(parser, action, argv)

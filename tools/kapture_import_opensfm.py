@@ -12,9 +12,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kapture_import_opensfm", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="reconstruction.json")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
+    parser.add_argument("-f", "-y", "--force", action="store_true",
+                        help="replace what an earlier import wrote in a non-empty output folder")
 
     def action(args: argparse.Namespace) -> None:
-        k = import_opensfm(args.input, args.output)
+        k = import_opensfm(args.input, args.output, force=args.force)
         print(f"{len(k.image_names())} shots -> {args.output}")
 
     return run(parser, action, argv)

@@ -12,10 +12,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kapture_import_query_list", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="query list file")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
+    parser.add_argument("-f", "-y", "--force", action="store_true",
+                        help="replace what an earlier import wrote in a non-empty output folder")
     parser.add_argument("--camera-per-image", action="store_true", help="one sensor per image, even if equal")
 
     def action(args: argparse.Namespace) -> None:
-        k = import_query_list(args.input, args.output, QueryListOptions(share_cameras=not args.camera_per_image))
+        k = import_query_list(args.input, args.output, QueryListOptions(share_cameras=not args.camera_per_image),
+                              force=args.force)
         print(f"{len(k.image_names())} images, {len(k.sensors)} cameras -> {args.output}")
 
     return run(parser, action, argv)

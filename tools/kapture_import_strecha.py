@@ -12,12 +12,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="kapture_import_strecha", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="scene folder (fountain-P11, Herz-Jesus-P25, ...)")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
+    parser.add_argument("-f", "-y", "--force", action="store_true",
+                        help="replace what an earlier import wrote in a non-empty output folder")
     parser.add_argument("--images", choices=("symlink", "copy", "skip"), default="symlink",
                         help="how images get into sensors/records_data [symlink]")
     parser.add_argument("--prefix", default="", help="prefix of the image names (e.g. mapping/)")
 
     def action(args: argparse.Namespace) -> None:
-        k = import_strecha(args.input, args.output, StrechaOptions(images=args.images, name_prefix=args.prefix))
+        k = import_strecha(args.input, args.output, StrechaOptions(images=args.images, name_prefix=args.prefix),
+                           force=args.force)
         print(f"{len(k.image_names())} images -> {args.output}")
 
     return run(parser, action, argv)

@@ -36,6 +36,7 @@ from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture
+from kapturelike.io.output import prepare_output
 
 _CAM_ID = re.compile(r"^cam_(\d+)$")
 
@@ -205,13 +206,15 @@ def _database_has_keypoints(database: str | Path) -> bool:
 
 
 def import_colmap(output: str | Path, model: str | Path | None = None, database: str | Path | None = None,
-                  keypoints_type: str = "colmap", descriptors_type: str = "colmap") -> Kapture:
+                  keypoints_type: str = "colmap", descriptors_type: str = "colmap", force: bool = False) -> Kapture:
     """Write a kapture dataset at ``output`` from a COLMAP model folder and/or database.
 
     With both, the model gives cameras, poses and points, the database keypoints, descriptors and matches.
+    A non-empty ``output`` is refused unless ``force`` (see ``io.output.prepare_output``).
     """
     if model is None and database is None:
         raise ValueError("give a COLMAP model folder, a database, or both")
+    prepare_output(output, [model, database], force)
     from kapturelike.converters.colmap_database import import_database  # database imports this module
 
     kapture, keypoints = model_to_kapture(read_colmap_model(model)) if model is not None else (Kapture(), {})

@@ -30,6 +30,7 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.images import image_size
+from kapturelike.io.output import prepare_output
 from kapturelike.io.paths import inside
 from kapturelike.io.text import atomic_write
 
@@ -159,8 +160,10 @@ def nvm_to_kapture(path: str | Path, image_sizes: SizeSource,
 
 
 def import_nvm(path: str | Path, output: str | Path, image_sizes: SizeSource | None = None,
-               images_dir: str | Path | None = None, options: NvmImportOptions | None = None) -> Kapture:
+               images_dir: str | Path | None = None, options: NvmImportOptions | None = None,
+               force: bool = False) -> Kapture:
     """Write a kapture dataset; image sizes come from ``image_sizes`` or by reading files in ``images_dir``."""
+    prepare_output(output, [path, images_dir], force)
     options = options or NvmImportOptions()
     if image_sizes is None:
         if images_dir is None:

@@ -11,7 +11,10 @@ them silently): an error by default, or handed to ``on_error`` and dropped.
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -19,10 +22,11 @@ from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
 from kapturelike.core.records import FILE_RECORD_KINDS, RECORD_KINDS
 from kapturelike.errors import FormatError, MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.paths import inside, line_of
+from kapturelike.io.paths import inside, line_of, regular_file_size
 from kapturelike.io.reconstruction import (
     read_observations,
     read_points3d,
+    type_file_path,
     write_feature_type,
     write_observations,
     write_points3d,
@@ -33,6 +37,7 @@ from kapturelike.io.text import ErrorHandler, data_rows, read_lines, report
 from kapturelike.io.trajectories import read_trajectories, write_trajectories
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SENSORS_DIR = "sensors"
 RECONSTRUCTION_DIR = "reconstruction"
@@ -107,33 +112,51 @@ def _check_record_files(root: Path, kind: str, names: list[str], on_error: Error
                                          path, line_of_name.get(name), "image_path"))
 
 
+def _read_part(path: Path, read: Callable[[Path], T], on_error: ErrorHandler) -> T | None:
+    """``read(path)`` when something is at ``path``, else None. A part that is not a readable regular file
+    (a directory, a FIFO, a looping link) or fails as a whole is an error, or, with ``on_error``,
+    handed to it and skipped so that the other parts are still read."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        regular_file_size(path)
+        return read(path)
+    except OSError as e:
+        report(on_error, FormatError(f"cannot read: {e.strerror or e}", path))
+    except FormatError as e:
+        report(on_error, e)
+    return None
+
+
 def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False) -> Kapture:
     """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk."""
     root = Path(root)
     path = sensors_path(root, "sensors.txt")
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise MissingDataError(f"{path}: not a kapture dataset (sensors/sensors.txt is missing)")
-    version, sensors = read_sensors(path, on_error)
+    read = _read_part(path, lambda p: read_sensors(p, on_error), on_error)
+    if read is None:  # reported: without sensors nothing else can be checked
+        return Kapture(sensors={})
+    version, sensors = read
     kapture = Kapture(sensors=sensors, version=version)
-    if sensors_path(root, "rigs.txt").is_file():
-        kapture.rigs = read_rigs(sensors_path(root, "rigs.txt"), on_error)
-        for rig_id, rig in kapture.rigs.items():
-            if rig_id in sensors:
-                report(on_error, FormatError(f"rig id '{rig_id}' is also a sensor id", sensors_path(root, "rigs.txt"),
-                                             None, "rig_id"))
-            for sensor_id in rig:
-                if sensor_id not in sensors and sensor_id not in kapture.rigs:
-                    report(on_error, FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}'",
-                                                 sensors_path(root, "rigs.txt"), None, "sensor_id"))
+    path = sensors_path(root, "rigs.txt")
+    kapture.rigs = _read_part(path, lambda p: read_rigs(p, on_error), on_error)
+    for rig_id, rig in (kapture.rigs or {}).items():
+        if rig_id in sensors:
+            report(on_error, FormatError(f"rig id '{rig_id}' is also a sensor id", path, None, "rig_id"))
+        for sensor_id in rig:
+            if sensor_id not in sensors and sensor_id not in kapture.rigs:
+                report(on_error, FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}'", path, None,
+                                             "sensor_id"))
     known = set(sensors) | set(kapture.rigs or {})
     path = sensors_path(root, "trajectories.txt")
-    if path.is_file():
-        traj = read_trajectories(path, on_error)
+    traj = _read_part(path, lambda p: read_trajectories(p, on_error), on_error)
+    if traj is not None:
         kapture.trajectories = traj.select(_report_unknown_devices(path, traj.device_ids, known, on_error))
     for kind, spec in RECORD_KINDS.items():
         path = sensors_path(root, spec.filename)
-        if path.is_file():
-            recs = read_records(path, kind, on_error)
+        recs = _read_part(path, lambda p, kind=kind: read_records(p, kind, on_error), on_error)
+        if recs is not None:
             kapture.records[kind] = recs.select(_report_unknown_devices(path, recs.device_ids, set(sensors),
                                                                         on_error))
     if check_images:
@@ -142,26 +165,36 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
                 _check_record_files(root, kind, kapture.records[kind].paths, on_error)
     store = KaptureFeatureStore(root, version)
     for kind in FEATURE_KINDS:
-        for type_name in store.types(kind):
-            try:
-                ftype = store.read_type(kind, type_name)
-            except FormatError as e:
-                report(on_error, e)
-                continue
-            ftype.images = store.names(kind, type_name)
-            getattr(kapture, kind)[ftype.name] = ftype
+        for type_name in _feature_types(root, kind, version, on_error):
+            ftype = _read_part(type_file_path(root, kind, type_name, version),
+                               lambda p, kind=kind, type_name=type_name: store.read_type(kind, type_name), on_error)
+            if ftype is not None:
+                ftype.images = store.names(kind, type_name)
+                getattr(kapture, kind)[ftype.name] = ftype
     for type_name in _match_types(root, version, kapture):
         pairs = store.match_pairs(type_name)
         if pairs:
             kapture.matches[type_name] = pairs
-    path = root / RECONSTRUCTION_DIR / "points3d.txt"
-    if path.is_file():
-        kapture.points3d = read_points3d(path, on_error)
-    path = root / RECONSTRUCTION_DIR / "observations.txt"
-    if path.is_file():
-        default_type = next(iter(kapture.keypoints), "")
-        kapture.observations = read_observations(path, version, default_type, on_error)
+    kapture.points3d = _read_part(root / RECONSTRUCTION_DIR / "points3d.txt",
+                                  lambda p: read_points3d(p, on_error), on_error)
+    default_type = next(iter(kapture.keypoints), "")
+    kapture.observations = _read_part(root / RECONSTRUCTION_DIR / "observations.txt",
+                                      lambda p: read_observations(p, version, default_type, on_error), on_error)
     return kapture
+
+
+def _feature_types(root: Path, kind: str, version: str, on_error: ErrorHandler) -> list[str]:
+    """Type names of ``kind``: the folders holding a type file (1.0: the one type file's name)."""
+    base = root / RECONSTRUCTION_DIR / kind
+    if version == "1.0":
+        return [""] if os.path.lexists(base / f"{kind}.txt") else []
+    try:
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and os.path.lexists(p / f"{kind}.txt"))
+    except FileNotFoundError:
+        return []
+    except OSError as e:  # a file where the folder should be, a link loop, no permission
+        report(on_error, FormatError(f"cannot list: {e.strerror or e}", base))
+        return []
 
 
 def _match_types(root: Path, version: str, kapture: Kapture) -> list[str]:

@@ -18,7 +18,7 @@ import numpy as np
 
 from kapturelike.core.reconstruction import FeatureType
 from kapturelike.errors import FormatError, MissingDataError
-from kapturelike.io.paths import inside, name_problem, quote
+from kapturelike.io.paths import inside, name_problem, quote, regular_file_size
 from kapturelike.io.reconstruction import read_feature_type, type_file_path, write_feature_type
 from kapturelike.io.text import atomic_write
 
@@ -40,6 +40,17 @@ class FeatureStore(Protocol):
     def names(self, kind: str, type_name: str) -> set[str]: ...
     def read(self, kind: str, type_name: str, image_name: str) -> np.ndarray: ...
     def write(self, kind: str, type_name: str, image_name: str, array: np.ndarray) -> None: ...
+    def row_count(self, kind: str, type_name: str, image_name: str) -> int:
+        """Rows of a feature file from its size, unread; FormatError naming the file when it is not a
+        regular file or its size does not fit the type (a global feature file holds one row)."""
+        ftype = self.read_type(kind, type_name)
+        path = self.path(kind, type_name, image_name)
+        size, row_bytes = regular_file_size(path), ftype.dsize * ftype.dtype.itemsize
+        if size % row_bytes or (kind == "global_features" and size != row_bytes):
+            raise FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x {ftype.dsize}", path, None,
+                              "dsize")
+        return size // row_bytes
+
     def has(self, kind: str, type_name: str, image_name: str) -> bool: ...
     def read_matches(self, keypoints_type: str, image1: str, image2: str) -> np.ndarray: ...
     def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None: ...
@@ -61,6 +72,26 @@ def check_type_name(name: str) -> str:
     if name_problem(name) is not None or "/" in name or name in (".", ".."):
         raise FormatError(f"feature type name {quote(name)} must be one plain folder name", None, None, "type_name")
     return name
+
+
+def _read_array(path: Path, dtype: np.dtype) -> np.ndarray:
+    try:
+        return np.fromfile(path, dtype=dtype)
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from None
+
+
+def match_index_problem(indices: np.ndarray, num_keypoints: int | None) -> str | None:
+    """Why a column of keypoint indices of a match file is wrong (not whole numbers, out of range), or None."""
+    bad = ~np.isfinite(indices) | (indices < 0) | (indices != np.floor(indices))
+    if num_keypoints is not None:
+        bad |= indices >= num_keypoints
+    if not bad.any():
+        return None
+    value = float(indices[np.flatnonzero(bad)[0]])
+    shown = repr(int(value)) if np.isfinite(value) and value.is_integer() else repr(value)
+    where = f" for {num_keypoints} keypoints" if num_keypoints is not None else ""
+    return f"{int(bad.sum())} keypoint index(es) not valid{where} (first: {shown})"
 
 
 def matches_array(matches: np.ndarray, swapped: bool) -> np.ndarray:
@@ -126,6 +157,17 @@ class KaptureFeatureStore:
                     found.add((f if rel == "." else os.path.join(rel, f))[: -len(ext)].replace(os.sep, "/"))
         return found
 
+    def row_count(self, kind: str, type_name: str, image_name: str) -> int:
+        """Rows of a feature file from its size, unread; FormatError naming the file when it is not a
+        regular file or its size does not fit the type (a global feature file holds one row)."""
+        ftype = self.read_type(kind, type_name)
+        path = self.path(kind, type_name, image_name)
+        size, row_bytes = regular_file_size(path), ftype.dsize * ftype.dtype.itemsize
+        if size % row_bytes or (kind == "global_features" and size != row_bytes):
+            raise FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x {ftype.dsize}", path, None,
+                              "dsize")
+        return size // row_bytes
+
     def has(self, kind: str, type_name: str, image_name: str) -> bool:
         return self.path(kind, type_name, image_name).is_file()
 
@@ -134,7 +176,7 @@ class KaptureFeatureStore:
         path = self.path(kind, type_name, image_name)
         if not path.is_file():
             raise MissingDataError(f"{path}: missing {kind} file for image '{image_name}'")
-        data = np.fromfile(path, dtype=ftype.dtype)
+        data = _read_array(path, ftype.dtype)
         if data.size % ftype.dsize:
             raise FormatError(f"file size {path.stat().st_size} bytes is not a multiple of dsize {ftype.dsize} x "
                               f"{ftype.dtype.itemsize} bytes ({ftype.dtype_name})", path, None, "dsize")
@@ -167,7 +209,7 @@ class KaptureFeatureStore:
         path = self.matches_path(keypoints_type, a, b)
         if not path.is_file():
             raise MissingDataError(f"{path}: no matches between '{a}' and '{b}'")
-        data = np.fromfile(path, dtype=np.float64)
+        data = _read_array(path, np.float64)
         if data.size % 3:
             raise FormatError(f"file size {path.stat().st_size} is not a multiple of 3 float64", path, None, "dsize")
         return matches_array(data.reshape(-1, 3), swapped)
@@ -210,7 +252,7 @@ def read_global_features(stores: Sequence[FeatureStore], type_name: str, names: 
         row = store.read("global_features", type_name, name)
         dsize = store.read_type("global_features", type_name).dsize
         if row.shape != (dsize,):
-            raise FormatError(f"global feature '{type_name}' of image {name!r} holds {row.size} values, not dsize "
+            raise FormatError(f"global feature '{type_name}' of image {quote(name)} holds {row.size} values, not dsize "
                               f"{dsize}", where or None)
         rows.append(row.astype(np.float32))
     if not rows:
@@ -219,5 +261,5 @@ def read_global_features(stores: Sequence[FeatureStore], type_name: str, names: 
     norms = np.linalg.norm(feats, axis=1, keepdims=True)
     if (norms == 0).any():
         bad = names[int(np.flatnonzero(norms[:, 0] == 0)[0])]
-        raise FormatError(f"global feature '{type_name}' of image {bad!r} is all zeros", where or None)
+        raise FormatError(f"global feature '{type_name}' of image {quote(bad)} is all zeros", where or None)
     return list(names), feats / norms

@@ -11,6 +11,7 @@ input's), and so may the file itself: kapture's imports link each image to its o
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 from kapturelike.errors import FormatError
@@ -72,3 +73,25 @@ def line_of(data_file: str | Path, column: int, value: str) -> int | None:
     except OSError:
         return None
     return None
+
+
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"),
+                       (stat.S_ISCHR, "a character device"), (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def regular_file_size(path: str | Path) -> int:
+    """The size of the regular file at ``path``; a FormatError naming it for anything else (a directory, a
+    FIFO, whose reading would block forever, a broken or looping link, a file that cannot be read)."""
+    try:
+        status = os.stat(path)
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from None
+    if not stat.S_ISREG(status.st_mode):
+        raise FormatError(f"is {_file_kind(status.st_mode)} where a file should be", path)
+    if not os.access(path, os.R_OK):
+        raise FormatError("cannot read: permission denied", path)
+    return status.st_size

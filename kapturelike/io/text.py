@@ -20,6 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from kapturelike.errors import FormatError
+from kapturelike.io.paths import quote, regular_file_size
 
 CURRENT_VERSION = "1.1"
 SUPPORTED_VERSIONS = ("1.0", "1.1")
@@ -46,8 +47,11 @@ def version_of(first_line: str) -> str | None:
 def read_text(path: str | Path, require_version: bool = True) -> tuple[str | None, str]:
     """The file's version and its whole text, UTF-8."""
     path = Path(path)
+    regular_file_size(path)  # a directory or FIFO is an error, never a blocked read
     try:
         text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from None
     except UnicodeDecodeError as e:
         raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
     version = version_of(text[:text.find("\n")] if "\n" in text else text)
@@ -91,10 +95,10 @@ def data_rows(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
 def check_field(value: str, path: str | Path | None, field: str, line: int | None = None) -> str:
     """Refuse a value kapture cannot store or would misread (comma, line break)."""
     if "," in value or "\n" in value or "\r" in value:
-        raise FormatError(f"value {value!r} holds a comma or a line break, which the kapture format cannot "
+        raise FormatError(f"value {quote(value)} holds a comma or a line break, which the kapture format cannot "
                           "store (it has no quoting)", path, line, field)
     if value != value.strip():
-        raise FormatError(f"value {value!r} has leading or trailing spaces, which kapture strips on reading",
+        raise FormatError(f"value {quote(value)} has leading or trailing spaces, which kapture strips on reading",
                           path, line, field)
     return value
 
@@ -243,7 +247,7 @@ def parse_float(value: str, path: Path, line: int, field: str, on_error: ErrorHa
     try:
         return float(value)
     except ValueError:
-        report(on_error, FormatError(f"{value!r} is not a number", path, line, field))
+        report(on_error, FormatError(f"{quote(value)} is not a number", path, line, field))
         return None
 
 
@@ -251,5 +255,5 @@ def parse_int(value: str, path: Path, line: int, field: str, on_error: ErrorHand
     try:
         return int(value)
     except ValueError:
-        report(on_error, FormatError(f"{value!r} is not an integer", path, line, field))
+        report(on_error, FormatError(f"{quote(value)} is not an integer", path, line, field))
         return None

@@ -36,8 +36,9 @@ from kapturelike.geometry.postprocess import FAILED, LOCALIZED, PoseRecords, rec
 from kapturelike.geometry.rig_pose import localize_rig
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.output import refuse_overlap
 from kapturelike.io.pairs import write_pairs
-from kapturelike.io.text import atomic_write
+from kapturelike.io.text import atomic_write, remove_stale_temporaries
 from kapturelike.matching.mnn import MatchingOptions
 from kapturelike.matching.verification import VerificationOptions
 from kapturelike.pipelines.config import PipelineConfig, save_config
@@ -210,6 +211,8 @@ def evaluate_against(query: Kapture, outcomes: dict[str, QueryOutcome], out_dir:
 def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: str | Path, config: PipelineConfig,
                      overwrite: bool = False) -> LocalizationRun:
     map_dir, query_kapture, out_dir = Path(map_dir), Path(query_kapture), Path(out_dir)
+    refuse_overlap(out_dir, [map_dir], "map")  # before anything: nothing is written into an input
+    refuse_overlap(out_dir, [query_kapture], "query kapture")
     local_type = config.features.local
     kmap, map_store, points3d, tables = _map_state(map_dir, local_type)
     query = load_kapture(query_kapture)
@@ -220,6 +223,8 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     if clash:
         raise KapturelikeError(f"query and map share image names (e.g. '{sorted(clash)[0]}'); rename one side")
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
+    if out_dir.is_dir():
+        remove_stale_temporaries(out_dir)  # of a killed run
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
     save_config(config, out_dir / "localization_config.yaml")
     out_store = KaptureFeatureStore(out_dir)

@@ -22,9 +22,10 @@ from kapturelike.errors import FormatError, KapturelikeError
 from kapturelike.geometry.triangulation import TriangulationOptions, triangulate_known_poses
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.output import refuse_overlap
 from kapturelike.io.pairs import write_pairs
 from kapturelike.io.reconstruction import write_observations, write_points3d
-from kapturelike.io.text import atomic_write
+from kapturelike.io.text import atomic_write, remove_stale_temporaries
 from kapturelike.matching.mnn import MatchingOptions
 from kapturelike.matching.verification import VerificationOptions
 from kapturelike.pipelines.config import PipelineConfig, save_config
@@ -87,6 +88,7 @@ def mapping_pairs(names: list[str], store: KaptureFeatureStore, config: Pipeline
 def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineConfig,
                 overwrite: bool = False) -> MappingResult:
     map_kapture, map_dir = Path(map_kapture), Path(map_dir)
+    refuse_overlap(map_dir, [map_kapture])  # before anything: MAP_DIR on the input would overwrite it
     kapture = load_kapture(map_kapture)
     cameras = kapture.cameras()
     names = kapture.image_names()
@@ -101,6 +103,8 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     if uncalibrated:
         raise KapturelikeError(f"{map_kapture}: map cameras need intrinsics, {', '.join(uncalibrated)} have none")
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
+    if map_dir.is_dir():
+        remove_stale_temporaries(map_dir)  # of a killed run
     prepare_dataset(kapture, map_kapture, map_dir)
     save_config(config, map_dir / CONFIG_FILE)
     store = KaptureFeatureStore(map_dir)
