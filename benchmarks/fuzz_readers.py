@@ -223,7 +223,9 @@ def remove(path: Path, rng: np.random.Generator) -> str:
 
 
 def folder_loop(path: Path, rng: np.random.Generator) -> str:
-    path.parent.joinpath("loop").symlink_to(".", target_is_directory=True)
+    loop = path.parent / f"loop{int(rng.integers(1000))}"
+    if not os.path.lexists(loop):
+        loop.symlink_to(".", target_is_directory=True)
     return "folder link loop"
 
 

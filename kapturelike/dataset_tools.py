@@ -140,6 +140,10 @@ def check_kapture(root: str | Path) -> list[KapturelikeError]:
     k = load_kapture(root, on_error=problems.append, check_images=True)
     store = KaptureFeatureStore(root, k.version)
     n_keypoints: dict[tuple[str, str], int] = {}
+    typed = [(kind, name) for kind in FEATURE_KINDS for name in getattr(k, kind)]
+    typed += [("matches", name) for name in sorted(set(k.matches) | set(k.keypoints))]
+    problems += [FormatError("is a directory where a file should be", folder)
+                 for kind, name in typed for folder in store.misplaced_folders(kind, name)]
     for kind in FEATURE_KINDS:
         for name, ftype in getattr(k, kind).items():
             for image in sorted(ftype.images):

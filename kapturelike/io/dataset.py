@@ -24,6 +24,7 @@ from kapturelike.errors import FormatError, MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.paths import inside, line_of, regular_file_size
 from kapturelike.io.reconstruction import (
+    read_feature_type,
     read_observations,
     read_points3d,
     type_file_path,
@@ -186,8 +187,9 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
 def _feature_types(root: Path, kind: str, version: str, on_error: ErrorHandler) -> list[str]:
     """Type names of ``kind``: the folders holding a type file (1.0: the one type file's name)."""
     base = root / RECONSTRUCTION_DIR / kind
-    if version == "1.0":
-        return [""] if os.path.lexists(base / f"{kind}.txt") else []
+    if version == "1.0":  # one type file, whose name is its first field
+        name = _read_part(base / f"{kind}.txt", lambda p: read_feature_type(p, kind, "1.0").name, on_error)
+        return [] if name is None else [name]
     try:
         return sorted(p.name for p in base.iterdir() if p.is_dir() and os.path.lexists(p / f"{kind}.txt"))
     except FileNotFoundError:

@@ -40,17 +40,6 @@ class FeatureStore(Protocol):
     def names(self, kind: str, type_name: str) -> set[str]: ...
     def read(self, kind: str, type_name: str, image_name: str) -> np.ndarray: ...
     def write(self, kind: str, type_name: str, image_name: str, array: np.ndarray) -> None: ...
-    def row_count(self, kind: str, type_name: str, image_name: str) -> int:
-        """Rows of a feature file from its size, unread; FormatError naming the file when it is not a
-        regular file or its size does not fit the type (a global feature file holds one row)."""
-        ftype = self.read_type(kind, type_name)
-        path = self.path(kind, type_name, image_name)
-        size, row_bytes = regular_file_size(path), ftype.dsize * ftype.dtype.itemsize
-        if size % row_bytes or (kind == "global_features" and size != row_bytes):
-            raise FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x {ftype.dsize}", path, None,
-                              "dsize")
-        return size // row_bytes
-
     def has(self, kind: str, type_name: str, image_name: str) -> bool: ...
     def read_matches(self, keypoints_type: str, image1: str, image2: str) -> np.ndarray: ...
     def write_matches(self, keypoints_type: str, image1: str, image2: str, matches: np.ndarray) -> None: ...
@@ -167,6 +156,11 @@ class KaptureFeatureStore:
             raise FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x {ftype.dsize}", path, None,
                               "dsize")
         return size // row_bytes
+
+    def misplaced_folders(self, kind: str, type_name: str) -> list[Path]:
+        """Folders named as feature (or match) files of ``kind``: ``names`` skips them, a check reports them."""
+        folder, ext = self.folder(kind, type_name), EXTENSIONS[kind]
+        return sorted(Path(dirpath) / d for dirpath, dirs, _ in os.walk(folder) for d in dirs if d.endswith(ext))
 
     def has(self, kind: str, type_name: str, image_name: str) -> bool:
         return self.path(kind, type_name, image_name).is_file()
