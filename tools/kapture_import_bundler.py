@@ -5,17 +5,17 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.bundler import import_bundler
-from kapturelike.tools.cli import run
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_bundler", description=__doc__)
+    parser = make_parser("kapture_import_bundler", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="bundle.out")
     parser.add_argument("-l", "--image-list", required=True, help="image list, one name per camera")
     parser.add_argument("--images", required=True, help="folder of the images (their sizes are read)")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
-    parser.add_argument("-f", "-y", "--force", action="store_true",
-                        help="replace what an earlier import wrote in a non-empty output folder")
+    flags.add_force(parser)
 
     def action(args: argparse.Namespace) -> None:
         k = import_bundler(args.input, args.image_list, args.output, images_dir=args.images, force=args.force)

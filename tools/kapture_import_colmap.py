@@ -6,17 +6,17 @@ import argparse
 
 from kapturelike.converters.colmap import import_colmap
 from kapturelike.converters.common import ConversionError
-from kapturelike.tools.cli import run
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_colmap", description=__doc__)
+    parser = make_parser("kapture_import_colmap", description=__doc__)
     parser.add_argument("-i", "--input", dest="model",
                         help="COLMAP model folder (cameras/images/points3D .txt or .bin)")
     parser.add_argument("-db", "--database", help="COLMAP database.db")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
-    parser.add_argument("-f", "-y", "--force", action="store_true",
-                        help="replace what an earlier import wrote in a non-empty output folder")
+    flags.add_force(parser)
     parser.add_argument("--keypoints-type", default="colmap", help="name of the keypoints type [colmap]")
     parser.add_argument("--descriptors-type", default="colmap", help="name of the descriptors type [colmap]")
 

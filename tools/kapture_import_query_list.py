@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.query_list import QueryListOptions, import_query_list
-from kapturelike.tools.cli import run
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_query_list", description=__doc__)
+    parser = make_parser("kapture_import_query_list", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="query list file")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
-    parser.add_argument("-f", "-y", "--force", action="store_true",
-                        help="replace what an earlier import wrote in a non-empty output folder")
+    flags.add_force(parser)
     parser.add_argument("--camera-per-image", action="store_true", help="one sensor per image, even if equal")
 
     def action(args: argparse.Namespace) -> None:

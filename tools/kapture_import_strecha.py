@@ -5,15 +5,15 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.camera_files import StrechaOptions, import_strecha
-from kapturelike.tools.cli import run
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_strecha", description=__doc__)
+    parser = make_parser("kapture_import_strecha", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="scene folder (fountain-P11, Herz-Jesus-P25, ...)")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
-    parser.add_argument("-f", "-y", "--force", action="store_true",
-                        help="replace what an earlier import wrote in a non-empty output folder")
+    flags.add_force(parser)
     parser.add_argument("--images", choices=("symlink", "copy", "skip"), default="symlink",
                         help="how images get into sensors/records_data [symlink]")
     parser.add_argument("--prefix", default="", help="prefix of the image names (e.g. mapping/)")
