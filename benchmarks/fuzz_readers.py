@@ -123,7 +123,7 @@ def replace_field(path: Path, rng: np.random.Generator) -> str:
     def edit(fields):
         fields[int(rng.integers(len(fields)))] = b" " + value.encode()
         return fields
-    return _edit_fields(path, rng, edit) + f" <- {value[:20]!r}"
+    return _edit_fields(path, rng, edit) + f" <- {value[:20]!r}{'...' if len(value) > 20 else ''}"
 
 
 def duplicate_line(path: Path, rng: np.random.Generator) -> str:
@@ -330,7 +330,7 @@ def fuzz(cases: int, seed: int = 0, timeout: float = 10.0, work: Path | None = N
             outcome = run_case(root, timeout)
             counts[outcome.kind] += 1
             if outcome.kind in ("traceback", "hang"):
-                bad.append(f"case {case} ({base.name}: {'; '.join(done)}): {outcome.kind}: {outcome.detail}")
+                bad.append(f"case {case} ({base.name}: {'; '.join(done)}): {outcome.kind}: {outcome.detail}"[:1000])
             shutil.rmtree(tmp / "case")
         return counts, bad
 

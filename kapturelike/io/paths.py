@@ -17,6 +17,7 @@ from pathlib import Path
 from kapturelike.errors import FormatError
 
 MAX_QUOTE = 80
+MAX_NAME, MAX_PATH = 255, 4095  # bytes: Linux's NAME_MAX and PATH_MAX - 1
 
 
 def quote(value: object, limit: int = MAX_QUOTE) -> str:
@@ -31,6 +32,9 @@ def name_problem(name: str) -> str | None:
         return "is empty"
     if "\0" in name:
         return "holds a NUL byte"
+    if len(name.encode("utf-8", "surrogatepass")) > MAX_PATH or any(
+            len(part.encode("utf-8", "surrogatepass")) > MAX_NAME for part in name.split("/")):
+        return f"is too long for a file path (over {MAX_PATH} bytes, or a part over {MAX_NAME})"
     if name.startswith("/") or os.path.isabs(name):
         return "is an absolute path"
     depth = 0

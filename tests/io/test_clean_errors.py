@@ -7,6 +7,7 @@ import argparse
 import importlib.util
 import os
 import signal
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -128,6 +129,7 @@ def test_front_end_prints_any_error_class_in_one_line(capsys) -> None:
 def test_fuzz_a_few_hundred_cases(tmp_path: Path) -> None:
     spec = importlib.util.spec_from_file_location("fuzz_readers", FUZZ)
     fuzz = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = fuzz  # its dataclasses look their module up
     spec.loader.exec_module(fuzz)
     signal.alarm(0)  # the fuzzer times each case itself
     counts, bad = fuzz.fuzz(300, seed=1, timeout=10.0, work=tmp_path)
