@@ -111,7 +111,7 @@ def import_12scenes(input_dir: str | Path, output: str | Path, options: TwelveSc
     info = read_info(info_path)
     rgb = info_camera(info, info_path, "Color")
     depth_camera = info_camera(info, info_path, "Depth", "depth")
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[input_dir])
 
     images, depths, poses = RecordsBuilder("camera"), RecordsBuilder("depth"), TrajectoriesBuilder()
     depth_pngs = []
