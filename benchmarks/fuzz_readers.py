@@ -299,8 +299,9 @@ def run_case(root: Path, timeout: float) -> Outcome:
             lines = err.splitlines() + (out.splitlines() if step == "kapture_check" else [])
             if "internal error" in err or "Traceback" in err or code not in (0, 1):
                 return Outcome("traceback", f"{step}: exit {code}: {err.strip()[:300]}")
-            if code == 1 and (len(err.splitlines()) > 1 and step == "kapture_print"):
-                return Outcome("traceback", f"{step}: error of {len(err.splitlines())} lines")
+            errors = [line for line in err.splitlines() if line.startswith("error")]
+            if len(errors) > 1 or (code == 1 and step == "kapture_print" and not errors):
+                return Outcome("traceback", f"{step}: exit {code} with {len(errors)} error lines")
             long = [line for line in lines if len(line) > 500]
             if long:
                 return Outcome("traceback", f"{step}: a line of {len(long[0])} characters")
