@@ -43,7 +43,8 @@ def action(args: argparse.Namespace) -> None:
     note_ignored(build_parser(), args, ["rig", "no_geometric_filtering"])
     if args.reconstruction is None and args.database is None:
         raise ConversionError("give -txt MODEL and/or -db DATABASE")
-    k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type)
+    k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type,
+                      force=args.force)
     if args.skip_reconstruction and Path(args.kapture, RECONSTRUCTION_DIR).is_dir():
         shutil.rmtree(Path(args.kapture, RECONSTRUCTION_DIR))
     if args.images:

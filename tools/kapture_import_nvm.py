@@ -35,7 +35,7 @@ def action(args: argparse.Namespace) -> None:
         raise ValueError("-im/--images is needed: NVM files hold no image size")
     k = import_nvm(args.input, args.output, images_dir=args.images,
                    options=NvmImportOptions(keypoints_type=args.keypoints_type, camera_prefix="sensor",
-                                            camera_per_image=True))
+                                            camera_per_image=True), force=args.force)
     flags.reconstruction_parts(args.output, args.add_reconstruction, args.ignore_trajectories)
     if args.filter_list:
         k = keep_images(args.output, Path(args.filter_list).read_text(encoding="utf-8").split())
