@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,8 @@ from kapturelike.io.dataset import record_file, records_data_path
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.images import load_image
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
-from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
+from kapturelike.pipelines.executor import STEP_ERRORS, Computed, Executor, run_batches
+from kapturelike.pipelines.steps import StepReport, timed_step
 from kapturelike.pipelines.workspace import load_with_images, output_dataset, require_kapture
 
 DENSEVLAD_MODEL_FILE = "densevlad_model.npz"
@@ -42,43 +44,60 @@ def _ensure_type(store: FeatureStore, kind: str, name: str, array: np.ndarray, k
                          f"gives {wanted.dtype_name} x {wanted.dsize}: choose another type name or remove it")
 
 
+@dataclass
+class _ExtractTask:
+    """A batch of images -> their features, on a worker (or here): the extractor and where images are."""
+
+    extractor: LocalExtractor | GlobalExtractor
+    image_root: Path
+
+    def __call__(self, names: list[str]) -> list[Computed]:
+        out = []
+        for name in names:
+            try:
+                out.append(Computed(name, self.extractor(load_image(Path(self.image_root) / name))))
+            except STEP_ERRORS as e:
+                out.append(Computed(name, error=f"{type(e).__name__}: {e}"))
+        return out
+
+
 def extract_local_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
-                           extractor: LocalExtractor, overwrite: bool = False) -> StepReport:
-    """Keypoints and descriptors of each image not done yet (both files present)."""
+                           extractor: LocalExtractor, overwrite: bool = False,
+                           executor: Executor | None = None) -> StepReport:
+    """Keypoints and descriptors of each image not done yet (both files present); ``executor`` runs the
+    extraction (default: here), this process writes the features."""
     report = StepReport(f"local features ({type_name})")
 
     def is_done(name: str) -> bool:
         return store.has("keypoints", type_name, name) and store.has("descriptors", type_name, name)
 
-    def process(batch: list[str]):
-        for name in batch:
-            keypoints, descriptors = extractor(load_image(record_file(image_root, name)))
-            _ensure_type(store, "keypoints", type_name, keypoints)
-            _ensure_type(store, "descriptors", type_name, descriptors, keypoints_type=type_name, metric="L2")
-            # descriptors first: an image counts as done once its keypoints exist too
-            store.write("descriptors", type_name, name, descriptors)
-            store.write("keypoints", type_name, name, keypoints)
-            yield name, None
+    def write(name: str, features: tuple[np.ndarray, np.ndarray]) -> None:
+        keypoints, descriptors = features
+        _ensure_type(store, "keypoints", type_name, keypoints)
+        _ensure_type(store, "descriptors", type_name, descriptors, keypoints_type=type_name, metric="L2")
+        # descriptors first: an image counts as done once its keypoints exist too
+        store.write("descriptors", type_name, name, descriptors)
+        store.write("keypoints", type_name, name, keypoints)
 
     with timed_step(report):
-        run_batched(report, image_names, is_done, process, overwrite=overwrite)
+        run_batches(report, image_names, is_done, _ExtractTask(extractor, Path(image_root)), write, executor,
+                    overwrite=overwrite)
     return report
 
 
 def extract_global_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
-                            extractor: GlobalExtractor, overwrite: bool = False) -> StepReport:
+                            extractor: GlobalExtractor, overwrite: bool = False,
+                            executor: Executor | None = None) -> StepReport:
     report = StepReport(f"global features ({type_name})")
 
-    def process(batch: list[str]):
-        for name in batch:
-            feature = np.asarray(extractor(load_image(record_file(image_root, name))), dtype=np.float32).reshape(-1)
-            _ensure_type(store, "global_features", type_name, feature[None], metric="L2")
-            store.write("global_features", type_name, name, feature)
-            yield name, None
+    def write(name: str, feature: np.ndarray) -> None:
+        feature = np.asarray(feature, dtype=np.float32).reshape(-1)
+        _ensure_type(store, "global_features", type_name, feature[None], metric="L2")
+        store.write("global_features", type_name, name, feature)
 
     with timed_step(report):
-        run_batched(report, image_names, lambda n: store.has("global_features", type_name, n), process,
-                    overwrite=overwrite)
+        run_batches(report, image_names, lambda n: store.has("global_features", type_name, n),
+                    _ExtractTask(extractor, Path(image_root)), write, executor, overwrite=overwrite)
     return report
 
 

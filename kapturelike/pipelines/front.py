@@ -23,6 +23,7 @@ from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.matching.verification import VerificationOptions
 from kapturelike.pipelines.config import PipelineConfig
+from kapturelike.pipelines.executor import Executor, open_executor
 from kapturelike.pipelines.extract_features import (
     extract_global_features,
     extract_local_features,
@@ -135,7 +136,8 @@ def needs_extraction(side: ImageSet, kind: str, type_name: str, place: str) -> b
 
 
 def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureStore, map_names: Sequence[str],
-                 map_image_root: Path, fit: bool, with_global: bool, overwrite: bool) -> list[StepReport]:
+                 map_image_root: Path, fit: bool, with_global: bool, overwrite: bool,
+                 executor: Executor | None = None) -> list[StepReport]:
     """Local features, then each global type (its model loaded from ``model_store``, or fitted on the map);
     types already present in the side's input stores are used as they are."""
     local_type = config.features.local
@@ -146,7 +148,8 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
             raise MissingDataError(f"features.descriptors '{descriptors_type}': our extractors write descriptors "
                                    f"under their keypoints type '{local_type}'")
         reports.append(extract_local_features(side.names, side.image_root, side.store, local_type,
-                                              make_local_extractor(config.features, config.device), overwrite))
+                                              make_local_extractor(config.features, config.device), overwrite,
+                                              executor))
     elif needs_extraction(side, "descriptors", descriptors_type, "features.descriptors"):
         raise MissingDataError(f"keypoints '{local_type}' are given but no descriptors '{descriptors_type}'")
     if not with_global:
@@ -160,7 +163,8 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
                                               config.device, fit=fit)
             setup.items = setup.done = 1
         reports.append(setup)
-        reports.append(extract_global_features(side.names, side.image_root, side.store, gtype, extractor, overwrite))
+        reports.append(extract_global_features(side.names, side.image_root, side.store, gtype, extractor, overwrite,
+                                               executor))
     return reports
 
 
@@ -184,28 +188,32 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
     matches of every pair verified with ``verification`` (None: not verified) into ``queries.store``.
 
     ``matcher``: ``make_matcher(config)``, made by the caller before any work (None: MNN).
+    Extraction and matching run on ``config.scheduler`` (kapturelike.pipelines.executor; default: here).
     """
     control = control or RunControl()
     mapping = queries is database
     from_file = control.pairs_file is not None or "compute_image_pairs" in control.skip
     exhaustive = len(database.names) <= config.pairs.exhaustive_below
-    reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
-                           with_global=not from_file and (mapping or not exhaustive), overwrite=overwrite)
-    if from_file:
-        pairs = read_pairs(control.pairs_file or pairs_path)
-    else:
-        pairs = image_pairs(queries, database, config, mapping)
-        write_pairs(pairs_path, pairs)
-    stores = queries.stores if mapping else queries.stores + database.stores
-    features = FeatureSource(list(dict.fromkeys(stores)), config.features.local,
-                             descriptors_type=config.features.descriptors,
-                             retain=frozenset() if mapping else frozenset(queries.names))
-    matches: dict[tuple[str, str], np.ndarray] = {}
-    if "geometric_verification" in control.skip:
-        verification = None
-    if "compute_matches" not in control.skip:
-        report, _ = match_and_verify([(a, b) for a, b, _ in pairs], features, queries.store,
-                                     config.matching_options(), verification, cameras, poses, overwrite=overwrite,
-                                     matcher=matcher, keep=matches, raw_store=control.raw_matches)
-        reports.append(report)
+    with open_executor(config.scheduler) as executor:
+        reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
+                               with_global=not from_file and (mapping or not exhaustive), overwrite=overwrite,
+                               executor=executor)
+        if from_file:
+            pairs = read_pairs(control.pairs_file or pairs_path)
+        else:
+            pairs = image_pairs(queries, database, config, mapping)
+            write_pairs(pairs_path, pairs)
+        stores = queries.stores if mapping else queries.stores + database.stores
+        features = FeatureSource(list(dict.fromkeys(stores)), config.features.local,
+                                 descriptors_type=config.features.descriptors,
+                                 retain=frozenset() if mapping else frozenset(queries.names))
+        matches: dict[tuple[str, str], np.ndarray] = {}
+        if "geometric_verification" in control.skip:
+            verification = None
+        if "compute_matches" not in control.skip:
+            report, _ = match_and_verify([(a, b) for a, b, _ in pairs], features, queries.store,
+                                         config.matching_options(), verification, cameras, poses, overwrite=overwrite,
+                                         matcher=matcher, keep=matches, raw_store=control.raw_matches,
+                                         executor=executor)
+            reports.append(report)
     return FrontHalf(pairs, features, matches, reports)

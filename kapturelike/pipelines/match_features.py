@@ -21,7 +21,8 @@ from kapturelike.io.pairs import read_pairs
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
-from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
+from kapturelike.pipelines.executor import Computed, Executor, run_batches
+from kapturelike.pipelines.steps import StepReport, timed_step
 from kapturelike.pipelines.workspace import output_dataset, require_kapture
 
 
@@ -121,13 +122,57 @@ def make_matcher(config: PipelineConfig) -> Callable | None:
     return make_lightglue_matcher(LightGlueOptions(features=config.features.local, device=config.device))
 
 
+@dataclass
+class _MatchTask:
+    """A batch of pairs with their features -> raw and verified matches, on a worker (or here)."""
+
+    matching: MatchingOptions
+    verification: VerificationOptions | None
+    cameras: Mapping[str, Camera] | None
+    poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None
+    matcher: Callable | None
+
+    def __call__(self, loaded: list[tuple[tuple[str, str], tuple | str]]) -> list[Computed]:
+        """``loaded``: per pair, ((keypoints, descriptors), (keypoints, descriptors)) or why they could
+        not be read. Result per pair: (matches (M, 3) with scores, raw matches (M, 3), failure or None)."""
+        out = [Computed(pair, error=f) for pair, f in loaded if isinstance(f, str)]
+        ok = [pair for pair, f in loaded if not isinstance(f, str)]
+        feats = [f for _, f in loaded if not isinstance(f, str)]
+        if not ok:
+            return out
+        if self.matcher is None:
+            raw = match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in feats], self.matching)
+        else:
+            raw = self.matcher(feats, [(_image_size(self.cameras, a), _image_size(self.cameras, b)) for a, b in ok])
+            if len(raw) != len(ok):
+                raise ValueError(f"the matcher returned {len(raw)} results for {len(ok)} pairs")
+        results = [m for m, _ in raw]
+        status: list[str | None] = [None] * len(ok)
+        if self.verification is not None:
+            keypoints = {n: f[k][0] for (pair, f) in zip(ok, feats) for k, n in enumerate(pair)}
+            names = set(keypoints)
+            cameras, poses = self.cameras, self.poses
+            verified = verify_pairs(ok, results, keypoints, {n: cameras[n] for n in names if cameras and n in cameras},
+                                    {n: poses[n] for n in names if poses and n in poses}, self.verification)
+            results = [v.matches for v in verified]
+            status = [None if v.status in ("ok", "too_few_inliers") else v.status for v in verified]
+        for pair, m, err, (raw_m, raw_s) in zip(ok, results, status, raw):
+            matches = None if err is not None else _with_scores(m, scores_of_kept(m, raw_m, raw_s))
+            out.append(Computed(pair, (matches, _with_scores(raw_m, raw_s), err)))
+        return out
+
+
+def _with_scores(matches: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return np.column_stack([matches, scores]) if len(matches) else np.zeros((0, 3))
+
+
 def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, out_store: FeatureStore,
                      matching: MatchingOptions, verification: VerificationOptions | None = None,
                      cameras: Mapping[str, Camera] | None = None,
                      poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
                      batch_size: int = 32, overwrite: bool = False, matcher: Callable | None = None,
-                     keep: dict[tuple[str, str], np.ndarray] | None = None, raw_store: FeatureStore | None = None
-                     ) -> tuple[StepReport, dict[tuple[str, str], int]]:
+                     keep: dict[tuple[str, str], np.ndarray] | None = None, raw_store: FeatureStore | None = None,
+                     executor: Executor | None = None) -> tuple[StepReport, dict[tuple[str, str], int]]:
     """Match (and verify when ``verification`` is given) every pair without a matches file.
 
     ``matcher`` (default: mutual nearest neighbours with ``matching``) takes a batch's feature pairs
@@ -138,55 +183,39 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
     given, also receives each written pair's (M, 3) matches, so the next step need not read them back.
     ``raw_store``, when given, also receives the matches before verification (kapture-localization's
     ``-matches`` folder beside ``-matches-gv``).
+    ``executor``: where batches are matched (default: here); this process reads the features and
+    writes every result (kapturelike.pipelines.executor).
     """
     report = StepReport("matching" + (" + verification" if verification else ""))
     counts: dict[tuple[str, str], int] = {}
     type_name = features.type_name
     unique = list(dict.fromkeys((a, b) for a, b in pairs if a != b))
 
-    def process(batch: list[tuple[str, str]]):
-        loaded, ok = [], []
+    def prepare(batch: list[tuple[str, str]]) -> list[tuple[tuple[str, str], tuple | str]]:
+        loaded = []
         for pair in batch:
             try:
-                loaded.append((features.get(pair[0]), features.get(pair[1])))
-                ok.append(pair)
+                loaded.append((pair, (features.get(pair[0]), features.get(pair[1]))))
             except (FileNotFoundError, ValueError) as e:
-                yield pair, str(e)
-        if not ok:
-            return
-        if matcher is None:
-            raw = match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], matching)
-        else:
-            raw = matcher(loaded, [(_image_size(cameras, a), _image_size(cameras, b)) for a, b in ok])
-            if len(raw) != len(ok):
-                raise ValueError(f"the matcher returned {len(raw)} results for {len(ok)} pairs")
-        results = [m for m, _ in raw]
-        if raw_store is not None:
-            for pair, (m, score) in zip(ok, raw):
-                raw_store.write_matches(type_name, pair[0], pair[1], np.column_stack([m, score]) if len(m)
-                                        else np.zeros((0, 3)))
-        status = [None] * len(ok)
-        if verification is not None:
-            names = {n for pair in ok for n in pair}
-            verified = verify_pairs(ok, results, {n: features.get(n)[0] for n in names},
-                                    {n: cameras[n] for n in names if cameras and n in cameras},
-                                    {n: poses[n] for n in names if poses and n in poses}, verification)
-            results = [v.matches for v in verified]
-            status = [None if v.status in ("ok", "too_few_inliers") else v.status for v in verified]
-        for pair, m, err, (raw_m, raw_s) in zip(ok, results, status, raw):
-            if err is not None:
-                yield pair, err
-                continue
-            matches = np.column_stack([m, scores_of_kept(m, raw_m, raw_s)]) if len(m) else np.zeros((0, 3))
-            out_store.write_matches(type_name, pair[0], pair[1], matches)
-            if keep is not None:
-                keep[pair] = matches
-            counts[pair] = len(m)
-            yield pair, None
+                loaded.append((pair, str(e)))
+        return loaded
 
+    def write(pair: tuple[str, str], result: tuple) -> str | None:
+        matches, raw, failure = result
+        if raw_store is not None:
+            raw_store.write_matches(type_name, pair[0], pair[1], raw)
+        if failure is not None:
+            return failure
+        out_store.write_matches(type_name, pair[0], pair[1], matches)
+        if keep is not None:
+            keep[pair] = matches
+        counts[pair] = len(matches)
+        return None
+
+    task = _MatchTask(matching, verification, cameras, poses, matcher)
     with timed_step(report):
-        run_batched(report, unique, lambda p: out_store.has_matches(type_name, *p), process,
-                    key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size, overwrite=overwrite)
+        run_batches(report, unique, lambda p: out_store.has_matches(type_name, *p), task, write, executor,
+                    prepare=prepare, key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size, overwrite=overwrite)
     return report, counts
 
 
