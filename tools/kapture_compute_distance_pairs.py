@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.retrieval.pose_pairs import DistancePairsOptions, compute_distance_pairs_files
+from kapturelike.pipelines.pairs_files import distance_pairs_file
+from kapturelike.retrieval.pose_pairs import DistancePairsOptions
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
@@ -29,7 +30,7 @@ def action(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     options = DistancePairsOptions(max_distance=args.max_distance, min_distance=args.min_distance,
                                    max_angle=args.max_angle, topk=args.topk)
-    pairs = compute_distance_pairs_files(args.mapping, args.query, args.output, options)
+    pairs = distance_pairs_file(args.mapping, args.query, args.output, options)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0
 

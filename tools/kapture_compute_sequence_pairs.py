@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.retrieval.pose_pairs import compute_sequence_pairs_files
+from kapturelike.pipelines.pairs_files import sequence_pairs_file
 from kapturelike.tools.cli import make_parser, run
 
 
@@ -23,7 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def action(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    pairs = compute_sequence_pairs_files(args.input, args.output, args.window, args.max_interval)
+    pairs = sequence_pairs_file(args.input, args.output, args.window, args.max_interval)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0
 

@@ -6,7 +6,8 @@ import argparse
 import json
 import logging
 
-from kapturelike.retrieval.evaluate import DEFAULT_KS, evaluate_retrieval_files, format_evaluation
+from kapturelike.pipelines.pairs_files import evaluate_pairs_file
+from kapturelike.retrieval.evaluate import DEFAULT_KS, format_evaluation
 from kapturelike.tools.cli import make_parser, run
 
 
@@ -29,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def action(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    evaluation = evaluate_retrieval_files(args.pairs, args.mapping, args.query, args.max_distance, args.max_angle,
+    evaluation = evaluate_pairs_file(args.pairs, args.mapping, args.query, args.max_distance, args.max_angle,
                                           args.ks)
     print(format_evaluation(evaluation))
     if args.json:

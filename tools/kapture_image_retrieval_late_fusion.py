@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.retrieval.fusion import FusionMethod, FusionOptions, image_retrieval_late_fusion_files
+from kapturelike.pipelines.pairs_files import image_pairs_file
+from kapturelike.retrieval.fusion import FusionMethod, FusionOptions
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
@@ -51,7 +52,7 @@ def action(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.topk < 1:
         raise ValueError(f"--topk must be >= 1, got {args.topk}")
-    pairs = image_retrieval_late_fusion_files(args.mapping, args.query, args.global_types, args.output, args.topk,
+    pairs = image_pairs_file(args.mapping, args.query, args.global_types, args.output, args.topk,
                                               fusion_options(args, len(args.global_types)))
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0

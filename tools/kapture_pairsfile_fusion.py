@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.retrieval.fusion import fuse_pairs_files
+from kapturelike.pipelines.pairs_files import fuse_pairs_files
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_image_retrieval_late_fusion import add_fusion_arguments, fusion_options
 

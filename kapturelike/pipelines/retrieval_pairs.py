@@ -16,7 +16,7 @@ from kapturelike.retrieval.expansion import ExpansionOptions, expand_features
 from kapturelike.retrieval.topk import DenseIndex, pairs_from_retrieval, self_exclusion
 
 
-def load_global_features(names: Sequence[str], stores: Sequence[FeatureStore], type_name: str) -> np.ndarray:
+def _features(names: Sequence[str], stores: Sequence[FeatureStore], type_name: str) -> np.ndarray:
     """(N, D) float32 unit-norm global features of ``names``, each from the first store that has it."""
     return read_global_features(stores, type_name, names)[1]
 
@@ -36,13 +36,13 @@ def retrieval_pairs(query_names: Sequence[str], query_stores: Sequence[FeatureSt
     if topk <= 0:
         return []
     if len(types) == 1:
-        return pairs_from_retrieval(query_names, load_global_features(query_names, query_stores, types[0]),
-                                    map_names, load_global_features(map_names, map_stores, types[0]), topk,
+        return pairs_from_retrieval(query_names, _features(query_names, query_stores, types[0]),
+                                    map_names, _features(map_names, map_stores, types[0]), topk,
                                     exclude_self=exclude_self, expansion=expansion)
     from kapturelike.retrieval.fusion import FusionOptions, late_fusion_pairs
 
-    query_feats = [load_global_features(query_names, query_stores, t) for t in types]
-    map_feats = [load_global_features(map_names, map_stores, t) for t in types]
+    query_feats = [_features(query_names, query_stores, t) for t in types]
+    map_feats = [_features(map_names, map_stores, t) for t in types]
     if expansion is not None and (expansion.qe_neighbors > 0 or expansion.dba_neighbors > 0):
         exclude = self_exclusion(query_names, map_names) if exclude_self else None
         expanded = [expand_features(_unit(q), _unit(d), expansion, _filled_index, exclude)
