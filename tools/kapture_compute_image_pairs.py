@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from kapturelike.pipelines.compute_pairs import main as compute_pairs
+from kapturelike.pipelines.pairs_files import dataset_pairs_file
 from kapturelike.retrieval.expansion import ExpansionOptions
 from kapturelike.retrieval.fusion import FusionMethod
 from kapturelike.tools.cli import make_parser, run
@@ -37,7 +37,7 @@ def action(args: argparse.Namespace) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     expansion = ExpansionOptions(qe_neighbors=args.qe_n, qe_alpha=args.qe_alpha, dba_neighbors=args.dba_n,
                                  dba_alpha=args.dba_alpha)  # validates the values even when both are off
-    pairs = compute_pairs(args.mapping, args.output, args.query, args.global_types, args.topk, args.fusion,
+    pairs = dataset_pairs_file(args.mapping, args.output, args.query, args.global_types, args.topk, args.fusion,
                           expansion if args.qe_n or args.dba_n else None)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0

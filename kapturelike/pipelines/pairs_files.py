@@ -1,10 +1,11 @@
-"""The pairs-file front ends of the tools: datasets and feature folders in, a pairs file out (the
+"""The one pairs-file front end of the tools: datasets and feature folders in, a pairs file out (the
 retrieval modules do the arithmetic on arrays; reading and writing files is done here).
 
-kapture_compute_image_pairs / kapture_image_retrieval_late_fusion (global features of one or several
-types), kapture_pairsfile_fusion, kapture_compute_distance_pairs, kapture_compute_sequence_pairs and
-kapture_evaluate_retrieval. Global features are read with ``io.features.read_global_features`` (any
-dtype, L2-normalised: retrieval scores are dot products).
+``dataset_pairs_file`` (kapture_compute_image_pairs: kapture datasets, every image with every type) and
+``image_pairs_file`` (kapture_image_retrieval_late_fusion: feature folders, images lacking a type left
+out) rank by one type or fuse several late; then kapture_pairsfile_fusion, kapture_compute_distance_pairs,
+kapture_compute_sequence_pairs and kapture_evaluate_retrieval. Global features are read with
+``io.features.read_global_features`` (any dtype, L2-normalised: retrieval scores are dot products).
 """
 
 from __future__ import annotations
@@ -16,9 +17,12 @@ import numpy as np
 
 from kapturelike.core.image_poses import image_pose_table
 from kapturelike.core.pose import camera_centers, viewing_directions
+from kapturelike.errors import MissingDataError
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore, read_global_features
 from kapturelike.io.pairs import Pair, read_pairs, write_pairs
+from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
+from kapturelike.pipelines.workspace import load_with_images
 from kapturelike.retrieval.evaluate import DEFAULT_KS, RetrievalEvaluation, evaluate_pose_retrieval, ranked_from_pairs
 from kapturelike.retrieval.expansion import ExpansionOptions
 from kapturelike.retrieval.fusion import FusionOptions, fuse_pairs, late_fusion_pairs
@@ -58,6 +62,48 @@ def image_pairs_file(map_root: str | Path, query_root: str | Path | None, global
     else:
         pairs = late_fusion_pairs(q_names, q_feats, db_names, db_feats, topk, fusion or FusionOptions(), mapping,
                                   index_options)
+    write_pairs(output_path, pairs)
+    return pairs
+
+
+def _check_types(store: KaptureFeatureStore, root: Path, types: Sequence[str]) -> None:
+    """Name the missing type and the available ones up front, rather than failing on the first image."""
+    available = store.types("global_features")
+    missing = [t for t in types if t not in available]
+    if missing:
+        raise MissingDataError(f"{root}: no global features of type '{missing[0]}' "
+                               f"(available: {', '.join(sorted(available)) or 'none'})")
+
+
+def dataset_pairs_file(map_dir: str | Path, output_path: str | Path, query_dir: str | Path | None = None,
+                       global_types: Sequence[str] = ("densevlad",), topk: int = 20,
+                       fusion: str = "generalized_harmonic", expansion: ExpansionOptions | None = None) -> list[Pair]:
+    """``kapture_compute_image_pairs``: the ``topk`` retrieval pairs of the query (or map) images of kapture
+    datasets against the map, written and returned; every image must have every type.
+
+    ``global_types``: one type (plain top-k) or several (late fusion with ``fusion``, a
+    ``kapturelike.retrieval.fusion.FusionMethod`` value). ``expansion``: alpha-QE / DBA options.
+    """
+    if isinstance(global_types, str):
+        global_types = [global_types]
+    if not global_types:
+        raise ValueError("compute pairs: give at least one global feature type")
+    if topk < 1:
+        raise ValueError(f"compute pairs: topk must be >= 1, got {topk}")
+    map_dir = Path(map_dir)
+    mapping = query_dir is None or Path(query_dir).resolve() == map_dir.resolve()
+    map_names = load_with_images(map_dir)[1]
+    map_store = KaptureFeatureStore(map_dir)
+    _check_types(map_store, map_dir, global_types)
+    if mapping:
+        query_names, query_store = map_names, map_store
+    else:
+        query_dir = Path(query_dir)
+        query_names = load_with_images(query_dir)[1]
+        query_store = KaptureFeatureStore(query_dir)
+        _check_types(query_store, query_dir, global_types)
+    pairs = retrieval_pairs(query_names, [query_store], map_names, [map_store], list(global_types), topk,
+                            exclude_self=mapping, fusion=fusion, expansion=expansion)
     write_pairs(output_path, pairs)
     return pairs
 
