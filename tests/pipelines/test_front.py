@@ -85,3 +85,25 @@ def test_short_interface_keeps_working():
     config, control = request(args, mapping=False, out_dir=Path("OUT"))
     assert (args.map, args.query) == ("MAP", "QUERY") and control.features is None and control.pairs_name is None
     assert config.matching.ratio_threshold == 0.8 and config.localization_preset == "config1"
+
+
+def test_global_features_of_any_dtype_rank_by_dot_product(tmp_path):
+    from kapturelike.pipelines.pairs_files import image_pairs_file
+
+    rng = np.random.default_rng(3)
+    names = [f"{i}.jpg" for i in range(6)]
+    feats = rng.normal(size=(6, 8))
+    feats /= np.linalg.norm(feats, axis=1, keepdims=True)  # as global extractors write them
+    store = KaptureFeatureStore(tmp_path)
+    for type_name, dtype in (("dirtorch64", np.float64), ("half", np.float16)):
+        store.write_type(FeatureType("global_features", type_name, dtype, 8, metric_type="L2"))
+        for n, f in zip(names, feats):
+            store.write("global_features", type_name, n, f.astype(dtype))
+    pairs = image_pairs_file(tmp_path, None, ["dirtorch64"], tmp_path / "p.txt", topk=2)
+    scores = feats @ feats.T
+    np.fill_diagonal(scores, -np.inf)
+    for i, n in enumerate(names):
+        ranked = [m for q, m, _ in pairs if q == n]
+        assert ranked == [names[j] for j in np.argsort(-scores[i])[:2]]
+    fused = image_pairs_file(tmp_path, None, ["dirtorch64", "half"], tmp_path / "f.txt", topk=2)
+    assert {q for q, _, _ in fused} == set(names) and len(fused) == 12
