@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from kapturelike.evaluation.kapture_stats import stats_text
 from kapturelike.evaluation.metrics import EvaluationResult, GroupStats
+from kapturelike.io.text import atomic_write_bytes
 
 # BGR colours; the first is used for the overall curve, the others for groups.
 _COLOURS = [(40, 40, 40), (200, 90, 20), (30, 140, 30), (30, 30, 200), (160, 40, 160), (20, 150, 180)]
@@ -45,29 +45,10 @@ def format_table(result: EvaluationResult) -> str:
 
 def format_stats(result: EvaluationResult, label: str) -> str:
     """``stats.txt`` as kapture-localization's ``kapture_evaluate`` writes it for one model."""
-    n = len(result.names)
-    ok = result.localized
-    t, r = result.translation_errors[ok], result.rotation_errors[ok]
-    lines = [f"Model: {label}", ""]
-    for what in ("positions", "rotations"):
-        lines.append(f"Found {int(ok.sum())} / {n} image {what} ({100.0 * ok.sum() / max(n, 1):.2f} %).")
-    if ok.any():
-        lines.append(f"Localized images: mean=({t.mean():.4f}m, {r.mean():.4f} deg) / "
-                     f"median=({np.median(t):.4f}m, {np.median(r):.4f} deg)")
-    lines.append(f"All: median=({np.median(result.translation_errors):.4f}m, "
-                 f"{np.median(result.rotation_errors):.4f} deg)")
-    if ok.any():
-        lines += [f"Min: {t.min():.4f}m; {r.min():.4f} deg", f"Max: {t.max():.4f}m; {r.max():.4f} deg"]
-    lines.append("")
-    for metres, degrees in result.thresholds:
-        inside = (result.translation_errors <= metres) & (result.rotation_errors <= degrees)
-        lines.append(f"({_number(metres)}m, {_number(degrees)} deg): {100.0 * inside.sum() / max(n, 1):.2f}%")
-    return "\n".join(lines) + "\n\n"
-
-
-def _number(value: float) -> str:
-    """A threshold as kapture_evaluate prints the bins it parsed (Python's float str)."""
-    return str(float(value))
+    scores = [(name, float(t) if math.isfinite(t) else math.nan, float(r) if math.isfinite(r) else math.nan)
+              for name, t, r in zip(result.names, result.translation_errors.tolist(),
+                                    result.rotation_errors.tolist())]
+    return stats_text(label, scores, [(float(m), float(d)) for m, d in result.thresholds])
 
 
 def _stats_dict(g: GroupStats) -> dict:
@@ -92,23 +73,8 @@ def to_dict(result: EvaluationResult) -> dict:
             "groups": {k: _stats_dict(v) for k, v in result.groups.items()}, "queries": queries}
 
 
-def _atomic_write(path: str | Path, data: bytes) -> None:
-    # Write beside the target then rename, so a crash never leaves a truncated file behind.
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json(result: EvaluationResult, path: str | Path) -> None:
-    _atomic_write(path, json.dumps(to_dict(result), indent=2).encode())
+    atomic_write_bytes(path, json.dumps(to_dict(result), indent=2).encode())
 
 
 def _text(img: np.ndarray, s: str, org: tuple[int, int], colour=(0, 0, 0), scale: float = 0.45) -> None:
@@ -229,4 +195,4 @@ def draw_png(result: EvaluationResult, gt_centers: np.ndarray, est_centers: np.n
     ok, buf = cv2.imencode(".png", render_png(result, gt_centers, est_centers, log_scale))
     if not ok:
         raise ValueError(f"could not encode PNG for {path}")
-    _atomic_write(path, buf.tobytes())
+    atomic_write_bytes(path, buf.tobytes())

@@ -9,6 +9,7 @@ import numpy as np
 from kapturelike.core.records import RECORD_KINDS, Records
 from kapturelike.errors import FormatError
 from kapturelike.io.field_table import read_field_table
+from kapturelike.io.paths import quote
 from kapturelike.io.text import (
     ErrorHandler,
     check_column,
@@ -55,14 +56,14 @@ def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
         try:
             values.append(typ(value))
         except ValueError:
-            raise FormatError(f"{value!r} is not a valid {typ.__name__}", path, line, name) from None
+            raise FormatError(f"{quote(value)} is not a valid {typ.__name__}", path, line, name) from None
     return tuple(values)
 
 
-def _read_columns(kind: str, path: Path) -> Records | None:
+def _read_columns(kind: str, path: Path, on_error: ErrorHandler = None) -> Records | None:
     """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
     spec = RECORD_KINDS[kind]
-    table = read_field_table(path, 2 + len(spec.fields))
+    table = read_field_table(path, 2 + len(spec.fields), on_error)
     if table is None:
         return None
     timestamps, bad = table.ints(0)
@@ -87,10 +88,10 @@ def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> 
     path = Path(path)
     if kind not in RECORD_KINDS:
         raise ValueError(f"unknown record kind '{kind}' (known: {', '.join(RECORD_KINDS)})")
-    records = _read_columns(kind, path)
+    records = _read_columns(kind, path, on_error)
     if records is not None:
         return records
-    _, text = read_text(path)
+    _, text = read_text(path, require_version=False)  # the version line was checked
     lines = split_lines(text)
     timestamps, devices, values = [], [], []
     file_kind = kind in _FILE_HEADERS
@@ -103,7 +104,8 @@ def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> 
             if not -2**63 <= ts < 2**63:
                 raise ValueError("beyond int64")
         except ValueError:
-            report(on_error, FormatError(f"{fields[0]!r} is not a 64-bit integer timestamp", path, line, "timestamp"))
+            report(on_error, FormatError(f"{quote(fields[0])} is not a 64-bit integer timestamp", path, line,
+                                         "timestamp"))
             continue
         try:
             if file_kind:
