@@ -21,6 +21,7 @@ from kapturelike.geometry.absolute_pose import PRESETS, LocalizationOptions, opt
 from kapturelike.geometry.triangulation import TriangulationOptions
 from kapturelike.matching.mnn import MatchingOptions
 from kapturelike.matching.verification import VerificationOptions
+from kapturelike.retrieval.faiss_index import FaissIndexOptions
 
 
 @dataclass
@@ -41,6 +42,8 @@ class PairsConfig:
     topk_mapping: int = 10  # retrieved neighbours per map image
     topk_localization: int = 10  # retrieved map images per query
     exhaustive_below: int = 0  # maps with at most this many images are matched exhaustively
+    index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
+    faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...
 
 
 LocalizationOverrides = dataclasses.make_dataclass(
