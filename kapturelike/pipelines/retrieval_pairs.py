@@ -90,8 +90,8 @@ def retrieval_pairs(query_names: Sequence[str], query_stores: Sequence[FeatureSt
     if topk <= 0:
         return []
     if len(types) == 1 and index == "faiss":
-        query_feats = load_global_features(query_names, query_stores, types[0])
-        map_feats = load_global_features(map_names, map_stores, types[0])
+        query_feats = _features(query_names, query_stores, types[0])
+        map_feats = _features(map_names, map_stores, types[0])
         exclude = self_exclusion(query_names, map_names) if exclude_self else None
         if expansion is not None:
             query_feats, map_feats = expand_features(query_feats, map_feats, expansion, _filled_index, exclude)
