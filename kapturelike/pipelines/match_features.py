@@ -107,7 +107,12 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
     report = StepReport("matching" + (" + verification" if verification else ""))
     counts: dict[tuple[str, str], int] = {}
     type_name = features.type_name
-    unique = list(dict.fromkeys((a, b) for a, b in pairs if a != b))
+    # (a, b) and (b, a) share one matches file: match each unordered pair once
+    first_of = {}
+    for a, b in pairs:
+        if a != b:
+            first_of.setdefault(frozenset((a, b)), (a, b))
+    unique = list(first_of.values())
 
     def process(batch: list[tuple[str, str]]):
         loaded, ok = [], []
