@@ -41,6 +41,9 @@ class PipelineConfig:
     matching: dict[str, Any] = field(default_factory=lambda: {"ratio_threshold": 0.8})  # mnn.MatchingOptions
     # mnn: nearest neighbours with `matching`; lightglue: LightGlue (features.local disk or aliked, extra: learned)
     matcher: str = "mnn"
+    # localization matches a query against: points, the 3D points seen in its retrieved map images (one
+    # product, MNN only, without verification); images, each retrieved map image in turn (2D-2D)
+    query_matching: str = "points"
     verification: dict[str, Any] = field(default_factory=dict)  # kapturelike.matching.verification options
     triangulation: dict[str, Any] = field(default_factory=dict)  # kapturelike.geometry.triangulation options
     localization_preset: str = "config1"  # paper Table 1: config1, config2, config3

@@ -49,7 +49,7 @@ from kapturelike.pipelines.extract_features import (
     make_local_extractor,
 )
 from kapturelike.pipelines.mapping import prepare_dataset
-from kapturelike.pipelines.match_features import FeatureSource, make_matcher, match_and_verify
+from kapturelike.pipelines.match_features import FeatureSource, make_matcher, match_and_verify, match_to_map_points
 from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
 from kapturelike.pipelines.steps import StepReport, timed_step
 
@@ -220,6 +220,8 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     if clash:
         raise KapturelikeError(f"query and map share image names (e.g. '{sorted(clash)[0]}'); rename one side")
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
+    if config.query_matching not in ("points", "images"):
+        raise KapturelikeError(f"query_matching: '{config.query_matching}' is not one of points, images")
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
     save_config(config, out_dir / "localization_config.yaml")
     out_store = KaptureFeatureStore(out_dir)
@@ -236,16 +238,21 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
             reports.append(extract_global_features(names, image_root, out_store, gtype, extractor, overwrite))
         pairs = retrieval_pairs(names, [out_store], map_names, [map_store], global_types(config.features),
                                 config.pairs.topk_localization, fusion=config.features.fusion)
-    write_pairs(out_dir / PAIRS_FILE, pairs)
     pairs_of: dict[str, list[str]] = defaultdict(list)
     for q, m, _ in pairs:
         pairs_of[q].append(m)
     verification = VerificationOptions(**config.verification) if config.verification.get("method") == "ransac" \
         else None
-    cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
-    report, _ = match_and_verify([(q, m) for q, m, _ in pairs], FeatureSource([out_store, map_store], local_type),
-                                 out_store, MatchingOptions(**{"device": config.device, **config.matching}),
-                                 verification, cameras, overwrite=overwrite, matcher=matcher)
+    matching = MatchingOptions(**{"device": config.device, **config.matching})
+    if config.query_matching == "points" and matcher is None and verification is None:
+        report, pairs = match_to_map_points(names, pairs_of, out_store, map_store, kmap.observations, local_type,
+                                            matching, overwrite=overwrite)
+        write_pairs(out_dir / PAIRS_FILE, pairs)
+    else:
+        write_pairs(out_dir / PAIRS_FILE, pairs)
+        cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
+        report, _ = match_and_verify([(q, m) for q, m, _ in pairs], FeatureSource([out_store, map_store], local_type),
+                                     out_store, matching, verification, cameras, overwrite=overwrite, matcher=matcher)
     reports.append(report)
     pnp = StepReport("pose estimation")
     with timed_step(pnp):

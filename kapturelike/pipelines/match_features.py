@@ -14,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 
+from kapturelike.core.reconstruction import Observations
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
+from kapturelike.matching.points import PointIndex, build_point_index, image_matches, match_queries_to_points
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.extract_features import output_dataset
@@ -153,6 +155,45 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
         run_batched(report, unique, lambda p: out_store.has_matches(type_name, *p), process,
                     key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size, overwrite=overwrite)
     return report, counts
+
+
+def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequence[str]],
+                        query_store: FeatureStore, map_store: FeatureStore, observations: Observations,
+                        type_name: str, matching: MatchingOptions,
+                        overwrite: bool = False) -> tuple[StepReport, list[tuple[str, str, float]]]:
+    """Match each query against the 3D points seen in its candidate map images (kapturelike.matching.points)
+    and write the resulting query <-> map-image matches, an empty file for a candidate without any.
+
+    Returns the report and the pairs (query, map image, number of matches) of every candidate with
+    matches, most matches first: a ranking of the map images by what the query actually sees.
+    """
+    report = StepReport("matching (query to map points)")
+    index: list[PointIndex] = []
+
+    def point_index() -> PointIndex:
+        if not index:  # only when a query is left to match: a resumed run reads no map descriptor
+            index.append(build_point_index(observations.for_image(type_name),
+                                           lambda n: map_store.read("descriptors", type_name, n)))
+        return index[0]
+
+    def process(batch: list[str]):
+        descriptors = [query_store.read("descriptors", type_name, q) for q in batch]
+        results = match_queries_to_points(descriptors, [candidates_of[q] for q in batch], point_index(), matching)
+        for query, result in zip(batch, results):
+            per_image = image_matches(result, point_index(), candidates_of[query])
+            for map_image in candidates_of[query]:
+                query_store.write_matches(type_name, query, map_image, per_image.get(map_image, np.zeros((0, 3))))
+            yield query, None
+
+    with timed_step(report):
+        run_batched(report, queries, lambda q: all(query_store.has_matches(type_name, q, m) for m in candidates_of[q]),
+                    process, overwrite=overwrite)
+        pairs = []
+        for query in queries:
+            counts = [(len(query_store.read_matches(type_name, query, m)), m) for m in candidates_of[query]
+                      if query_store.has_matches(type_name, query, m)]
+            pairs += [(query, m, float(c)) for c, m in sorted(counts, key=lambda x: (-x[0], x[1])) if c]
+    return report, pairs
 
 
 def _cameras_and_poses(kapture_dir: Path, use_poses: bool) -> tuple[dict[str, Camera], dict[str, tuple]]:
