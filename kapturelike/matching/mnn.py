@@ -32,6 +32,8 @@ class MatchingOptions:
         normalize: L2-normalise descriptors first (needed for the distance formula; SIFT uint8 included).
         device: 'auto' (CUDA when available), 'cpu', 'cuda' or any torch device string.
         batch_size: number of pairs per bmm; memory is about batch_size * N1 * N2 * 4 bytes.
+        epipolar_band: pixels; when both images of a pair have a known pose (mapping), only keypoints
+            within this distance of the epipolar line are compared (kapturelike.matching.guided); 0: never.
         chunk_elements: a pair with more than this many similarities (N1 * N2) is matched alone, its
             similarity matrix computed in row blocks of about this many elements (memory bound).
     """
@@ -43,6 +45,7 @@ class MatchingOptions:
     device: str = "auto"
     batch_size: int = 4
     chunk_elements: int = 2048 * 8192
+    epipolar_band: float = 8.0
 
     def __post_init__(self) -> None:
         if self.ratio_threshold is not None and not 0.0 < self.ratio_threshold <= 1.0:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
 
 

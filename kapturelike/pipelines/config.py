@@ -31,7 +31,9 @@ class FeaturesConfig:
 class PairsConfig:
     topk_mapping: int = 10  # retrieved neighbours per map image
     topk_localization: int = 10  # retrieved map images per query
-    exhaustive_below: int = 0  # maps with at most this many images are matched exhaustively
+    # maps with at most this many images are matched exhaustively, without global features: below ~20
+    # images epipolar-guided matching of every pair costs less than fitting and extracting DenseVLAD
+    exhaustive_below: int = 20
 
 
 @dataclass

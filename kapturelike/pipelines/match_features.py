@@ -19,6 +19,7 @@ from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
+from kapturelike.matching.guided import match_pairs_guided
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
 from kapturelike.matching.points import PointIndex, build_point_index, image_matches, match_queries_to_points
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
@@ -127,7 +128,11 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
         if not ok:
             return
         if matcher is None:
-            raw = match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], matching)
+            raw = match_pairs_guided(ok, loaded, cameras or {}, poses or {}, matching)
+            unguided = [k for k, r in enumerate(raw) if r is None]
+            for k, r in zip(unguided, match_pairs_with_scores([(loaded[k][0][1], loaded[k][1][1]) for k in unguided],
+                                                              matching)):
+                raw[k] = r
         else:
             raw = matcher(loaded, [(_image_size(cameras, a), _image_size(cameras, b)) for a, b in ok])
             if len(raw) != len(ok):
