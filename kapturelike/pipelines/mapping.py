@@ -109,7 +109,8 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     local_type = config.features.local
     reports.append(extract_local_features(names, image_root, store, local_type,
                                           make_local_extractor(config.features, config.device), overwrite))
-    for gtype in global_types(config.features):
+    exhaustive = len(names) <= config.pairs.exhaustive_below  # all pairs: no global features needed
+    for gtype in [] if exhaustive else global_types(config.features):
         model_dir = store.folder("global_features", gtype)
         setup = StepReport(f"global model ({gtype}: load, or fit on the map)")
         with timed_step(setup):
