@@ -1,28 +1,90 @@
-"""Shared front end of the tools: parse, run one library call, report an error in one line."""
+"""The one skeleton of every tool: a parser builder, one action, ``main(argv)``, errors in one line.
+
+A tool module looks like::
+
+    def build_parser() -> argparse.ArgumentParser:
+        parser = make_parser("kapture_xxx", __doc__)
+        flags.add_verbosity(parser)
+        ...
+        return parser
+
+    def action(args: argparse.Namespace) -> int | None: ...
+
+    def main(argv: list[str] | None = None) -> int:
+        return run(build_parser(), action, argv)
+
+Parsers never match a flag by prefix (``allow_abbrev=False``): kapture's multi-letter short flags
+(``-ow``, ``-im``, ``-kpt``) must be read as themselves, never as an abbreviation or as a one-letter
+flag with a glued value.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Callable
+from typing import NoReturn
 
 from kapturelike.errors import KapturelikeError
 
+logger = logging.getLogger("kapturelike")
 
-def one_line(error: BaseException) -> str:
-    return " ".join(str(error).split()) or type(error).__name__
+
+class ToolUnavailable(KapturelikeError):
+    """The tool exists for compatibility but cannot do its job here (the message says why)."""
+
+
+class ToolParser(argparse.ArgumentParser):
+    """argparse with kapture's flag rules and a one-line error message."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {one_line(message)} (see {self.prog} --help)\n")
+
+
+def make_parser(prog: str, description: str | None = None, **kwargs) -> ToolParser:
+    """The parser of the tool ``prog``; the first paragraph of ``description`` is its help text."""
+    return ToolParser(prog=prog, description=description, **kwargs)
+
+
+def one_line(error: BaseException | str) -> str:
+    text = error if isinstance(error, str) else str(error)
+    return " ".join(text.split()) or type(error).__name__
+
+
+def configure_logging(level: int | None) -> None:
+    """Show kapturelike's messages at ``level`` (kapture's ``-v``/``-q`` value) on stderr."""
+    level = logging.WARNING if level is None else level
+    handler = next((h for h in logger.handlers if getattr(h, "_kapturelike_cli", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+        handler._kapturelike_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+        logger.propagate = False
+    handler.stream = sys.stderr  # follow a redirected stderr (tests capture it)
+    logger.setLevel(level)
 
 
 def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], int | None],
         argv: list[str] | None = None) -> int:
     """Exit code of ``action(args)``: 0 (or its own code), 1 on a kapturelike, OS or value error
-    (printed as ``error: <message>`` on stderr), 2 on bad arguments (argparse's message)."""
+    (printed as ``error: <message>`` on one line of stderr), 2 on bad arguments, 3 when the
+    tool cannot be offered here (``ToolUnavailable``)."""
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: 2 on bad arguments, 0 for --help
         return e.code if isinstance(e.code, int) else 2
+    configure_logging(getattr(args, "verbose", None))
     try:
         code = action(args)
+    except ToolUnavailable as e:
+        print(f"error: {parser.prog} is not available here: {one_line(e)}", file=sys.stderr)
+        return 3
     except (KapturelikeError, OSError, ValueError) as e:  # bad input: one line, no traceback
         print(f"error: {one_line(e)}", file=sys.stderr)
         return 1

@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from kapturelike.dataset_tools import check_kapture
-from kapturelike.tools.cli import one_line, run
+from kapturelike.tools.cli import make_parser, one_line, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_check", description=__doc__)
+    parser = make_parser("kapture_check", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
 
     def action(args: argparse.Namespace) -> int:

@@ -6,12 +6,12 @@ import argparse
 import logging
 
 from kapturelike.retrieval.pose_pairs import DistancePairsOptions, compute_distance_pairs_files
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_compute_distance_pairs", description=__doc__)
+    parser = make_parser("kapture_compute_distance_pairs", description=__doc__)
     add_kapture_arguments(parser)
     defaults = DistancePairsOptions()
     parser.add_argument("--max-distance", type=float, default=defaults.max_distance,

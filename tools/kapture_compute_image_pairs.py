@@ -8,7 +8,7 @@ import logging
 from kapturelike.pipelines.compute_pairs import main as compute_pairs
 from kapturelike.retrieval.expansion import ExpansionOptions
 from kapturelike.retrieval.fusion import FusionMethod
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def add_kapture_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,7 +18,7 @@ def add_kapture_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_compute_image_pairs", description=__doc__)
+    parser = make_parser("kapture_compute_image_pairs", description=__doc__)
     add_kapture_arguments(parser)
     parser.add_argument("-gfeat", "--global-features-type", dest="global_types", nargs="+", default=["densevlad"],
                         metavar="TYPE", help="global feature type(s); several are late-fused (default: densevlad)")

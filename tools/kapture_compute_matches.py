@@ -7,12 +7,12 @@ import logging
 
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.match_features import main as compute_matches
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_extract_features import print_reports
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_compute_matches", description=__doc__)
+    parser = make_parser("kapture_compute_matches", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset (its features are used)")
     parser.add_argument("--pairs", "--pairsfile-path", dest="pairs", required=True,
                         help="pairs file: 'query_image, map_image, score' lines")

@@ -6,11 +6,11 @@ import argparse
 import logging
 
 from kapturelike.retrieval.pose_pairs import compute_sequence_pairs_files
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_compute_sequence_pairs", description=__doc__)
+    parser = make_parser("kapture_compute_sequence_pairs", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset (its camera records are used)")
     parser.add_argument("-o", "--output", required=True, help="pairs file to write ('query, map, score' lines)")
     parser.add_argument("--window", type=int, default=5,

@@ -8,7 +8,7 @@ from kapturelike.evaluation.evaluate_kapture import GROUP_BY
 from kapturelike.evaluation.evaluate_kapture import main as evaluate_kapture
 from kapturelike.evaluation.metrics import DEFAULT_THRESHOLDS
 from kapturelike.evaluation.report import format_table
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def threshold(text: str) -> tuple[float, float]:
@@ -24,7 +24,7 @@ def threshold(text: str) -> tuple[float, float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_evaluate", description=__doc__)
+    parser = make_parser("kapture_evaluate", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset of estimated poses")
     parser.add_argument("--gt", required=True, help="kapture dataset of ground-truth poses (rigs allowed)")
     parser.add_argument("-o", "--output", required=True, help="folder for results.json, results.txt, errors.png")

@@ -7,11 +7,11 @@ import json
 import logging
 
 from kapturelike.retrieval.evaluate import DEFAULT_KS, evaluate_retrieval_files, format_evaluation
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_evaluate_retrieval", description=__doc__)
+    parser = make_parser("kapture_evaluate_retrieval", description=__doc__)
     parser.add_argument("--pairs", "--pairsfile-path", dest="pairs", required=True,
                         help="pairs file: 'query_image, map_image, score' lines")
     parser.add_argument("--mapping", required=True, help="kapture dataset of the map images, with poses")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.ltvl import CONVENTIONS, export_ltvl
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_export_LTVL2020", description=__doc__)
+    parser = make_parser("kapture_export_LTVL2020", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder holding the query poses")
     parser.add_argument("-o", "--output", required=True, help="submission file to write")
     parser.add_argument("--convention", choices=CONVENTIONS, default="aachen",

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.colmap import ColmapExportOptions, export_colmap
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_export_colmap", description=__doc__)
+    parser = make_parser("kapture_export_colmap", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
     parser.add_argument("-o", "--output", required=True, help="COLMAP model folder to write")
     parser.add_argument("-db", "--database", help="also write this COLMAP database.db")

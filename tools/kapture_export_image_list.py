@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from kapturelike.dataset_tools import export_image_list
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_export_image_list", description=__doc__)
+    parser = make_parser("kapture_export_image_list", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
     parser.add_argument("-o", "--output", required=True, help="image list file to write")
     parser.add_argument("--intrinsics", action="store_true", help="append MODEL width height params...")

@@ -7,11 +7,11 @@ import argparse
 from kapturelike.converters.features_io import keypoints_reader
 from kapturelike.converters.nvm import export_nvm
 from kapturelike.io.dataset import load_kapture
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_export_nvm", description=__doc__)
+    parser = make_parser("kapture_export_nvm", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
     parser.add_argument("-o", "--output", required=True, help="file.nvm to write")
     parser.add_argument("--keypoints-type", help="keypoints type of the observations (default: the only one)")

@@ -6,11 +6,11 @@ import argparse
 
 from kapturelike.converters.opensfm import export_opensfm
 from kapturelike.io.dataset import load_kapture
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_export_opensfm", description=__doc__)
+    parser = make_parser("kapture_export_opensfm", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
     parser.add_argument("-o", "--output", required=True, help="reconstruction.json to write")
     parser.add_argument("--approximate", action="store_true", help="replace cameras OpenSfM cannot hold")

@@ -6,11 +6,11 @@ import argparse
 
 from kapturelike.converters.ply import PlyOptions, export_ply
 from kapturelike.io.dataset import load_kapture
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_export_ply", description=__doc__)
+    parser = make_parser("kapture_export_ply", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
     parser.add_argument("-o", "--output", required=True, help="file.ply to write")
     parser.add_argument("--binary", action="store_true", help="binary little endian instead of ascii")

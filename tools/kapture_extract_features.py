@@ -9,11 +9,11 @@ import sys
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.extract_features import main as extract_local
 from kapturelike.pipelines.steps import StepReport
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_extract_features", description=__doc__)
+    parser = make_parser("kapture_extract_features", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset")
     parser.add_argument("-o", "--output", help="kapture dataset to write features to (default: the input; "
                                                "a new folder gets the input's sensors and a link to its images)")

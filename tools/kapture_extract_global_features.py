@@ -7,12 +7,12 @@ import logging
 
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.extract_features import main_global
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_extract_features import print_reports
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_extract_global_features", description=__doc__)
+    parser = make_parser("kapture_extract_global_features", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset")
     parser.add_argument("-o", "--output", help="kapture dataset to write features to (default: the input)")
     parser.add_argument("--map", help="map dataset whose fitted DenseVLAD model the queries reuse (without it, "

@@ -6,7 +6,7 @@ import argparse
 import logging
 
 from kapturelike.retrieval.fusion import FusionMethod, FusionOptions, image_retrieval_late_fusion_files
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
 # kapture-localization's names of the operators that kapturelike names differently
@@ -37,7 +37,7 @@ def fusion_options(args: argparse.Namespace, count: int) -> FusionOptions:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_image_retrieval_late_fusion", description=__doc__)
+    parser = make_parser("kapture_image_retrieval_late_fusion", description=__doc__)
     add_kapture_arguments(parser)
     parser.add_argument("-gfeat", "--global-features-type", dest="global_types", nargs="+", required=True,
                         metavar="TYPE", help="global feature types to fuse")

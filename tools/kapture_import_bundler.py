@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.bundler import import_bundler
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_bundler", description=__doc__)
+    parser = make_parser("kapture_import_bundler", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="bundle.out")
     parser.add_argument("-l", "--image-list", required=True, help="image list, one name per camera")
     parser.add_argument("--images", required=True, help="folder of the images (their sizes are read)")

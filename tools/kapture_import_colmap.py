@@ -6,11 +6,11 @@ import argparse
 
 from kapturelike.converters.colmap import import_colmap
 from kapturelike.converters.common import ConversionError
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_colmap", description=__doc__)
+    parser = make_parser("kapture_import_colmap", description=__doc__)
     parser.add_argument("-i", "--input", dest="model",
                         help="COLMAP model folder (cameras/images/points3D .txt or .bin)")
     parser.add_argument("-db", "--database", help="COLMAP database.db")

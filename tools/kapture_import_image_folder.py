@@ -7,11 +7,11 @@ import sys
 
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS
 from kapturelike.dataset_tools import ImportOptions, import_image_folder
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_image_folder", description=__doc__)
+    parser = make_parser("kapture_import_image_folder", description=__doc__)
     parser.add_argument("-i", "--images", required=True, help="folder of images (searched recursively)")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to create")
     parser.add_argument("--camera-model", default="UNKNOWN_CAMERA", choices=list(CAMERA_MODEL_PARAMS),

@@ -9,11 +9,11 @@ import sys
 
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS
 from kapturelike.dataset_tools import ImportOptions, import_image_list
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_image_list", description=__doc__,
+    parser = make_parser("kapture_import_image_list", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-l", "--list", required=True, help="image list file")
     parser.add_argument("-i", "--images", required=True, help="folder the names of the list are relative to")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.openmvg import import_openmvg
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_openmvg", description=__doc__)
+    parser = make_parser("kapture_import_openmvg", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="sfm_data.json")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
     parser.add_argument("--keypoints-type", default="openmvg", help="name of the keypoints type [openmvg]")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.query_list import QueryListOptions, import_query_list
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_query_list", description=__doc__)
+    parser = make_parser("kapture_import_query_list", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="query list file")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
     parser.add_argument("--camera-per-image", action="store_true", help="one sensor per image, even if equal")

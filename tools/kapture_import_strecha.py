@@ -5,11 +5,11 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.converters.camera_files import StrechaOptions, import_strecha
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_import_strecha", description=__doc__)
+    parser = make_parser("kapture_import_strecha", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="scene folder (fountain-P11, Herz-Jesus-P25, ...)")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
     parser.add_argument("--images", choices=("symlink", "copy", "skip"), default="symlink",

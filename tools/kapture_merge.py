@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from kapturelike.dataset_tools import MergeOptions, merge
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_merge", description=__doc__)
+    parser = make_parser("kapture_merge", description=__doc__)
     parser.add_argument("-i", "--inputs", required=True, nargs="+", help="kapture dataset folders")
     parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to create")
     parser.add_argument("--copy", action="store_true", help="copy record files instead of symlinking them")

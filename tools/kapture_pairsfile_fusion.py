@@ -6,12 +6,12 @@ import argparse
 import logging
 
 from kapturelike.retrieval.fusion import fuse_pairs_files
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_image_retrieval_late_fusion import add_fusion_arguments, fusion_options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_pairsfile_fusion", description=__doc__)
+    parser = make_parser("kapture_pairsfile_fusion", description=__doc__)
     parser.add_argument("-i", "--inputs", nargs="+", required=True, metavar="PAIRS",
                         help="pairs files to fuse ('query, map, score' lines), at least 2")
     parser.add_argument("-o", "--output", required=True, help="fused pairs file to write")

@@ -6,11 +6,11 @@ import argparse
 import sys
 
 from kapturelike.dataset_tools import format_summary, summary
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_print", description=__doc__)
+    parser = make_parser("kapture_print", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
 
     def action(args: argparse.Namespace) -> None:

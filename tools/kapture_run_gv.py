@@ -8,12 +8,12 @@ import logging
 from kapturelike.matching.verification import METHODS
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.verify_matches import main as verify_kapture
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_extract_features import print_reports
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_run_gv", description=__doc__)
+    parser = make_parser("kapture_run_gv", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset holding the matches")
     parser.add_argument("--pairs", "--pairsfile-path", dest="pairs",
                         help="verify only these pairs (default: every stored pair)")

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from kapturelike.dataset_tools import SplitOptions, split
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def read_names(path: str) -> set[str]:
@@ -17,7 +17,7 @@ def read_names(path: str) -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="kapture_split", description=__doc__)
+    parser = make_parser("kapture_split", description=__doc__)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
     parser.add_argument("--images", required=True, help="file listing the images of the first part")
     parser.add_argument("-o", "--output", required=True, help="folder of the listed images' part")

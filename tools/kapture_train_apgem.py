@@ -8,11 +8,11 @@ import logging
 from kapturelike.features.train_apgem import FinetuneOptions, PairMiningOptions
 from kapturelike.pipelines.train_global import MINING_METHODS, TrainGlobalOptions
 from kapturelike.pipelines.train_global import main as train_global
-from kapturelike.tools.cli import run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_train_apgem", description=__doc__)
+    parser = make_parser("kapture_train_apgem", description=__doc__)
     parser.add_argument("-i", "--mapping", required=True, help="kapture map: images with poses (or 3D points)")
     parser.add_argument("-c", "--checkpoint", "--init", dest="checkpoint", required=True,
                         help="AP-GeM checkpoint to start from (official format, e.g. Resnet101-AP-GeM-LM18.pt)")

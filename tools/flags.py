@@ -1,0 +1,158 @@
+"""kapture's shared command-line flags, defined once: same option strings, destinations and defaults.
+
+Each ``add_*`` function adds one flag (or one family) to a parser the way kapture's and
+kapture-localization's tools spell it, so that a command line written for kapture parses here
+into the same namespace. Option strings can be overridden where a kapture tool spells a flag
+differently (``kapture_import_image_list`` has ``-f/--force`` without ``-y``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+
+# kapture.io.binary.TransferAction, in its order
+IMAGE_TRANSFERS = ("skip", "root_link", "copy", "move", "link_absolute", "link_relative")
+
+
+class Verbosity(argparse.Action):
+    """kapture's ``-v LEVEL``: a logging level name (any case) or number; bare ``-v`` means info."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        try:
+            level = int(values)
+        except ValueError:
+            level = logging.getLevelName(str(values).upper())
+            if not isinstance(level, int):
+                parser.error(f"{option_string}: unknown level '{values}' (debug, info, warning, error, critical)")
+        setattr(namespace, self.dest, level)
+
+
+def add_verbosity(parser: argparse.ArgumentParser) -> None:
+    """``-v/--verbose [LEVEL]`` (default warning, bare: info) and ``-q/--silent/--quiet`` (critical)."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-v", "--verbose", nargs="?", default=logging.WARNING, const=logging.INFO,
+                       action=Verbosity, metavar="LEVEL",
+                       help="verbosity: debug, info, warning (default), error, critical or a number; "
+                            "-v alone means info")
+    group.add_argument("-q", "--silent", "--quiet", action="store_const", dest="verbose", const=logging.CRITICAL,
+                       help="only critical messages")
+
+
+def add_force(parser: argparse.ArgumentParser, flags: Sequence[str] = ("-f", "-y", "--force")) -> None:
+    """kapture's overwrite rule: without it an existing output is refused."""
+    parser.add_argument(*flags, action="store_true", default=False, dest="force",
+                        help="overwrite (or write into) an existing output")
+
+
+def add_image_transfer(parser: argparse.ArgumentParser, default: str = "link_absolute",
+                       flags: Sequence[str] = ("--image_transfer",), dest: str = "image_transfer") -> None:
+    """How record files (images) reach the output, with the tool's own kapture default."""
+    parser.add_argument(*flags, dest=dest, default=default, choices=IMAGE_TRANSFERS,
+                        help=f"how images are transferred (default: {default})")
+
+
+def add_input(parser: argparse.ArgumentParser, flags: Sequence[str] = ("-i", "--input"), dest: str = "input",
+              required: bool = True, what: str = "input kapture dataset folder") -> None:
+    parser.add_argument(*flags, dest=dest, required=required, help=what)
+
+
+def add_output(parser: argparse.ArgumentParser, flags: Sequence[str] = ("-o", "--output"), dest: str = "output",
+               required: bool = True, default: str | None = None, what: str = "output folder") -> None:
+    parser.add_argument(*flags, dest=dest, required=required, default=default, help=what)
+
+
+def add_kapture(parser: argparse.ArgumentParser, flags: Sequence[str] = ("-k", "--kapture"),
+                required: bool = True) -> None:
+    """``-k/--kapture``: the kapture dataset folder (dest ``kapture``)."""
+    parser.add_argument(*flags, dest="kapture", required=required, help="kapture dataset folder")
+
+
+def add_reconstruction(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    """``-txt/--reconstruction``: a COLMAP text reconstruction folder."""
+    parser.add_argument("-txt", "--reconstruction", dest="reconstruction", required=required, default=None,
+                        help="COLMAP reconstruction folder (cameras.txt, images.txt, points3D.txt)")
+
+
+def add_database(parser: argparse.ArgumentParser, required: bool = False) -> None:
+    parser.add_argument("-db", "--database", dest="database", required=required, default=None,
+                        help="COLMAP database file")
+
+
+def add_keypoints_type(parser: argparse.ArgumentParser, flags: Sequence[str] = ("-kpt", "--keypoints-type"),
+                       required: bool = False) -> None:
+    parser.add_argument(*flags, dest="keypoints_type", required=required, default=None,
+                        help="keypoints type (default: the only one, or guessed)")
+
+
+def add_descriptors_type(parser: argparse.ArgumentParser, flags: Sequence[str] = ("-desc", "--descriptors-type"),
+                         required: bool = False) -> None:
+    parser.add_argument(*flags, dest="descriptors_type", required=required, default=None,
+                        help="descriptors type (default: the only one, or guessed)")
+
+
+def add_global_features_type(parser: argparse.ArgumentParser,
+                             flags: Sequence[str] = ("-gfeat", "--global-features-type"),
+                             required: bool = False) -> None:
+    parser.add_argument(*flags, dest="global_features_type", required=required, default=None,
+                        help="global features type (default: the only one, or guessed)")
+
+
+def add_feature_paths(parser: argparse.ArgumentParser, required: bool = True, matches_gv: bool = True) -> None:
+    """kapture-localization's separate feature folders: ``-kpt/-desc/-gfeat/-matches[/-matches-gv]`` paths."""
+    parser.add_argument("-kpt", "--keypoints-path", dest="keypoints_path", required=required,
+                        help="keypoints folder (kapture's separate-folder layout)")
+    parser.add_argument("-desc", "--descriptors-path", dest="descriptors_path", required=required,
+                        help="descriptors folder")
+    parser.add_argument("-gfeat", "--global-features-path", dest="global_features_path", required=required,
+                        help="global features folder")
+    parser.add_argument("-matches", "--matches-path", dest="matches_path", required=required,
+                        help="folder of matches")
+    if matches_gv:
+        parser.add_argument("-matches-gv", "--matches-gv-path", dest="matches_gv_path", required=required,
+                            help="folder of geometrically verified matches")
+
+
+def add_pairsfile_path(parser: argparse.ArgumentParser, required: bool = True,
+                       flags: Sequence[str] = ("--pairsfile-path",)) -> None:
+    parser.add_argument(*flags, dest="pairsfile_path", required=required, default=None, type=str,
+                        help="pairs file: 'image, image, score' lines")
+
+
+def add_rig(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-rig", "--rig", dest="rig", default=None, help="COLMAP rig json file to write")
+
+
+def add_skip_reconstruction(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--skip_reconstruction", action="store_true", default=False,
+                        help="import only sensors and records, not the reconstruction")
+
+
+class IgnoredColmapBinary(argparse.Action):
+    """kapture's path to the COLMAP executable: accepted, not needed (pycolmap does the work)."""
+
+    def __call__(self, parser, namespace, values, option_string=None) -> None:
+        print(f"{parser.prog}: note: {option_string} {values} ignored, pycolmap is used instead of the COLMAP "
+              "executable", file=sys.stderr)
+        setattr(namespace, self.dest, values)
+
+
+def add_colmap_binary(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-colmap", "--colmap_binary", dest="colmap_binary", default="colmap",
+                        action=IgnoredColmapBinary, help="accepted for kapture compatibility and ignored")
+
+
+def add_python_binary(parser: argparse.ArgumentParser) -> None:
+    """kapture-localization's pipelines run their steps with a python executable: here they run in process."""
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("-python", "--python_binary", dest="python_binary", default=None,
+                       help="accepted for kapture compatibility and ignored (steps run in this process)")
+    group.add_argument("--auto-python-binary", dest="auto_python_binary", action="store_true", default=False,
+                       help="accepted for kapture compatibility and ignored")
+
+
+def add_threads(parser: argparse.ArgumentParser, flags: Sequence[str] = ("--max-number-of-threads",)) -> None:
+    parser.add_argument(*flags, dest="max_number_of_threads", type=int, default=None,
+                        help="number of threads (default: all)")
