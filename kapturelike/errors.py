@@ -28,5 +28,10 @@ class FormatError(KapturelikeError, ValueError):
         super().__init__(f"{': '.join([', '.join(where), message]) if where else message}")
 
 
+class FormatWarning(FormatError):
+    """A quirk of real published data that kapture reads leniently: the data is kept, the quirk is reported
+    (file, line, field) as a warning; ``kapture_check --strict`` counts it as an error."""
+
+
 class MissingDataError(KapturelikeError, FileNotFoundError):
     """A file the data refers to (image, feature file) does not exist."""

@@ -1,26 +1,22 @@
-"""kapture_pipeline_localize: map + query kapture -> poses, post-processing, evaluation, benchmark file."""
+"""kapture_pipeline_localize: map + query kapture -> poses, post-processing, evaluation, benchmark file.
+
+Our short interface (``-m MAP_DIR -q QUERY -o OUT_DIR [--config YAML]``) and kapture-localization's flags
+(``-i MAP --query QUERY -kpt ... --colmap-map MAP_DIR -o OUT_DIR --topk 5 --config 2 ...``) go through one
+code path: kapturelike.pipelines.command_line.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.evaluation.report import format_table
-from kapturelike.pipelines.config import load_config
+from kapturelike.pipelines.command_line import localize_parser, map_dir_of, request
 from kapturelike.pipelines.localization import run_localization
 from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_pipeline_localize", description=__doc__)
-    parser.add_argument("-m", "--map", required=True, help="MAP_DIR written by kapture_pipeline_mapping")
-    parser.add_argument("-q", "--query", required=True, help="query kapture dataset (ground truth, if any, "
-                        "is used only for evaluation)")
-    parser.add_argument("-o", "--output", required=True, help="OUT_DIR (resumable)")
-    parser.add_argument("--config", help="YAML configuration (see datasets/configs/default.yaml)")
-    parser.add_argument("--overwrite", action="store_true", help="recompute what already exists")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    return parser
+    return localize_parser()
 
 
 def print_run(run_result) -> None:
@@ -33,8 +29,9 @@ def print_run(run_result) -> None:
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    result = run_localization(args.map, args.query, args.output, load_config(args.config), overwrite=args.overwrite)
+    map_dir = map_dir_of(args, build_parser(), mapping=False)
+    config, control = request(args, mapping=False, out_dir=args.output)
+    result = run_localization(map_dir, args.query, args.output, config, overwrite=args.overwrite, control=control)
     print_run(result)
     print(f"poses -> {result.out_dir / 'localized'}")
     return 0

@@ -1,28 +1,27 @@
-"""kapture_pipeline_mapping: map kapture (images with known poses) -> features, pairs, matches, 3D points."""
+"""kapture_pipeline_mapping: map kapture (images with known poses) -> features, pairs, matches, 3D points.
+
+Our short interface (``-i MAP -o MAP_DIR [--config YAML]``) and kapture-localization's flags
+(``-kpt -desc -gfeat -matches -matches-gv --colmap-map --topk ...``) go through one code path:
+kapturelike.pipelines.command_line.
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 
-from kapturelike.pipelines.config import load_config
+from kapturelike.pipelines.command_line import map_dir_of, mapping_parser, request
 from kapturelike.pipelines.mapping import run_mapping
 from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kapture_pipeline_mapping", description=__doc__)
-    parser.add_argument("-i", "--input", required=True, help="map kapture dataset (images with poses)")
-    parser.add_argument("-o", "--output", required=True, help="MAP_DIR: where the map is built (resumable)")
-    parser.add_argument("--config", help="YAML configuration (see datasets/configs/default.yaml)")
-    parser.add_argument("--overwrite", action="store_true", help="recompute what already exists")
-    parser.add_argument("-v", "--verbose", action="store_true")
-    return parser
+    return mapping_parser()
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    result = run_mapping(args.input, args.output, load_config(args.config), overwrite=args.overwrite)
+    map_dir = map_dir_of(args, build_parser(), mapping=True)
+    config, control = request(args, mapping=True, out_dir=map_dir)
+    result = run_mapping(args.input, map_dir, config, overwrite=args.overwrite, control=control)
     for report in result.reports:
         print(report.summary())
     print(f"map: {result.num_images} images, {result.num_pairs} pairs, {result.num_points} points, "

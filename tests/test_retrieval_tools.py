@@ -92,8 +92,8 @@ def test_image_pairs_mapping_and_query(scene, tmp_path, capsys):
 def test_image_pairs_expansion_matches_library(scene, tmp_path):
     out = tmp_path / "qe.txt"
     assert kapture_compute_image_pairs.main(["--mapping", str(scene.mapping), "--query", str(scene.query),
-                                             "--topk", "4", "--qe-n", "2", "--qe-alpha", "2", "--dba-n", "1",
-                                             "-o", str(out)]) == 0
+                                             "-gfeat", "densevlad", "--topk", "4", "--qe-n", "2", "--qe-alpha", "2",
+                                             "--dba-n", "1", "-o", str(out)]) == 0
     m_names, m_feats = load_global_features(scene.mapping, "densevlad")
     q_names, q_feats = load_global_features(scene.query, "densevlad")
     expected = pairs_from_retrieval(q_names, q_feats, m_names, m_feats, 4,
@@ -197,7 +197,7 @@ def test_evaluate_retrieval(scene, tmp_path, capsys):
 
     retrieved = tmp_path / "retrieved.txt"
     assert kapture_compute_image_pairs.main(["--mapping", str(scene.mapping), "--query", str(scene.query),
-                                             "--topk", "6", "-o", str(retrieved)]) == 0
+                                             "-gfeat", "densevlad", "--topk", "6", "-o", str(retrieved)]) == 0
     assert kapture_evaluate_retrieval.main(["--pairs", str(retrieved), "--mapping", str(scene.mapping),
                                             "--query", str(scene.query), "-k", "1", "6", "--json",
                                             str(result)]) == 0

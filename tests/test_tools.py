@@ -24,7 +24,7 @@ from kapturelike.dataset_tools import (
     parse_image_list,
     split,
 )
-from kapturelike.errors import FormatError
+from kapturelike.errors import FormatError, FormatWarning
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.tools import (
@@ -106,7 +106,7 @@ def test_import_image_folder(tmp_path: Path, capsys) -> None:
 def test_print(tmp_path: Path, capsys) -> None:
     root = _dataset(tmp_path)
     capsys.readouterr()
-    assert kapture_print.main(["-i", str(root)]) == 0
+    assert kapture_print.main(["-i", str(root), "--summary"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert "sensors: 2 (camera: 2)" in out and "poses: 4" in out and "records: camera: 4" in out
     assert "keypoints: sift (float32 x 2, 4 images)" in out and "match pairs: sift: 2" in out
@@ -117,7 +117,7 @@ def test_print(tmp_path: Path, capsys) -> None:
 
 def test_print_subprocess(tmp_path: Path) -> None:
     root = _dataset(tmp_path)
-    result = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_print", "-i", str(root)],
+    result = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_print", "-i", str(root), "--summary"],
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0 and "records: camera: 4" in result.stdout
     result = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_print", "-i", str(tmp_path)],
@@ -153,7 +153,10 @@ def test_check_clean_and_broken(tmp_path: Path, capsys) -> None:
     assert "feature id 99" in text and "beyond the 4 of points3d.txt" in text
     assert kapture_check.main(["-i", str(root)]) == 1
     out = capsys.readouterr().out.splitlines()
-    assert out[-1] == f"{len(problems)} problem(s) found" and len(out) == len(problems) + 1
+    warnings = [p for p in problems if isinstance(p, FormatWarning)]  # the unknown device
+    assert len(warnings) == 1 and "nobody" in str(warnings[0])
+    assert out[-1] == f"{len(problems) - 1} error(s), 1 warning(s) found" and len(out) == len(problems) + 1
+    assert sum(line.startswith("warning: ") for line in out) == 1
 
 
 def test_image_list_forms_and_export_round_trip(tmp_path: Path, capsys) -> None:
@@ -163,7 +166,7 @@ def test_image_list_forms_and_export_round_trip(tmp_path: Path, capsys) -> None:
                    "é.png 1 0 0 0 1 2 3\nsub/c%20d.png SIMPLE_PINHOLE 20 10 30 10 5 0 1 0 0 4 5 6\n")
     os.rename(images / "sub" / "c d.png", images / "sub" / "c%20d.png")
     out = tmp_path / "out"
-    assert kapture_import_image_list.main(["-l", str(lst), "-i", str(images), "-o", str(out)]) == 0
+    assert kapture_import_image_list.main(["-l", str(lst), "-im", str(images), "-o", str(out)]) == 0
     assert "imported 4 images, 4 camera(s), 2 poses" in capsys.readouterr().out
     k = load_kapture(out, check_images=True)
     cams = {name: k.sensors[cam] for name, (_, cam) in k.image_keys().items()}
@@ -176,14 +179,15 @@ def test_image_list_forms_and_export_round_trip(tmp_path: Path, capsys) -> None:
     assert kapture_export_image_list.main(["-i", str(out), "-o", str(exported), "--intrinsics",
                                            "--poses"]) == 0
     assert len(exported.read_text().splitlines()) == 4
-    assert kapture_import_image_list.main(["-l", str(exported), "-i", str(images),
+    assert kapture_import_image_list.main(["-l", str(exported), "-im", str(images),
                                            "-o", str(tmp_path / "o2")]) == 0
     k2 = load_kapture(tmp_path / "o2")
     assert sorted(map(repr, k2.sensors.values())) == sorted(map(repr, k.sensors.values()))
     for name, key in k.image_keys().items():
         assert k2.trajectories.get(k2.image_keys()[name]) == k.trajectories.get(key)
     # plain export: names only
-    assert kapture_export_image_list.main(["-i", str(out), "-o", str(exported)]) == 0
+    assert kapture_export_image_list.main(["-i", str(out), "-o", str(exported)]) == 1  # exists: kapture's -f rule
+    assert kapture_export_image_list.main(["-i", str(out), "-o", str(exported), "-f"]) == 0
     assert sorted(exported.read_text().split()) == sorted(k.image_names())
 
 
@@ -201,7 +205,9 @@ def test_bad_image_list(tmp_path: Path, line: str, field: str) -> None:
 def test_merge_one_input_is_identical_copy(tmp_path: Path, capsys) -> None:
     root = _dataset(tmp_path)
     out = tmp_path / "merged"
-    assert kapture_merge.main(["-i", str(root), "-o", str(out)]) == 0
+    assert kapture_merge.main(["-i", str(root), "-o", str(tmp_path / "no_images")]) == 0  # kapture: skip images
+    assert not records_data_path(tmp_path / "no_images").exists()
+    assert kapture_merge.main(["-i", str(root), "-o", str(out), "--image_transfer", "link_absolute"]) == 0
     assert _text_files(out) == _text_files(root)
     for name in _text_files(root):
         assert filecmp.cmp(root / name, out / name, shallow=False), name

@@ -89,3 +89,11 @@ def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], 
         print(f"error: {one_line(e)}", file=sys.stderr)
         return 1
     return int(code or 0)
+
+
+def note_ignored(parser: argparse.ArgumentParser, args: argparse.Namespace, dests: list[str]) -> None:
+    """One line on stderr for each of kapture's flags given here that this tool accepts but does not apply."""
+    for action in parser._actions:
+        if action.dest in dests and getattr(args, action.dest, action.default) != action.default:
+            print(f"{parser.prog}: note: {'/'.join(action.option_strings)} is accepted for kapture compatibility "
+                  "and not applied", file=sys.stderr)

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 # kapture.io.binary.TransferAction, in its order
 IMAGE_TRANSFERS = ("skip", "root_link", "copy", "move", "link_absolute", "link_relative")
@@ -156,3 +158,19 @@ def add_python_binary(parser: argparse.ArgumentParser) -> None:
 def add_threads(parser: argparse.ArgumentParser, flags: Sequence[str] = ("--max-number-of-threads",)) -> None:
     parser.add_argument(*flags, dest="max_number_of_threads", type=int, default=None,
                         help="number of threads (default: all)")
+
+
+def file_in(path: str, file_name: str) -> Path:
+    """kapture names a folder where kapturelike names a file: a path ending in the file's extension is the
+    file itself, any other path a folder holding ``file_name``."""
+    return Path(path) if Path(path).suffix == Path(file_name).suffix else Path(path) / file_name
+
+
+def reconstruction_parts(kapture_dir: str | Path, add_reconstruction: bool, ignore_trajectories: bool) -> None:
+    """kapture's importers add the reconstruction (keypoints, points, observations) only when asked, and
+    leave the trajectories out when asked: apply these choices to a dataset just written."""
+    root = Path(kapture_dir)
+    if not add_reconstruction and (root / "reconstruction").is_dir():
+        shutil.rmtree(root / "reconstruction")
+    if ignore_trajectories:
+        (root / "sensors" / "trajectories.txt").unlink(missing_ok=True)

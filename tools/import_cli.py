@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
+from kapturelike.core.reconstruction import Kapture
 from kapturelike.importers.common import TransferAction
 from kapturelike.tools import flags
 from kapturelike.tools.cli import configure_logging as configure_cli_logging
@@ -34,3 +35,15 @@ def configure_logging(args: argparse.Namespace) -> bool:
     """Apply -v/-q; True when progress bars are to be shown (not with -q)."""
     configure_cli_logging(args.verbose)
     return args.verbose < logging.CRITICAL
+
+
+def report(result: Kapture | dict[str, Kapture], output: str) -> None:
+    """One line saying what was imported, and where."""
+    if isinstance(result, dict):
+        images = sum(len(k.records.get("camera", ())) for k in result.values())
+        print(f"{len(result)} kaptures ({images} images) -> {output}")
+        return
+    parts = [f"{len(result.records.get('camera', ()))} images",
+             f"{0 if result.trajectories is None else len(result.trajectories)} poses"]
+    parts += [f"{len(r)} {kind} records" for kind, r in result.records.items() if kind != "camera"]
+    print(f"{', '.join(parts)} -> {output}")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.retrieval.pose_pairs import DistancePairsOptions, compute_distance_pairs_files
-from kapturelike.tools.cli import make_parser, run
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, note_ignored, run
 from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_compute_distance_pairs", description=__doc__)
+    flags.add_verbosity(parser)
     add_kapture_arguments(parser)
+    parser.add_argument("--keep-rejected", action="store_true", help="accepted for kapture compatibility, not applied")
+    parser.add_argument("--block-size", type=int, default=1000, help="query images processed at once (default: 1000)")
     defaults = DistancePairsOptions()
     parser.add_argument("--max-distance", type=float, default=defaults.max_distance,
                         help=f"largest distance between camera centres (default: {defaults.max_distance})")
@@ -21,14 +24,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-angle", type=float, default=defaults.max_angle,
                         help=f"largest angle in degrees between viewing directions (default: {defaults.max_angle})")
     parser.add_argument("--topk", type=int, help="best pairs kept per image (default: all within the limits)")
-    parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
+    note_ignored(build_parser(), args, ["keep_rejected"])
     options = DistancePairsOptions(max_distance=args.max_distance, min_distance=args.min_distance,
-                                   max_angle=args.max_angle, topk=args.topk)
+                                   max_angle=args.max_angle, topk=args.topk, query_block=args.block_size)
     pairs = compute_distance_pairs_files(args.mapping, args.query, args.output, options)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0

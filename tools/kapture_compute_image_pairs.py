@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
+from kapturelike.io.dataset import load_kapture
 from kapturelike.pipelines.compute_pairs import main as compute_pairs
 from kapturelike.retrieval.expansion import ExpansionOptions
 from kapturelike.retrieval.fusion import FusionMethod
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
 
@@ -17,11 +18,21 @@ def add_kapture_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-o", "--output", required=True, help="pairs file to write ('query, map, score' lines)")
 
 
+def only_global_type(root: str) -> str:
+    """kapture-localization's default global feature type: the dataset's only one."""
+    types = sorted(load_kapture(root).global_features)
+    if len(types) != 1:
+        raise ValueError(f"{root}: give the global features type (-gfeat); the dataset has {len(types)}: "
+                         f"{', '.join(types) or 'none'}")
+    return types[0]
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_compute_image_pairs", description=__doc__)
+    flags.add_verbosity(parser)
     add_kapture_arguments(parser)
-    parser.add_argument("-gfeat", "--global-features-type", dest="global_types", nargs="+", default=["densevlad"],
-                        metavar="TYPE", help="global feature type(s); several are late-fused (default: densevlad)")
+    parser.add_argument("-gfeat", "--global-features-type", dest="global_features_type", nargs="+", default=None,
+                        metavar="TYPE", help="global feature type(s); several are late-fused (default: the only one)")
     parser.add_argument("--topk", type=int, default=20, help="map images kept per query (default: 20)")
     parser.add_argument("--fusion", default="generalized_harmonic", choices=[m.value for m in FusionMethod],
                         help="late fusion operator when several types are given (default: generalized_harmonic)")
@@ -29,15 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--qe-alpha", type=float, default=3.0, help="alpha-QE weight exponent (default: 3)")
     parser.add_argument("--dba-n", type=int, default=0, help="DBA: neighbours added to each map image (0: off)")
     parser.add_argument("--dba-alpha", type=float, default=3.0, help="DBA weight exponent (default: 3)")
-    parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     expansion = ExpansionOptions(qe_neighbors=args.qe_n, qe_alpha=args.qe_alpha, dba_neighbors=args.dba_n,
                                  dba_alpha=args.dba_alpha)  # validates the values even when both are off
-    pairs = compute_pairs(args.mapping, args.output, args.query, args.global_types, args.topk, args.fusion,
+    types = args.global_features_type or [only_global_type(args.mapping)]
+    pairs = compute_pairs(args.mapping, args.output, args.query, types, args.topk, args.fusion,
                           expansion if args.qe_n or args.dba_n else None)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0

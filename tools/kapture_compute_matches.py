@@ -3,34 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.match_features import main as compute_matches
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_extract_features import print_reports
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_compute_matches", description=__doc__)
+    flags.add_verbosity(parser)
     parser.add_argument("-i", "--input", required=True, help="kapture dataset (its features are used)")
-    parser.add_argument("--pairs", "--pairsfile-path", dest="pairs", required=True,
-                        help="pairs file: 'query_image, map_image, score' lines")
+    flags.add_pairsfile_path(parser, flags=("--pairsfile-path", "--pairs"))
     parser.add_argument("-o", "--output", help="kapture dataset to write matches to (default: the input)")
     parser.add_argument("--map", help="map dataset holding the features (and poses) of the map images")
     parser.add_argument("--verify", action="store_true",
                         help="verify matches geometrically (known poses where both images have one, else RANSAC)")
     parser.add_argument("--config", help="YAML configuration (features, matching, verification sections)")
     parser.add_argument("--local", help="local feature type, overriding the configuration (e.g. sift)")
-    parser.add_argument("--overwrite", action="store_true", help="recompute matches that exist")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-ow", "--overwrite", action="store_true", help="recompute matches that exist")
+    flags.add_descriptors_type(parser)
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    config = load_config(args.config, {"features": {"local": args.local}} if args.local else None)
-    return print_reports([compute_matches(args.input, args.pairs, args.output, config, verify=args.verify,
+    local = args.local or args.descriptors_type  # kapture-localization names the local features by -desc
+    config = load_config(args.config, {"features": {"local": local}} if local else None)
+    return print_reports([compute_matches(args.input, args.pairsfile_path, args.output, config, verify=args.verify,
                                           map_dir=args.map, overwrite=args.overwrite)])
 
 

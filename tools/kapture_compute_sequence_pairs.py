@@ -3,27 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.retrieval.pose_pairs import compute_sequence_pairs_files
-from kapturelike.tools.cli import make_parser, run
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_compute_sequence_pairs", description=__doc__)
-    parser.add_argument("-i", "--input", required=True, help="kapture dataset (its camera records are used)")
+    flags.add_verbosity(parser)
+    parser.add_argument("--mapping", "-i", "--input", dest="mapping", required=True,
+                        help="kapture dataset (its camera records are used)")
+    parser.add_argument("--loop", action="store_true", help="accepted for kapture compatibility, not applied")
+    parser.add_argument("--expand-window", action="store_true", help="accepted for kapture compatibility, not applied")
     parser.add_argument("-o", "--output", required=True, help="pairs file to write ('query, map, score' lines)")
-    parser.add_argument("--window", type=int, default=5,
-                        help="frames before and after each image it is paired with (default: 5)")
-    parser.add_argument("--max-interval", type=int,
-                        help="timestamp gap that starts a new sequence (default: one sequence per camera)")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("--window-size", "--window", dest="window_size", type=int, default=10,
+                        help="frames before and after each image it is paired with (default: 10)")
+    parser.add_argument("--max-interval", type=int, default=5000000,
+                        help="timestamp gap that starts a new sequence (default: 5000000)")
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    pairs = compute_sequence_pairs_files(args.input, args.output, args.window, args.max_interval)
+    note_ignored(build_parser(), args, ["loop", "expand_window"])
+    pairs = compute_sequence_pairs_files(args.mapping, args.output, args.window_size, args.max_interval)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0
 

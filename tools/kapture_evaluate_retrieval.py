@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import logging
 
 from kapturelike.retrieval.evaluate import DEFAULT_KS, evaluate_retrieval_files, format_evaluation
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
 
@@ -23,12 +23,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-k", "--ks", type=int, nargs="+", default=list(DEFAULT_KS),
                         help=f"ranks at which the hit rate is given (default: {' '.join(map(str, DEFAULT_KS))})")
     parser.add_argument("--json", help="also write the results to this JSON file")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    flags.add_verbosity(parser)
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     evaluation = evaluate_retrieval_files(args.pairs, args.mapping, args.query, args.max_distance, args.max_angle,
                                           args.ks)
     print(format_evaluation(evaluation))

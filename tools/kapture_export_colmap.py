@@ -1,28 +1,51 @@
-"""Export a kapture dataset to a COLMAP sparse model (text or binary) and optionally a database.db."""
+"""Export a kapture dataset to a COLMAP database.db (-db) and/or sparse model (-txt text, -o with --binary).
+
+Accepts every flag of kapture's kapture_export_colmap; -rig and --pairsfile-path are accepted and not
+applied (every camera and every stored match is exported).
+"""
 
 from __future__ import annotations
 
 import argparse
 
 from kapturelike.converters.colmap import ColmapExportOptions, export_colmap
-from kapturelike.tools.cli import make_parser, run
+from kapturelike.converters.common import ConversionError
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, note_ignored, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_export_colmap", __doc__)
+    flags.add_verbosity(parser)
+    flags.add_force(parser)
+    flags.add_kapture(parser, flags=("-i", "-k", "--kapture"))
+    flags.add_pairsfile_path(parser, required=False)
+    flags.add_keypoints_type(parser)
+    flags.add_descriptors_type(parser)
+    flags.add_database(parser)
+    flags.add_reconstruction(parser)
+    flags.add_rig(parser)
+    parser.add_argument("-o", "--output", default=None, help="COLMAP model folder to write (.txt; .bin: --binary)")
+    parser.add_argument("--binary", action="store_true", help="with -o: write .bin files instead of .txt")
+    parser.add_argument("--approximate", action="store_true", help="replace cameras COLMAP cannot hold by the nearest")
+    return parser
+
+
+def action(args: argparse.Namespace) -> None:
+    note_ignored(build_parser(), args, ["pairsfile_path", "rig"])
+    if not (args.database or args.reconstruction or args.output):
+        raise ConversionError("nothing to write: give -db DATABASE, -txt FOLDER and/or -o FOLDER")
+    options = ColmapExportOptions(args.keypoints_type, args.approximate)
+    model = export_colmap(args.kapture, args.reconstruction, False, args.database, options) if args.reconstruction \
+        else export_colmap(args.kapture, args.output, args.binary, args.database, options)
+    if args.reconstruction and args.output:
+        export_colmap(args.kapture, args.output, args.binary, None, options)
+    print(f"{len(model.images)} images, {len(model.points)} points -> "
+          f"{', '.join(str(p) for p in (args.database, args.reconstruction, args.output) if p)}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("kapture_export_colmap", description=__doc__)
-    parser.add_argument("-i", "--input", required=True, help="kapture dataset folder")
-    parser.add_argument("-o", "--output", required=True, help="COLMAP model folder to write")
-    parser.add_argument("-db", "--database", help="also write this COLMAP database.db")
-    parser.add_argument("--binary", action="store_true", help="write .bin files instead of .txt")
-    parser.add_argument("--keypoints-type", help="keypoints type (default: the only one)")
-    parser.add_argument("--approximate", action="store_true", help="replace cameras COLMAP cannot hold by the nearest")
-
-    def action(args: argparse.Namespace) -> None:
-        model = export_colmap(args.input, args.output, args.binary, args.database,
-                              ColmapExportOptions(args.keypoints_type, args.approximate))
-        print(f"{len(model.images)} images, {len(model.points)} points -> {args.output}")
-
-    return run(parser, action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

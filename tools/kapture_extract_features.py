@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.extract_features import main as extract_local
 from kapturelike.pipelines.steps import StepReport
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
 
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", help="YAML configuration (its features section is used)")
     parser.add_argument("--local", help="local feature type, overriding the configuration (e.g. sift)")
     parser.add_argument("--overwrite", action="store_true", help="recompute features that exist")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    flags.add_verbosity(parser)
     return parser
 
 
@@ -36,7 +36,6 @@ def print_reports(reports: list[StepReport], max_failures: int = 10) -> int:
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     config = load_config(args.config, {"features": {"local": args.local}} if args.local else None)
     return print_reports([extract_local(args.input, args.output, config, overwrite=args.overwrite)])
 

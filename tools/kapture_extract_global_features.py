@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.extract_features import main_global
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_extract_features import print_reports
 
@@ -21,12 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--global", dest="global_", metavar="TYPE",
                         help="global feature type(s), comma separated, overriding the configuration")
     parser.add_argument("--overwrite", action="store_true", help="recompute features that exist")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    flags.add_verbosity(parser)
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     config = load_config(args.config, {"features": {"global": args.global_}} if args.global_ else None)
     return print_reports(main_global(args.input, args.output, config, map_dir=args.map, overwrite=args.overwrite))
 

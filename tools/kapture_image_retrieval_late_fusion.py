@@ -1,58 +1,90 @@
-"""kapture_image_retrieval_late_fusion: pairs file of the late fusion of several global feature types."""
+"""kapture_image_retrieval_late_fusion: pairs file of the late fusion of several global feature types.
+
+As in kapture-localization, the fusion operator is a sub-command (mean, power, maximum, minimum,
+mean_and_power, min_and_max, mean_and_min, harmonic_mean, generalized_harmonic_mean, villena_roman,
+round_robin) with its own options; --method selects it too (kapturelike).
+"""
 
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.retrieval.fusion import FusionMethod, FusionOptions, image_retrieval_late_fusion_files
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
-from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
 
 # kapture-localization's names of the operators that kapturelike names differently
 METHOD_ALIASES = {"maximum": "max", "minimum": "min", "harmonic_mean": "harmonic",
                   "generalized_harmonic_mean": "generalized_harmonic"}
+# each sub-command's options: kapture-localization's
+SUBCOMMAND_OPTIONS = {"generalized_harmonic_mean": ("weights", "gamma"), "harmonic_mean": ("weights",),
+                      "maximum": (), "mean": ("weights",), "mean_and_min": ("weights", "gamma"),
+                      "mean_and_power": ("weights", "gamma"), "min_and_max": ("min_weight", "max_weight"),
+                      "minimum": (), "power": ("weights",), "round_robin": (), "villena_roman": ("alpha",)}
+OPTION_HELP = {"weights": "one weight per input (default: equal)",
+               "gamma": "mean_and_power / mean_and_min: share of the mean; generalized_harmonic: offset",
+               "alpha": "share of the min^2/(max+min) term", "min_weight": "weight of the min",
+               "max_weight": "weight of the max"}
+
+
+def _add_option(parser: argparse.ArgumentParser, name: str, dest: str) -> None:
+    flag = "--" + name.replace("_", "-")
+    if name == "weights":
+        parser.add_argument(flag, dest=dest, type=float, nargs="+", default=[], help=OPTION_HELP[name])
+    else:
+        parser.add_argument(flag, dest=dest, type=float, default=0.5, help=OPTION_HELP[name])
 
 
 def add_fusion_arguments(parser: argparse.ArgumentParser, default: str) -> None:
-    parser.add_argument("--method", default=default,
-                        choices=[m.value for m in FusionMethod] + sorted(METHOD_ALIASES),
-                        help=f"fusion operator (default: {default})")
-    parser.add_argument("--weights", type=float, nargs="+",
-                        help="one weight per input (mean, power and harmonic families; default: equal)")
-    parser.add_argument("--gamma", type=float, default=0.5,
-                        help="mean_and_power / mean_and_min: share of the mean; generalized_harmonic: offset")
-    parser.add_argument("--alpha", type=float, default=0.5, help="villena_roman: share of the min^2/(max+min) term")
-    parser.add_argument("--min-weight", type=float, default=0.5, help="min_and_max: weight of the min")
-    parser.add_argument("--max-weight", type=float, default=0.5, help="min_and_max: weight of the max")
+    """--method and its options (kapturelike), and kapture-localization's sub-commands (optional here)."""
+    parser.add_argument("--method", default=default, choices=[m.value for m in FusionMethod] + sorted(METHOD_ALIASES),
+                        help=f"fusion operator (default: {default}; a sub-command overrides it)")
+    for name in OPTION_HELP:  # the top-level spelling keeps its own dest: sub-command defaults never override it
+        _add_option(parser, name, f"method_{name}")
+    methods = parser.add_subparsers(dest="subcommand", metavar="METHOD", help="fusion operator (kapture-localization)")
+    for command, options in SUBCOMMAND_OPTIONS.items():
+        sub = methods.add_parser(command, help=f"fusion by {command.replace('_', ' ')}")
+        for name in options:
+            _add_option(sub, name, name)
 
 
 def fusion_options(args: argparse.Namespace, count: int) -> FusionOptions:
     """FusionOptions of the parsed arguments; ``count`` inputs are fused (one weight each)."""
-    if args.weights is not None and len(args.weights) != count:
-        raise ValueError(f"--weights: {len(args.weights)} weights given for {count} inputs")
-    return FusionOptions(method=METHOD_ALIASES.get(args.method, args.method), weights=args.weights,
-                         gamma=args.gamma, alpha=args.alpha, min_weight=args.min_weight,
-                         max_weight=args.max_weight)
+    method = args.subcommand or args.method
+
+    def value(name: str):
+        return getattr(args, name) if args.subcommand and hasattr(args, name) else getattr(args, f"method_{name}")
+
+    weights = value("weights") or None
+    if weights is not None and len(weights) != count:
+        raise ValueError(f"--weights: {len(weights)} weights given for {count} inputs")
+    return FusionOptions(method=METHOD_ALIASES.get(method, method), weights=weights, gamma=value("gamma"),
+                         alpha=value("alpha"), min_weight=value("min_weight"), max_weight=value("max_weight"))
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("kapture_image_retrieval_late_fusion", description=__doc__)
-    add_kapture_arguments(parser)
-    parser.add_argument("-gfeat", "--global-features-type", dest="global_types", nargs="+", required=True,
-                        metavar="TYPE", help="global feature types to fuse")
-    parser.add_argument("--topk", type=int, default=20, help="map images kept per query (default: 20)")
+    parser = make_parser("kapture_image_retrieval_late_fusion", __doc__)
+    flags.add_verbosity(parser)
+    parser.add_argument("-i", "--input", "--mapping", dest="input", required=True,
+                        help="kapture dataset of the map images")
+    parser.add_argument("--query", default=None, help="kapture dataset of the query images (default: the map)")
+    parser.add_argument("-gfeat", "--global_features_types", "--global-features-type", dest="global_features_types",
+                        nargs="+", default=[], metavar="TYPE", help="global feature types to fuse")
+    flags.add_output(parser, what="pairs file to write ('query, map, score' lines)")
+    parser.add_argument("--topk", type=int, default=None, help="map images kept per query (default: 20)")
     add_fusion_arguments(parser, "generalized_harmonic")
-    parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
-    if args.topk < 1:
-        raise ValueError(f"--topk must be >= 1, got {args.topk}")
-    pairs = image_retrieval_late_fusion_files(args.mapping, args.query, args.global_types, args.output, args.topk,
-                                              fusion_options(args, len(args.global_types)))
+    topk = 20 if args.topk is None else args.topk
+    if topk < 1:
+        raise ValueError(f"--topk must be >= 1, got {topk}")
+    if not args.global_features_types:
+        raise ValueError("give the global feature types to fuse (-gfeat TYPE TYPE...)")
+    types = args.global_features_types
+    pairs = image_retrieval_late_fusion_files(args.input, args.query, types, args.output, topk,
+                                              fusion_options(args, len(types)))
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0
 

@@ -8,7 +8,13 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.twelve_scenes import TwelveScenesOptions, import_12scenes
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
+from kapturelike.tools.import_cli import (
+    add_image_transfer,
+    add_input_output,
+    configure_logging,
+    importer_parser,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,7 +30,7 @@ def action(args: argparse.Namespace) -> None:
     progress = configure_logging(args)
     k = import_12scenes(args.input, args.output, TwelveScenesOptions(args.image_transfer, args.partition,
                                                                       args.force, progress))
-    print(f"{len(k.records['camera'])} images, {len(k.trajectories)} poses -> {args.output}")
+    report(k, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,7 +9,13 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.four_seasons import FourSeasonsOptions, import_4seasons
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
+from kapturelike.tools.import_cli import (
+    add_image_transfer,
+    add_input_output,
+    configure_logging,
+    importer_parser,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,10 +31,7 @@ def action(args: argparse.Namespace) -> None:
     progress = configure_logging(args)
     k = import_4seasons(args.input, args.output, FourSeasonsOptions(args.calibration, args.image_transfer,
                                                                     args.force, progress))
-    poses = 0 if k.trajectories is None else len(k.trajectories)
-    print(f"{len(k.records['camera'])} images, {poses} poses, "
-          f"{', '.join(f'{len(r)} {kind}' for kind, r in k.records.items() if kind != 'camera') or 'no other'} "
-          f"records -> {args.output}")
+    report(k, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,13 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.extended_cmu_seasons import ExtendedCmuOptions, import_extended_cmu_seasons
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
+from kapturelike.tools.import_cli import (
+    add_image_transfer,
+    add_input_output,
+    configure_logging,
+    importer_parser,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +31,7 @@ def action(args: argparse.Namespace) -> None:
     progress = configure_logging(args)
     written = import_extended_cmu_seasons(args.input, args.output, ExtendedCmuOptions(
         args.slice_range, args.all_files, args.image_transfer, args.force, progress))
-    print(f"{len(written)} kaptures ({sum(len(k.records['camera']) for k in written.values())} images) "
-          f"-> {args.output}")
+    report(written, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,13 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.rio10 import Rio10Options, import_rio10
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
+from kapturelike.tools.import_cli import (
+    add_image_transfer,
+    add_input_output,
+    configure_logging,
+    importer_parser,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,8 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 def action(args: argparse.Namespace) -> None:
     progress = configure_logging(args)
     written = import_rio10(args.input, args.output, Rio10Options(args.image_transfer, args.force, progress))
-    print(f"{len(written)} kaptures ({sum(len(k.records['camera']) for k in written.values())} images) "
-          f"-> {args.output}")
+    report(written, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

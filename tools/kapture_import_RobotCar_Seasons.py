@@ -8,7 +8,13 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.robotcar_seasons import RobotCarOptions, import_robotcar_seasons
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
+from kapturelike.tools.import_cli import (
+    add_image_transfer,
+    add_input_output,
+    configure_logging,
+    importer_parser,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +39,7 @@ def action(args: argparse.Namespace) -> None:
     written = import_robotcar_seasons(args.input, args.output, RobotCarOptions(
         args.image_transfer, args.import_feature_db, args.skip_reconstruction, args.rig_collapse,
         args.use_colmap_intrinsics, args.v1, args.force, progress))
-    print(f"{len(written)} kaptures ({sum(len(k.records['camera']) for k in written.values())} images) "
-          f"-> {args.output}")
+    report(written, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

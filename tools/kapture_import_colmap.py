@@ -1,30 +1,58 @@
-"""Import a COLMAP sparse model (text or binary) and/or database.db into a kapture dataset."""
+"""Import a COLMAP sparse model (-txt, text or binary) and/or database.db (-db) into a kapture dataset.
+
+Accepts every flag of kapture's kapture_import_colmap; -im/--images brings the images in with
+--image_transfer; --skip_reconstruction leaves out the 3D points and observations; -rig and
+--no_geometric_filtering are accepted and not applied.
+"""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from kapturelike.converters.colmap import import_colmap
 from kapturelike.converters.common import ConversionError
-from kapturelike.tools.cli import make_parser, run
+from kapturelike.dataset_tools.output import place_records_data
+from kapturelike.io.dataset import RECONSTRUCTION_DIR
+from kapturelike.tools import flags
+from kapturelike.tools.cli import make_parser, note_ignored, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_import_colmap", __doc__)
+    flags.add_verbosity(parser)
+    flags.add_force(parser)
+    flags.add_database(parser)
+    parser.add_argument("-txt", "--reconstruction", "-i", "--input", dest="reconstruction", default=None,
+                        help="COLMAP model folder (cameras/images/points3D .txt or .bin)")
+    parser.add_argument("-im", "--images", default=None, help="folder of the images the model names")
+    flags.add_image_transfer(parser, default="link_absolute")
+    flags.add_rig(parser)
+    parser.add_argument("-o", "-k", "--kapture", "--output", dest="kapture", required=True,
+                        help="kapture dataset folder to write")
+    parser.add_argument("-kpt", "--keypoints-type", default="SIFT", help="name of the keypoints type [SIFT]")
+    parser.add_argument("-desc", "--descriptors-type", default="SIFT", help="name of the descriptors type [SIFT]")
+    flags.add_skip_reconstruction(parser)
+    parser.add_argument("--no_geometric_filtering", action="store_true",
+                        help="accepted for kapture compatibility and not applied")
+    return parser
+
+
+def action(args: argparse.Namespace) -> None:
+    note_ignored(build_parser(), args, ["rig", "no_geometric_filtering"])
+    if args.reconstruction is None and args.database is None:
+        raise ConversionError("give -txt MODEL and/or -db DATABASE")
+    k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type)
+    if args.skip_reconstruction:
+        for name in ("points3d.txt", "observations.txt"):
+            Path(args.kapture, RECONSTRUCTION_DIR, name).unlink(missing_ok=True)
+    if args.images:
+        place_records_data(k, None, Path(args.kapture), args.image_transfer, Path(args.images))
+    print(f"{len(k.image_names())} images, {0 if k.points3d is None else len(k.points3d)} points -> {args.kapture}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("kapture_import_colmap", description=__doc__)
-    parser.add_argument("-i", "--input", dest="model",
-                        help="COLMAP model folder (cameras/images/points3D .txt or .bin)")
-    parser.add_argument("-db", "--database", help="COLMAP database.db")
-    parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to write")
-    parser.add_argument("--keypoints-type", default="colmap", help="name of the keypoints type [colmap]")
-    parser.add_argument("--descriptors-type", default="colmap", help="name of the descriptors type [colmap]")
-
-    def action(args: argparse.Namespace) -> None:
-        if args.model is None and args.database is None:
-            raise ConversionError("give -i MODEL and/or -db DATABASE")
-        k = import_colmap(args.output, args.model, args.database, args.keypoints_type, args.descriptors_type)
-        print(f"{len(k.image_names())} images, {0 if k.points3d is None else len(k.points3d)} points -> {args.output}")
-
-    return run(parser, action, argv)
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":

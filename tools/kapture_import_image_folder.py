@@ -3,29 +3,36 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS
 from kapturelike.dataset_tools import ImportOptions, import_image_folder
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("kapture_import_image_folder", description=__doc__)
-    parser.add_argument("-i", "--images", required=True, help="folder of images (searched recursively)")
-    parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to create")
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_import_image_folder", __doc__)
+    flags.add_verbosity(parser)
+    flags.add_force(parser)
+    flags.add_input(parser, flags=("-i", "--input", "--images"), what="folder of images (searched recursively)")
+    flags.add_output(parser, what="kapture dataset folder to create")
+    flags.add_image_transfer(parser, default="link_absolute")
     parser.add_argument("--camera-model", default="UNKNOWN_CAMERA", choices=list(CAMERA_MODEL_PARAMS),
                         help="camera model; calibrated models get a guessed focal (default: %(default)s)")
-    parser.add_argument("--copy", action="store_true", help="copy images instead of symlinking them")
-    parser.add_argument("-f", "--force", action="store_true", help="write into a non-empty output folder")
+    parser.add_argument("--copy", action="store_true", help="copy images (same as --image_transfer copy)")
+    return parser
 
-    def action(args: argparse.Namespace) -> None:
-        options = ImportOptions(camera_model=args.camera_model, copy=args.copy, force=args.force)
-        k = import_image_folder(args.images, args.output, options)
-        print(f"imported {len(k.image_names())} images with {len(k.sensors)} camera(s) into {args.output}")
 
-    return run(parser, action, argv)
+def action(args: argparse.Namespace) -> None:
+    options = ImportOptions(camera_model=args.camera_model, image_transfer="copy" if args.copy else args.image_transfer,
+                            force=args.force)
+    k = import_image_folder(args.input, args.output, options)
+    print(f"imported {len(k.image_names())} images with {len(k.sensors)} camera(s) into {args.output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

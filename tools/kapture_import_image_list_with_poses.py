@@ -8,7 +8,7 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.image_list_with_poses import ImageListWithPosesOptions, import_image_list_with_poses
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, configure_logging, importer_parser
+from kapturelike.tools.import_cli import add_image_transfer, configure_logging, importer_parser, report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -31,7 +31,7 @@ def action(args: argparse.Namespace) -> None:
     k = import_image_list_with_poses(args.images_list_file, args.kapture, ImageListWithPosesOptions(
         args.top_dir_images, args.camera_model_file, args.image_action, args.do_not_import_images,
         args.force, progress))
-    print(f"{len(k.records.get('camera', ()))} images, {len(k.trajectories)} poses -> {args.kapture}")
+    report(k, args.kapture)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,7 @@ import argparse
 
 from kapturelike.importers.rosbag import DEFAULT_IMAGE_TOPICS, TOPIC_ODOMETRY, RosbagOptions, import_rosbag
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import configure_logging, importer_parser
+from kapturelike.tools.import_cli import configure_logging, importer_parser, report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,8 +36,7 @@ def action(args: argparse.Namespace) -> None:
                             args.odometry_topic or None, None, args.all_pose, args.match_pose, True, args.percent,
                             args.force, progress)
     k = import_rosbag(args.bag_file, args.kapture_rig, args.kapture_output, options)
-    poses = 0 if k.trajectories is None else len(k.trajectories)
-    print(f"{len(k.records['camera'])} images, {poses} poses -> {args.kapture_output}")
+    report(k, args.kapture_output)
 
 
 def main(argv: list[str] | None = None) -> int:

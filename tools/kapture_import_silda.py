@@ -9,7 +9,7 @@ from kapturelike.importers.common import TransferAction
 from kapturelike.importers.silda import SildaOptions, import_silda
 from kapturelike.tools import flags
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, configure_logging, importer_parser
+from kapturelike.tools.import_cli import add_image_transfer, configure_logging, importer_parser, report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,8 +33,7 @@ def action(args: argparse.Namespace) -> None:
     k = import_silda(args.input, args.output, SildaOptions(args.cam_model, args.split_cams, args.corpus,
                                                            args.rig_collapse, args.image_transfer, args.force,
                                                            progress))
-    poses = 0 if k.trajectories is None else len(k.trajectories)
-    print(f"{len(k.records['camera'])} images, {poses} poses -> {args.output}")
+    report(k, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

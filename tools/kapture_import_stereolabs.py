@@ -8,7 +8,7 @@ import argparse
 
 from kapturelike.importers.stereolabs import SVO_NEEDS, import_stereolabs_imu
 from kapturelike.tools.cli import ToolUnavailable, run
-from kapturelike.tools.import_cli import configure_logging, importer_parser
+from kapturelike.tools.import_cli import configure_logging, importer_parser, report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,8 +25,7 @@ def action(args: argparse.Namespace) -> None:
     if args.svo or not args.imu:
         raise ToolUnavailable(SVO_NEEDS)
     k = import_stereolabs_imu(args.imu, args.output, args.force)
-    print(f"{len(k.records['accelerometer'])} accelerometer and {len(k.records['gyroscope'])} gyroscope records "
-          f"-> {args.output}")
+    report(k, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,13 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.symphony_seasons import SymphonyOptions, import_symphony_seasons
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
+from kapturelike.tools.import_cli import (
+    add_image_transfer,
+    add_input_output,
+    configure_logging,
+    importer_parser,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +30,7 @@ def action(args: argparse.Namespace) -> None:
     progress = configure_logging(args)
     k = import_symphony_seasons(args.input, args.output, SymphonyOptions(args.image_transfer, args.partition,
                                                                          args.force, progress))
-    poses = 0 if k.trajectories is None else len(k.trajectories)
-    print(f"{len(k.records['camera'])} images, {poses} poses -> {args.output}")
+    report(k, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,7 @@ from kapturelike.importers.utbm import (
     import_utbm,
 )
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import configure_logging, importer_parser
+from kapturelike.tools.import_cli import configure_logging, importer_parser, report
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +48,7 @@ def action(args: argparse.Namespace) -> None:
     options = RosbagOptions(list(topics), list(ids), None, None, False, False, args.force_same_time, args.percent,
                             args.force, progress)
     k = import_utbm(args.bag_file, args.camera_info, args.kapture_output, options)
-    print(f"{len(k.records['camera'])} images -> {args.kapture_output}")
+    report(k, args.kapture_output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -8,7 +8,13 @@ import argparse
 from kapturelike.importers.common import TransferAction
 from kapturelike.importers.virtual_gallery import VirtualGalleryOptions, import_virtual_gallery
 from kapturelike.tools.cli import run
-from kapturelike.tools.import_cli import add_image_transfer, add_input_output, configure_logging, importer_parser
+from kapturelike.tools.import_cli import (
+    add_image_transfer,
+    add_input_output,
+    configure_logging,
+    importer_parser,
+    report,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,7 +41,7 @@ def action(args: argparse.Namespace) -> None:
     k = import_virtual_gallery(args.input, args.output, VirtualGalleryOptions(
         args.configuration, args.light_range, args.loop_range, args.camera_range, args.occlusion_range,
         args.as_rig, args.image_transfer, args.force, progress))
-    print(f"{len(k.records['camera'])} images, {len(k.trajectories)} poses -> {args.output}")
+    report(k, args.output)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,28 +1,43 @@
-"""Merge kapture datasets (sensors, poses, records, features, matches, points and observations)."""
+"""Merge kapture datasets (sensors, rigs, poses, records, features, matches, points and observations).
+
+A sensor or rig id used by two inputs for different devices is renamed with a suffix _1, _2, ...
+Images are not transferred unless --image_transfer says how (kapture's default: skip).
+"""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from kapturelike.dataset_tools import MergeOptions, merge
+from kapturelike.dataset_tools.merge import SKIPPABLE
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = make_parser("kapture_merge", description=__doc__)
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_merge", __doc__)
+    flags.add_verbosity(parser)
     parser.add_argument("-i", "--inputs", required=True, nargs="+", help="kapture dataset folders")
-    parser.add_argument("-o", "--output", required=True, help="kapture dataset folder to create")
-    parser.add_argument("--copy", action="store_true", help="copy record files instead of symlinking them")
-    parser.add_argument("-f", "--force", action="store_true", help="write into a non-empty output folder")
+    flags.add_output(parser, what="kapture dataset folder to create")
+    parser.add_argument("--keep-sensor-ids", action="store_true",
+                        help="keep sensor ids (they are kept unless two inputs use one id for different devices)")
+    flags.add_image_transfer(parser, default="skip")
+    flags.add_force(parser)
+    parser.add_argument("-s", "--skip", nargs="+", choices=SKIPPABLE, default=[], help="parts to leave out")
+    parser.add_argument("--copy", action="store_true", help="copy images (same as --image_transfer copy)")
+    return parser
 
-    def action(args: argparse.Namespace) -> None:
-        k = merge(args.inputs, args.output, MergeOptions(copy=args.copy, force=args.force))
-        print(f"merged {len(args.inputs)} datasets: {len(k.sensors)} sensors, {len(k.image_names())} images "
-              f"into {args.output}")
 
-    return run(parser, action, argv)
+def action(args: argparse.Namespace) -> None:
+    transfer = "copy" if args.copy else args.image_transfer
+    k = merge(args.inputs, args.output, MergeOptions(image_transfer=transfer, force=args.force, skip=tuple(args.skip)))
+    print(f"merged {len(args.inputs)} datasets: {len(k.sensors)} sensors, {len(k.image_names())} images "
+          f"into {args.output}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    raise SystemExit(main())

@@ -3,31 +3,30 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.retrieval.fusion import fuse_pairs_files
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_image_retrieval_late_fusion import add_fusion_arguments, fusion_options
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("kapture_pairsfile_fusion", description=__doc__)
-    parser.add_argument("-i", "--inputs", nargs="+", required=True, metavar="PAIRS",
+    parser = make_parser("kapture_pairsfile_fusion", __doc__)
+    flags.add_verbosity(parser)
+    parser.add_argument("-i", "--input", "--inputs", dest="input", nargs="+", default=[], metavar="PAIRS",
                         help="pairs files to fuse ('query, map, score' lines), at least 2")
-    parser.add_argument("-o", "--output", required=True, help="fused pairs file to write")
+    flags.add_output(parser, what="fused pairs file to write")
     parser.add_argument("--topk", type=int, help="pairs kept per query (default: all)")
     parser.add_argument("--fill-missing", type=float, metavar="SCORE",
                         help="score of a pair absent from some inputs (default: such pairs are dropped)")
     add_fusion_arguments(parser, "mean")
-    parser.add_argument("-v", "--verbose", action="store_true")
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     if args.topk is not None and args.topk < 1:
         raise ValueError(f"--topk must be >= 1, got {args.topk}")
-    pairs = fuse_pairs_files(args.inputs, args.output, fusion_options(args, len(args.inputs)), args.topk,
+    pairs = fuse_pairs_files(args.input, args.output, fusion_options(args, len(args.input)), args.topk,
                              args.fill_missing)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0

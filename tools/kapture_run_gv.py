@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import logging
+import dataclasses
 
 from kapturelike.matching.verification import METHODS
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.verify_matches import main as verify_kapture
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_extract_features import print_reports
 
@@ -24,15 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--method", choices=METHODS, help="verification method, overriding the configuration")
     parser.add_argument("--config", help="YAML configuration (features and verification sections)")
     parser.add_argument("--overwrite", action="store_true", help="verify again pairs already in the output type")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    flags.add_verbosity(parser)
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     config = load_config(args.config)
     if args.method:
-        config.verification = {**config.verification, "method": args.method}
+        config.verification = dataclasses.replace(config.verification, method=args.method)
     return print_reports([verify_kapture(args.input, args.pairs, args.output_type, config, map_dir=args.map,
                                          keypoints_type=args.keypoints_type, overwrite=args.overwrite)])
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import logging
 
 from kapturelike.features.train_apgem import FinetuneOptions, PairMiningOptions
 from kapturelike.pipelines.train_global import MINING_METHODS, TrainGlobalOptions
 from kapturelike.pipelines.train_global import main as train_global
+from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
 
@@ -44,12 +44,11 @@ def build_parser() -> argparse.ArgumentParser:
     group.add_argument("--pca-components", type=int, help="components kept by the PCA (default: all)")
     group.add_argument("--pca-max-size", type=int, default=512,
                        help="largest image side when describing the map for the PCA (default: 512)")
-    parser.add_argument("-v", "--verbose", action="store_true")
+    flags.add_verbosity(parser)
     return parser
 
 
 def action(args: argparse.Namespace) -> int:
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(message)s")
     for name in ("steps", "batch_size", "image_size"):
         if getattr(args, name) < 1:
             raise ValueError(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")

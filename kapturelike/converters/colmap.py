@@ -13,7 +13,6 @@ UNKNOWN_CAMERA cannot be written to COLMAP: an error, or with ``approximate`` a 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,19 +24,20 @@ from kapturelike.converters.colmap_common import (
     ColmapImages,
     ColmapModel,
     ColmapPoints,
+    camera_numbers,
+    camera_sensor_id,
+    colmap_camera,
     model_format,
 )
+from kapturelike.converters.colmap_database import export_database, import_database
 from kapturelike.converters.colmap_text import read_model_text, write_model_text
 from kapturelike.converters.common import ConversionError, cameras_required, image_table
 from kapturelike.converters.features_io import keypoints_reader, save_with_features
 from kapturelike.core import pose as P
 from kapturelike.core.reconstruction import Kapture, Observations
 from kapturelike.core.records import Records
-from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture
-
-_CAM_ID = re.compile(r"^cam_(\d+)$")
 
 
 def read_colmap_model(path: str | Path) -> ColmapModel:
@@ -47,10 +47,6 @@ def read_colmap_model(path: str | Path) -> ColmapModel:
 
 def write_colmap_model(model: ColmapModel, path: str | Path, binary: bool = False) -> None:
     (write_model_binary if binary else write_model_text)(model, path)
-
-
-def camera_sensor_id(colmap_camera_id: int) -> str:
-    return f"cam_{colmap_camera_id:05d}"
 
 
 def model_to_kapture(model: ColmapModel) -> tuple[Kapture, dict[str, np.ndarray]]:
@@ -79,23 +75,6 @@ def model_to_kapture(model: ColmapModel) -> tuple[Kapture, dict[str, np.ndarray]
                       points3d=points3d, observations=obs)
     keypoints = {n: np.asarray(p, np.float32) for n, p in zip(im.names, im.points2d)}
     return kapture, keypoints
-
-
-def camera_numbers(camera_ids: list[str]) -> dict[str, int]:
-    nums = [int(m.group(1)) if (m := _CAM_ID.match(c)) else None for c in camera_ids]
-    if None not in nums and len(set(nums)) == len(nums) and all(0 < n < 2**31 for n in nums):
-        return dict(zip(camera_ids, nums))
-    return {c: i for i, c in enumerate(camera_ids, 1)}
-
-
-def colmap_camera(sensor_id: str, cam: Camera, approximate: bool) -> Camera:
-    if cam.model != "UNKNOWN_CAMERA":
-        return cam
-    if not approximate:
-        raise ConversionError(f"camera '{sensor_id}' is UNKNOWN_CAMERA, which COLMAP cannot hold "
-                              "(pass approximate=True for a SIMPLE_PINHOLE with focal 1.2 x max(width, height))")
-    f = 1.2 * max(cam.width, cam.height)
-    return Camera("SIMPLE_PINHOLE", cam.width, cam.height, (f, cam.width / 2, cam.height / 2))
 
 
 @dataclass
@@ -212,7 +191,6 @@ def import_colmap(output: str | Path, model: str | Path | None = None, database:
     """
     if model is None and database is None:
         raise ValueError("give a COLMAP model folder, a database, or both")
-    from kapturelike.converters.colmap_database import import_database  # database imports this module
 
     kapture, keypoints = model_to_kapture(read_colmap_model(model)) if model is not None else (Kapture(), {})
     if kapture.observations is not None:
@@ -224,7 +202,7 @@ def import_colmap(output: str | Path, model: str | Path | None = None, database:
     return save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
 
 
-def export_colmap(kapture_root: str | Path, output: str | Path, binary: bool = False,
+def export_colmap(kapture_root: str | Path, output: str | Path | None, binary: bool = False,
                   database: str | Path | None = None,
                   options: ColmapExportOptions | None = None) -> ColmapModel:
     """Write the model of the kapture dataset at ``kapture_root`` to ``output`` (and a database if given)."""
@@ -232,10 +210,9 @@ def export_colmap(kapture_root: str | Path, output: str | Path, binary: bool = F
     kapture = load_kapture(kapture_root)
     kpt_type, keypoints = keypoints_reader(kapture_root, kapture, options.keypoints_type)
     model = kapture_to_model(kapture, keypoints, kpt_type, options.approximate)
-    write_colmap_model(model, output, binary)
+    if output is not None:  # None: the database only
+        write_colmap_model(model, output, binary)
     if database is not None:
-        from kapturelike.converters.colmap_database import export_database
-
         export_database(kapture_root, database, kpt_type, approximate=options.approximate)
     return model
 

@@ -8,12 +8,14 @@ observation, ``track_offsets`` delimiting each point) so that a million observat
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera
+from kapturelike.converters.common import ConversionError
+from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera, unknown_camera_guess
 from kapturelike.errors import FormatError
 
 # COLMAP's CameraModelId values (colmap/sensor/models.h); the names are shared with kapture.
@@ -149,3 +151,29 @@ def rig_tables(model: ColmapModel) -> tuple[list, list]:
         q, t = P.compose(q_sr, t_sr, im.qvecs[rows[0]], im.tvecs[rows[0]])
         frames.append((frame_id, rig_of[cam], (q, t), [(int(im.camera_ids[r]), int(im.ids[r])) for r in rows]))
     return rigs, frames
+
+
+_CAM_ID = re.compile(r"^cam_(\d+)$")
+
+
+def camera_sensor_id(colmap_camera_id: int) -> str:
+    """kapture's sensor id of COLMAP camera ``colmap_camera_id`` (kapture's own importer naming)."""
+    return f"cam_{colmap_camera_id:05d}"
+
+
+def camera_numbers(camera_ids: list[str]) -> dict[str, int]:
+    """COLMAP camera ids of kapture sensors: N of sensors named cam_N when unique, else 1.. in order."""
+    nums = [int(m.group(1)) if (m := _CAM_ID.match(c)) else None for c in camera_ids]
+    if None not in nums and len(set(nums)) == len(nums) and all(0 < n < 2**31 for n in nums):
+        return dict(zip(camera_ids, nums))
+    return {c: i for i, c in enumerate(camera_ids, 1)}
+
+
+def colmap_camera(sensor_id: str, cam: Camera, approximate: bool) -> Camera:
+    """A camera COLMAP can hold: ``cam`` itself, or for UNKNOWN_CAMERA with ``approximate`` the usual guess."""
+    if cam.model != "UNKNOWN_CAMERA":
+        return cam
+    if not approximate:
+        raise ConversionError(f"camera '{sensor_id}' is UNKNOWN_CAMERA, which COLMAP cannot hold "
+                              "(pass approximate=True for a SIMPLE_PINHOLE with focal 1.2 x max(width, height))")
+    return unknown_camera_guess(cam.width, cam.height, "SIMPLE_PINHOLE")

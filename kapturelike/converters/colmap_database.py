@@ -14,17 +14,24 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from kapturelike.converters.colmap import camera_numbers, camera_sensor_id, colmap_camera
-from kapturelike.converters.colmap_common import COLMAP_MODEL_IDS, COLMAP_MODEL_NAMES, camera_from_colmap
+from kapturelike.converters.colmap_common import (
+    COLMAP_MODEL_IDS,
+    COLMAP_MODEL_NAMES,
+    camera_from_colmap,
+    camera_numbers,
+    camera_sensor_id,
+    colmap_camera,
+)
 from kapturelike.converters.common import ConversionError, cameras_required
 from kapturelike.converters.features_io import add_feature_arrays, add_matches
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
+from kapturelike.core.sensors import Camera
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
@@ -198,49 +205,72 @@ def export_database(kapture_root: str | Path, database: str | Path, keypoints_ty
     cam_ids = [str(d) for d in names.device_ids.tolist()]
     cams = cameras_required(kapture, cam_ids)
     numbers = camera_numbers(sorted(cams))
+    cameras = {numbers[c]: colmap_camera(c, cams[c], approximate) for c in sorted(cams)}
+    calibrated = {numbers[c]: cams[c].is_calibrated for c in cams}
+    images = [(image_id, name, numbers[cam]) for image_id, (name, cam) in enumerate(zip(names.paths, cam_ids), 1)]
+    kpt_names = kapture.keypoints[kpt_type].images if kpt_type is not None else set()
+    desc_names = kapture.descriptors[desc_type].images if desc_type is not None else set()
+    pairs = sorted(kapture.matches.get(kpt_type, set())) if kpt_type is not None else []
+    return write_database(
+        database, cameras, images,
+        lambda n: store.read("keypoints", kpt_type, n) if n in kpt_names else None,
+        lambda n: store.read("descriptors", desc_type, n) if n in desc_names else None,
+        ((a, b, store.read_matches(kpt_type, a, b)[:, :2]) for a, b in pairs),
+        approximate, two_view_config, calibrated)
+
+
+def write_database(database: str | Path, cameras: Mapping[int, Camera], images: Sequence[tuple[int, str, int]],
+                   keypoints: Callable[[str], np.ndarray | None], descriptors: Callable[[str], np.ndarray | None],
+                   matches: Iterable[tuple[str, str, np.ndarray]], approximate: bool = False,
+                   two_view_config: int = TWO_VIEW_CALIBRATED,
+                   calibrated: Mapping[int, bool] | None = None) -> dict[str, int]:
+    """Write a new COLMAP database (atomically): ``cameras`` by COLMAP id, ``images`` as (image id, name,
+    camera id), an image's keypoints / descriptors (None: none), and (image1, image2, (M, 2)) matches.
+    Returns image name -> image id."""
     database = Path(database)
     database.parent.mkdir(parents=True, exist_ok=True)
     tmp = database.with_name(f".{database.name}.tmp")
     tmp.unlink(missing_ok=True)
     conn = sqlite3.connect(tmp)
-    ids: dict[str, int] = {}
+    ids = {name: image_id for image_id, name, _ in images}
     try:
         conn.executescript(SCHEMA)
-        for c in sorted(cams):
-            cam = colmap_camera(c, cams[c], approximate)
+        for number, cam in cameras.items():
             conn.execute("INSERT INTO cameras VALUES (?, ?, ?, ?, ?, ?)",
-                         (numbers[c], COLMAP_MODEL_IDS[cam.model], cam.width, cam.height,
-                          np.asarray(cam.params, np.float64).tobytes(), int(cams[c].is_calibrated)))
-            conn.execute("INSERT INTO rigs VALUES (?, ?, ?)", (numbers[c], numbers[c], SENSOR_TYPE_CAMERA))
-        for image_id, (name, cam) in enumerate(zip(names.paths, cam_ids), 1):
-            ids[name] = image_id
-            conn.execute("INSERT INTO images VALUES (?, ?, ?)", (image_id, name, numbers[cam]))
-            conn.execute("INSERT INTO frames VALUES (?, ?)", (image_id, numbers[cam]))
-            conn.execute("INSERT INTO frame_data VALUES (?, ?, ?, ?)", (image_id, image_id, numbers[cam],
+                         (number, COLMAP_MODEL_IDS[cam.model], cam.width, cam.height,
+                          np.asarray(cam.params, np.float64).tobytes(),
+                          int(calibrated[number] if calibrated is not None else True)))
+            conn.execute("INSERT INTO rigs VALUES (?, ?, ?)", (number, number, SENSOR_TYPE_CAMERA))
+        for image_id, name, number in images:
+            conn.execute("INSERT INTO images VALUES (?, ?, ?)", (image_id, name, number))
+            conn.execute("INSERT INTO frames VALUES (?, ?)", (image_id, number))
+            conn.execute("INSERT INTO frame_data VALUES (?, ?, ?, ?)", (image_id, image_id, number,
                                                                        SENSOR_TYPE_CAMERA))
-        if kpt_type is not None:
-            for name in sorted(kapture.keypoints[kpt_type].images & set(ids)):
-                kp = np.ascontiguousarray(store.read("keypoints", kpt_type, name), np.float32)
-                if kp.shape[1] not in (2, 4, 6):
-                    if not approximate:
-                        raise ConversionError(f"keypoints of '{name}' have {kp.shape[1]} columns; COLMAP holds 2, 4 "
-                                              "or 6 (pass approximate=True to keep x, y only)")
-                    kp = np.ascontiguousarray(kp[:, :2])
-                conn.execute("INSERT INTO keypoints VALUES (?, ?, ?, ?)", (ids[name], *kp.shape, kp.tobytes()))
-        if desc_type is not None:
-            for name in sorted(kapture.descriptors[desc_type].images & set(ids)):
-                d = store.read("descriptors", desc_type, name)
-                if d.dtype != np.uint8:
-                    if not approximate:
-                        raise ConversionError(f"descriptors '{desc_type}' are {d.dtype}; COLMAP stores uint8 "
-                                              "(pass approximate=True to quantise as SIFT: round(512 d))")
-                    d = np.clip(np.rint(512.0 * d), 0, 255).astype(np.uint8)
-                d = np.ascontiguousarray(d)
-                conn.execute("INSERT INTO descriptors VALUES (?, 0, ?, ?, ?)", (ids[name], *d.shape, d.tobytes()))
-        for a, b in sorted(kapture.matches.get(kpt_type, set())) if kpt_type is not None else []:
+        for name in sorted(ids):
+            kp = keypoints(name)
+            if kp is None:
+                continue
+            kp = np.ascontiguousarray(kp, np.float32)
+            if kp.shape[1] not in (2, 4, 6):
+                if not approximate:
+                    raise ConversionError(f"keypoints of '{name}' have {kp.shape[1]} columns; COLMAP holds 2, 4 "
+                                          "or 6 (pass approximate=True to keep x, y only)")
+                kp = np.ascontiguousarray(kp[:, :2])
+            conn.execute("INSERT INTO keypoints VALUES (?, ?, ?, ?)", (ids[name], *kp.shape, kp.tobytes()))
+        for name in sorted(ids):
+            d = descriptors(name)
+            if d is None:
+                continue
+            if d.dtype != np.uint8:
+                if not approximate:
+                    raise ConversionError(f"descriptors of '{name}' are {d.dtype}; COLMAP stores uint8 "
+                                          "(pass approximate=True to quantise as SIFT: round(512 d))")
+                d = np.clip(np.rint(512.0 * d), 0, 255).astype(np.uint8)
+            d = np.ascontiguousarray(d)
+            conn.execute("INSERT INTO descriptors VALUES (?, 0, ?, ?, ?)", (ids[name], *d.shape, d.tobytes()))
+        for a, b, m in matches:
             if a not in ids or b not in ids:
                 continue
-            m = store.read_matches(kpt_type, a, b)[:, :2]
             if ids[a] > ids[b]:
                 m = m[:, ::-1]
             m = np.ascontiguousarray(m, np.uint32)

@@ -16,7 +16,7 @@ Queries without a pose raise MissingPoseError listing them, unless ``skip_missin
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
@@ -81,9 +81,24 @@ def _rows(source) -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
                     "image name -> (q, t) / Pose / None")
 
 
+def kapture_naming(full_file_name: bool = False, prepend_cam: bool = False,
+                   truncate_extensions: bool = False) -> Callable[[str, str], str]:
+    """kapture_export_LTVL2020's naming, its operations in its order: keep the full record path (else the
+    file name), then prepend the camera id as a folder, then cut the name at its first dot."""
+    def name(image_name: str, camera_id: str) -> str:
+        out = image_name if full_file_name else posixpath.basename(image_name)
+        out = f"{camera_id}/{out}" if prepend_cam else out
+        return out.split(".", 1)[0] if truncate_extensions else out
+    return name
+
+
 def export_ltvl(trajectories_or_kapture: Kapture | str | Path | tuple[Trajectories, Records] | Mapping,
-                out_path: str | Path, convention: str = "aachen", skip_missing: bool = False) -> int:
-    """Write the submission file atomically; returns the number of lines written."""
+                out_path: str | Path, convention: str = "aachen", skip_missing: bool = False,
+                naming: Callable[[str, str], str] | None = None, inverse_pose: bool | None = None) -> int:
+    """Write the submission file atomically; returns the number of lines written.
+
+    ``naming`` (image name, camera id) -> benchmark name and ``inverse_pose`` (camera-to-world poses)
+    override the convention's (see ``kapture_naming``)."""
     if convention not in CONVENTIONS:
         raise ValueError(f"unknown LTVL naming convention '{convention}' (known: {', '.join(CONVENTIONS)})")
     names, cams, q, t = _rows(trajectories_or_kapture)
@@ -92,11 +107,11 @@ def export_ltvl(trajectories_or_kapture: Kapture | str | Path | tuple[Trajectori
         raise MissingPoseError(sorted(n for n, good in zip(names, ok) if not good))
     idx = np.flatnonzero(ok)
     q, t = q[idx], t[idx]
-    if convention == "rio10":
+    if (convention == "rio10") if inverse_pose is None else inverse_pose:
         q, t = P.invert(q, t)
     lines = {}
     for j, i in enumerate(idx.tolist()):
-        out = benchmark_name(names[i], cams[i], convention)
+        out = naming(names[i], cams[i]) if naming else benchmark_name(names[i], cams[i], convention)
         if out in lines:
             raise KapturelikeError(f"two query images get the same benchmark name '{out}' under convention "
                                    f"'{convention}' (second: {names[i]})")

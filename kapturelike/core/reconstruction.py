@@ -36,6 +36,9 @@ class FeatureType:
     metric_type: str | None = None  # descriptors and global features
     dtype_name: str = ""  # as written in the file ('float32', or 'float' for builtin float)
     images: set[str] = field(default_factory=set)
+    # the name written inside the type file when it differs from the type's folder name (kapture keys a
+    # type by its folder); kept so that a copy writes the file as it was
+    declared_name: str | None = None
 
     def __post_init__(self) -> None:
         if self.kind not in FEATURE_KINDS:
@@ -130,6 +133,10 @@ class Kapture:
     points3d: np.ndarray | None = None  # (N, 3) or (N, 6): X, Y, Z[, R, G, B]
     observations: Observations | None = None
     version: str = "1.1"
+    # rows of trajectories ("trajectories") or records (their kind) naming a device that neither
+    # sensors.txt nor rigs.txt defines: kapture drops them; they are kept here, out of every
+    # computation, and written back with the dataset
+    unknown_device_rows: dict[str, Trajectories | Records] = field(default_factory=dict)
 
     @property
     def records_camera(self) -> Records | None:

@@ -73,7 +73,7 @@ class Camera:
             return p["f"], p["f"]
         if "fx" in p:
             return p["fx"], p["fy"]
-        guess = 1.2 * max(self.width, self.height)
+        guess = guess_focal(self.width, self.height)
         return guess, guess
 
     @property
@@ -120,3 +120,18 @@ Sensors = dict  # dict[str, Camera | Sensor], keyed by sensor id
 def cameras_of(sensors: dict[str, Camera | Sensor]) -> dict[str, Camera]:
     """The cameras (sensor type camera) among ``sensors``."""
     return {k: s for k, s in sensors.items() if isinstance(s, Camera) and s.sensor_type == "camera"}
+
+
+def guess_focal(width: int, height: int) -> float:
+    """The focal length, in pixels, assumed for a camera without intrinsics: 1.2 x the larger image side
+    (COLMAP's guess for an image without EXIF)."""
+    return 1.2 * max(width, height)
+
+
+def unknown_camera_guess(width: int, height: int, model: str = "SIMPLE_PINHOLE") -> Camera:
+    """A camera without intrinsics as ``model`` (SIMPLE_PINHOLE or SIMPLE_RADIAL): the focal guess, the
+    principal point at the image centre, no distortion."""
+    if model not in ("SIMPLE_PINHOLE", "SIMPLE_RADIAL"):
+        raise ValueError(f"the unknown-camera guess is SIMPLE_PINHOLE or SIMPLE_RADIAL, not '{model}'")
+    params = (guess_focal(width, height), width / 2.0, height / 2.0) + ((0.0,) if model == "SIMPLE_RADIAL" else ())
+    return Camera(model, width, height, params)

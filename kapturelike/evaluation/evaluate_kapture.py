@@ -18,7 +18,7 @@ from kapturelike.core.pose import camera_centers
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.errors import KapturelikeError
 from kapturelike.evaluation.metrics import DEFAULT_THRESHOLDS, EvaluationResult, evaluate_named
-from kapturelike.evaluation.report import draw_png, format_table, write_json
+from kapturelike.evaluation.report import draw_png, format_stats, format_table, write_json
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.text import atomic_write
 
@@ -32,9 +32,10 @@ class EvaluationInputError(KapturelikeError, ValueError):
 
 def evaluate_and_write(estimates: Mapping[str, Estimate], ground_truth: Kapture, output_dir: str | Path,
                        thresholds: Sequence[Sequence[float]] = DEFAULT_THRESHOLDS,
-                       group_by: str = "camera") -> EvaluationResult | None:
+                       group_by: str = "camera", label: str = "kapturelike") -> EvaluationResult | None:
     """Score ``estimates`` (image name -> world-to-camera (q, t), None when failed) against the poses of
-    ``ground_truth``; write results.json, results.txt and errors.png to ``output_dir``.
+    ``ground_truth``; write results.json, results.txt, errors.png and stats.txt (kapture_evaluate's
+    format, model ``label``) to ``output_dir``.
 
     Returns None, writing nothing, when the ground truth has no image pose.
     """
@@ -52,6 +53,8 @@ def evaluate_and_write(estimates: Mapping[str, Estimate], ground_truth: Kapture,
     write_json(result, output_dir / "results.json")
     with atomic_write(output_dir / "results.txt") as f:
         f.write(format_table(result) + "\n")
+    with atomic_write(output_dir / "stats.txt") as f:
+        f.write(format_stats(result, label))
     q_gt = np.array([gt[n][0] for n in result.names])
     t_gt = np.array([gt[n][1] for n in result.names])
     est_centers = np.full((len(result.names), 3), np.nan)

@@ -11,6 +11,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from kapturelike.evaluation.kapture_stats import stats_text
 from kapturelike.evaluation.metrics import EvaluationResult, GroupStats
 
 # BGR colours; the first is used for the overall curve, the others for groups.
@@ -41,6 +42,14 @@ def format_table(result: EvaluationResult) -> str:
     for r in rows:
         out.append("  ".join(c.rjust(w) if i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
     return "\n".join(out)
+
+
+def format_stats(result: EvaluationResult, label: str) -> str:
+    """``stats.txt`` as kapture-localization's ``kapture_evaluate`` writes it for one model."""
+    scores = [(name, float(t) if math.isfinite(t) else math.nan, float(r) if math.isfinite(r) else math.nan)
+              for name, t, r in zip(result.names, result.translation_errors.tolist(),
+                                    result.rotation_errors.tolist())]
+    return stats_text(label, scores, [(float(m), float(d)) for m, d in result.thresholds])
 
 
 def _stats_dict(g: GroupStats) -> dict:

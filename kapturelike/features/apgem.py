@@ -20,6 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kapturelike.devices import resolve_device
 from kapturelike.features.checkpoints import (
     CheckpointError,
     PCAStandIn,
@@ -118,10 +119,6 @@ def build_apgem(model_options: Mapping[str, Any], path: str | Path | None = None
     return net, ignored
 
 
-def default_device() -> torch.device:
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-
-
 def load_apgem(path: str | Path, device: str | torch.device | None = None
                ) -> tuple[APGeMNet, dict[str, PCAStandIn] | None, dict]:
     """Load an official AP-GeM checkpoint safely: (eval-mode model, {name: PCA} or None, info)."""
@@ -145,7 +142,7 @@ def load_apgem(path: str | Path, device: str | torch.device | None = None
                 raise CheckpointError(f"pca '{name}' expects {p.components_.shape[1]}-D descriptors, "
                                       f"the network gives {model.feat_dim}-D", path)
         pcas = dict(pcas) or None
-    model = model.to(torch.device(device) if device is not None else default_device()).eval()
+    model = model.to(resolve_device(device)).eval()
     info = dict(model_options=dict(model.model_options), ignored_options=ignored,
                 pca_names=sorted(pcas) if pcas else [], feat_dim=model.feat_dim)
     return model, pcas, info

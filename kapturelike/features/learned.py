@@ -131,9 +131,10 @@ def make_learned_extractor(name: str, options: LearnedOptions | Mapping[str, Any
             raise ValueError(f"LearnedOptions: unknown option(s) {unknown}")
         options = LearnedOptions(**options)
     options = options or LearnedOptions()
-    torch = _require("torch", name)
-    device = torch.device(("cuda" if torch.cuda.is_available() else "cpu") if options.device == "auto"
-                          else options.device)
+    _require("torch", name)
+    from kapturelike.devices import resolve_device
+
+    device = resolve_device(options.device)
     model = _load_model(name, options, device)
 
     def extract(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from kapturelike.devices import resolve_device
 from kapturelike.features.checkpoints import CheckpointError, load_state_dict_strict, safe_load
 
 RGB_MEAN = (0.485, 0.456, 0.406)
@@ -134,9 +135,7 @@ def load_r2d2(path: str | Path, device: str | torch.device | None = None) -> tup
             raise CheckpointError(f"missing top-level field '{field}' (has {sorted(ckpt)})", path)
     model = build_r2d2(ckpt["net"], path)
     load_state_dict_strict(model, ckpt["state_dict"], path)
-    dev = torch.device(device) if device is not None else torch.device(
-        "cuda" if torch.cuda.is_available() else "cpu")
-    return model.to(dev).eval(), dict(net=model.net_string, descriptor_dim=model.out_dim)
+    return model.to(resolve_device(device)).eval(), dict(net=model.net_string, descriptor_dim=model.out_dim)
 
 
 @dataclass

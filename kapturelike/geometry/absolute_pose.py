@@ -21,7 +21,8 @@ from typing import Any
 import numpy as np
 import pycolmap
 
-from kapturelike.core.pose import canonical_quaternions
+from kapturelike.core.sensors import unknown_camera_guess
+from kapturelike.geometry.colmap_model import rigid3d_to_pose, to_pycolmap_camera
 
 UNKNOWN_MODELS = ("UNKNOWN_CAMERA", "")
 
@@ -125,23 +126,12 @@ def has_intrinsics(camera: Any) -> bool:
     return _model_name(camera) not in UNKNOWN_MODELS and len(np.atleast_1d(camera.params)) > 0
 
 
-def guess_camera(width: int, height: int) -> tuple[str, np.ndarray]:
-    """SIMPLE_RADIAL guess for an uncalibrated image: (model, params)."""
-    f = 1.2 * max(width, height)
-    return "SIMPLE_RADIAL", np.array([f, width / 2.0, height / 2.0, 0.0])
-
-
-def to_pycolmap_camera(camera: Any) -> tuple[pycolmap.Camera, bool]:
-    """A fresh pycolmap camera (pycolmap refines it in place) and whether the intrinsics were guessed."""
+def pycolmap_camera(camera: Any) -> tuple[pycolmap.Camera, bool]:
+    """A fresh pycolmap camera (pycolmap refines it in place) and whether the intrinsics were guessed
+    (a camera without intrinsics becomes the SIMPLE_RADIAL unknown-camera guess)."""
     if has_intrinsics(camera):
-        model, params, guessed = _model_name(camera), np.asarray(camera.params, dtype=np.float64), False
-    else:
-        (model, params), guessed = guess_camera(int(camera.width), int(camera.height)), True
-    try:
-        cam = pycolmap.Camera(model=model, width=int(camera.width), height=int(camera.height), params=params)
-    except Exception as e:  # pycolmap raises plain exceptions for unknown models / wrong param counts
-        raise ValueError(f"camera model '{model}' with params {list(params)} is not usable: {e}") from e
-    return cam, guessed
+        return to_pycolmap_camera(camera, 1), False
+    return to_pycolmap_camera(unknown_camera_guess(int(camera.width), int(camera.height), "SIMPLE_RADIAL"), 1), True
 
 
 def from_pycolmap_camera(template: Any, cam: pycolmap.Camera) -> Any:
@@ -153,20 +143,6 @@ def from_pycolmap_camera(template: Any, cam: pycolmap.Camera) -> Any:
         except (TypeError, ValueError):
             pass
     return SimpleNamespace(model=cam.model.name, width=int(cam.width), height=int(cam.height), params=params)
-
-
-def rigid_to_qt(rigid: pycolmap.Rigid3d) -> tuple[np.ndarray, np.ndarray]:
-    """pycolmap Rigid3d (quaternion x, y, z, w) -> (q (4,) qw first, t (3,))."""
-    xyzw = np.asarray(rigid.rotation.quat, dtype=np.float64)
-    q = canonical_quaternions(np.array([xyzw[3], xyzw[0], xyzw[1], xyzw[2]]))
-    return q / np.linalg.norm(q), np.asarray(rigid.translation, dtype=np.float64).copy()
-
-
-def qt_to_rigid(q, t) -> pycolmap.Rigid3d:
-    q = np.asarray(q, dtype=np.float64)
-    q = q / np.linalg.norm(q)
-    return pycolmap.Rigid3d(pycolmap.Rotation3d(np.array([q[1], q[2], q[3], q[0]])),
-                            np.asarray(t, dtype=np.float64).reshape(3))
 
 
 def check_correspondences(points2d, points3d) -> tuple[np.ndarray, np.ndarray]:
@@ -204,7 +180,7 @@ def localize_image(points2d: np.ndarray, points3d: np.ndarray, camera: Any,
 
     if n < options.min_num_matches:
         return failure(f"too few correspondences: {n} < {options.min_num_matches}")
-    cam, guessed = to_pycolmap_camera(camera)
+    cam, guessed = pycolmap_camera(camera)
     estimation = pycolmap.AbsolutePoseEstimationOptions()
     estimation.estimate_focal_length = bool(options.estimate_focal_length or guessed)
     estimation.ransac = options.ransac_options()
@@ -221,7 +197,7 @@ def localize_image(points2d: np.ndarray, points3d: np.ndarray, camera: Any,
     reason = accept(num_inliers, n, options)
     if reason:
         return failure(reason, num_inliers, inliers)
-    q, t = rigid_to_qt(ret["cam_from_world"])
+    q, t = rigid3d_to_pose(ret["cam_from_world"])
     refined = refine_focal or options.refine_extra_params
     out_camera = from_pycolmap_camera(camera, cam) if refined else camera
     return LocalizationResult(True, q, t, num_inliers, n, inliers, out_camera, "")

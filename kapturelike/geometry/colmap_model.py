@@ -45,18 +45,22 @@ def camera_ids(cameras: Mapping[str, CameraLike]) -> dict[str, int]:
 
 
 def to_pycolmap_camera(camera: CameraLike, camera_id: int, name: str = "") -> pycolmap.Camera:
-    """A ``pycolmap.Camera`` with the same model name and parameters (pixel conventions are identical)."""
+    """A ``pycolmap.Camera`` with the same model name and parameters (pixel conventions are identical).
+
+    The one bridge from kapture cameras to pycolmap; ``camera.model`` may be a name or pycolmap's enum.
+    """
     where = f"camera '{name}'" if name else "camera"
-    if camera.model not in _PYCOLMAP_MODELS:
+    model = str(getattr(camera.model, "name", camera.model))
+    if model not in _PYCOLMAP_MODELS:
         raise ReconstructionInputError(
-            f"{where}: model '{camera.model}' has no pycolmap equivalent (an UNKNOWN_CAMERA must be "
+            f"{where}: model '{model}' has no pycolmap equivalent (an UNKNOWN_CAMERA must be "
             "calibrated first)")
-    cam = pycolmap.Camera(model=camera.model, width=int(camera.width), height=int(camera.height),
-                          params=np.asarray(camera.params, dtype=np.float64), camera_id=int(camera_id))
+    params = np.atleast_1d(np.asarray(camera.params, dtype=np.float64))
+    cam = pycolmap.Camera(model=model, width=int(camera.width), height=int(camera.height), params=params,
+                          camera_id=int(camera_id))
     if not cam.verify_params():
         raise ReconstructionInputError(
-            f"{where}: model {camera.model} got {len(camera.params)} parameters, pycolmap expects "
-            f"{cam.params_info}")
+            f"{where}: model {model} got {len(params)} parameters, pycolmap expects {cam.params_info}")
     return cam
 
 
@@ -82,8 +86,9 @@ def pose_to_rigid3d(q: np.ndarray, t: np.ndarray, where: str = "pose") -> pycolm
 
 
 def rigid3d_to_pose(rigid: pycolmap.Rigid3d) -> tuple[np.ndarray, np.ndarray]:
-    """``pycolmap.Rigid3d`` -> (q (4,) as qw, qx, qy, qz with qw >= 0, t (3,))."""
+    """``pycolmap.Rigid3d`` -> (q (4,) as qw, qx, qy, qz, unit norm with qw >= 0, t (3,))."""
     q = np.asarray(rigid.rotation.quat, dtype=np.float64)[[3, 0, 1, 2]]
+    q = q / np.linalg.norm(q)
     if q[0] < 0:
         q = -q
     return q, np.asarray(rigid.translation, dtype=np.float64).copy()

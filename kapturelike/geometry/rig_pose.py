@@ -19,10 +19,9 @@ from kapturelike.geometry.absolute_pose import (
     accept,
     check_correspondences,
     from_pycolmap_camera,
-    qt_to_rigid,
-    rigid_to_qt,
-    to_pycolmap_camera,
+    pycolmap_camera,
 )
+from kapturelike.geometry.colmap_model import pose_to_rigid3d, rigid3d_to_pose
 
 
 @dataclass
@@ -71,7 +70,7 @@ def localize_rig(per_camera_points2d: Sequence[np.ndarray], per_camera_points3d:
         return failure(f"too few correspondences: {n} < {options.min_num_matches}")
     pycams = []
     for i, camera in enumerate(cameras):
-        cam, guessed = to_pycolmap_camera(camera)
+        cam, guessed = pycolmap_camera(camera)
         if guessed:
             raise ValueError(f"localize_rig: camera {i} has no intrinsics; rig localization needs calibrated "
                              "cameras")
@@ -79,7 +78,7 @@ def localize_rig(per_camera_points2d: Sequence[np.ndarray], per_camera_points3d:
     p2 = np.concatenate([p for p, _ in pairs]) if n else np.zeros((0, 2))
     p3 = np.concatenate([p for _, p in pairs]) if n else np.zeros((0, 3))
     cam_idxs = np.repeat(np.arange(k), counts).tolist()
-    rigids = [qt_to_rigid(q, t) for q, t in cams_from_rig]
+    rigids = [pose_to_rigid3d(q, t) for q, t in cams_from_rig]
     try:
         ret = pycolmap.estimate_and_refine_generalized_absolute_pose(
             p2, p3, cam_idxs, rigids, pycams, options.ransac_options(), options.refinement_options())
@@ -94,7 +93,7 @@ def localize_rig(per_camera_points2d: Sequence[np.ndarray], per_camera_points3d:
     reason = accept(num_inliers, n, options)
     if reason:
         return failure(reason, num_inliers, inlier_masks)
-    q, t = rigid_to_qt(ret["rig_from_world"])
+    q, t = rigid3d_to_pose(ret["rig_from_world"])
     rig_q = np.stack([np.asarray(cq, dtype=np.float64) for cq, _ in cams_from_rig])
     rig_t = np.stack([np.asarray(ct, dtype=np.float64) for _, ct in cams_from_rig])
     cam_q, cam_t = compose(rig_q, rig_t, q[None], t[None])

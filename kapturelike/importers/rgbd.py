@@ -7,18 +7,29 @@ float32 metres; the registered copy (``.reg``) is the depth re-projected into th
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from kapturelike.importers.common import write_depth_map
+from kapturelike.core.records import Records
+from kapturelike.core.trajectories import Trajectories
+from kapturelike.importers.common import (
+    DatasetImportError,
+    RecordsBuilder,
+    TrajectoriesBuilder,
+    world_to_camera_from_camera_to_world,
+    write_depth_map,
+)
 from kapturelike.io.dataset import records_data_path
 from kapturelike.io.images import load_image_unchanged
 
+logger = logging.getLogger("kapturelike.importers.rgbd")
 FRAME_RE = re.compile(r"((?P<sequence>.+)/)?frame-(?P<frame_id>\d{6})\.(?P<suffix>\w*)\.(?P<ext>\w*)")
 
 
@@ -43,6 +54,50 @@ def frame_shots(root: Path, key: Callable[[dict], object]) -> dict[object, dict[
 
 def millimetres_to_metres(png: np.ndarray) -> np.ndarray:
     return png.astype(np.float32) * np.float32(1.0e-3)
+
+
+def read_pose_matrix(path: Path) -> np.ndarray:
+    """The 4x4 matrix of a frame's pose file (16 numbers; INF for a frame the tracker lost)."""
+    try:
+        return np.array(path.read_text().split(), dtype=np.float64).reshape(4, 4)
+    except ValueError:
+        raise DatasetImportError(f"{path}: expected a 4x4 matrix of numbers") from None
+
+
+@dataclass(frozen=True)
+class RgbdIds:
+    """Sensor ids of an RGB-D rig: colour camera, depth camera, depth registered to colour, the rig."""
+
+    rgb: str
+    depth: str
+    registered: str
+    rig: str
+
+
+def shot_tables(root: Path, shots: dict[object, dict], ids: RgbdIds
+                ) -> tuple[Records, Records, Trajectories, list[str]]:
+    """Image records, depth records (raw and registered), world-to-rig poses and the depth PNGs of shots;
+    a pose holding INF (frame the tracker lost) is left out."""
+    images, depths = RecordsBuilder("camera"), RecordsBuilder("depth")
+    depth_pngs, stamps, matrices = [], [], []
+    for shot in shots.values():
+        ts = shot["timestamp"]
+        images.add(ts, ids.rgb, shot["color"])
+        if "depth" in shot:
+            depths.add(ts, ids.depth, depth_name(shot["depth"]))
+            depths.add(ts, ids.registered, depth_name(shot["depth"]) + ".reg")
+            depth_pngs.append(shot["depth"])
+        if "pose" in shot:
+            matrix = read_pose_matrix(root / shot["pose"])
+            if np.isfinite(matrix).all():
+                stamps.append(ts)
+                matrices.append(matrix)
+            else:
+                logger.debug("%s: pose not tracked (INF), left out", shot["pose"])
+    poses = TrajectoriesBuilder()
+    if stamps:  # one vectorised inversion for every pose
+        poses.add(stamps, ids.rig, *world_to_camera_from_camera_to_world(np.stack(matrices)))
+    return images.build(), depths.build(), poses.build(), depth_pngs
 
 
 def depth_name(depth_png: str) -> str:

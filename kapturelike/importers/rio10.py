@@ -38,7 +38,7 @@ from kapturelike.importers.common import (
     transfer_records_data,
     world_to_camera_from_camera_to_world,
 )
-from kapturelike.importers.rgbd import convert_depth_maps, depth_name, millimetres_to_metres
+from kapturelike.importers.rgbd import convert_depth_maps, depth_name, millimetres_to_metres, read_pose_matrix
 from kapturelike.io.dataset import save_kapture
 
 logger = logging.getLogger("kapturelike.importers.RIO10")
@@ -72,7 +72,7 @@ def import_rio10_sequences(folder: Path, sequences: list[str], output: Path, o: 
     out = prepare_output(output, o.force)
     sensors, rigs = {}, {}
     images, depths, poses = RecordsBuilder("camera"), RecordsBuilder("depth"), TrajectoriesBuilder()
-    depth_pngs = []
+    depth_pngs, pose_stamps, pose_devices, pose_matrices = [], [], [], []
     offset = 0
     for seq in sequences:
         if seq not in INTRINSICS:
@@ -94,13 +94,15 @@ def import_rio10_sequences(folder: Path, sequences: list[str], output: Path, o: 
                 depths.add(ts, depth_id, f"{seq}/{depth_name(shot['rendered.depth'])}")
                 depth_pngs.append(f"{seq}/{shot['rendered.depth']}")
             if "pose" in shot:
-                text = (folder / seq / shot["pose"]).read_text()
-                if "INF" in text.upper():
-                    continue
-                q, t = world_to_camera_from_camera_to_world(np.array(text.split(), float).reshape(1, 4, 4))
-                poses.add([ts], seq, q, t)
+                matrix = read_pose_matrix(folder / seq / shot["pose"])
+                if np.isfinite(matrix).all():  # INF: frame not tracked
+                    pose_stamps.append(ts)
+                    pose_devices.append(seq)
+                    pose_matrices.append(matrix)
         if shots:
             offset += max(shots) + 1 + SEQUENCE_BREAK
+    if pose_stamps:
+        poses.add(pose_stamps, pose_devices, *world_to_camera_from_camera_to_world(np.stack(pose_matrices)))
     k = Kapture(sensors=sensors, rigs=rigs, trajectories=poses.build() if len(poses) else None,
                 records={"camera": images.build(), "depth": depths.build()})
     transfer_records_data(folder, out, k.records["camera"].paths, o.transfer, progress=o.progress)

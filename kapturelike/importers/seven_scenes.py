@@ -32,17 +32,14 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose
 from kapturelike.importers.common import (
     DatasetImportError,
-    RecordsBuilder,
-    TrajectoriesBuilder,
     TransferAction,
     intrinsic_matrix,
     prepare_output,
     register_depth,
     require_dir,
     transfer_records_data,
-    world_to_camera_from_camera_to_world,
 )
-from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots, millimetres_to_metres
+from kapturelike.importers.rgbd import RgbdIds, convert_depth_maps, frame_shots, millimetres_to_metres, shot_tables
 from kapturelike.io.dataset import save_kapture
 
 logger = logging.getLogger("kapturelike.importers.7scenes")
@@ -98,19 +95,8 @@ def import_7scenes(input_dir: str | Path, output: str | Path, options: SevenScen
         raise DatasetImportError(f"{root}: no frame-XXXXXX.color.* file found (is it a 7-Scenes scene folder?)")
     out = prepare_output(output, o.force)
 
-    images, depths, poses = RecordsBuilder("camera"), RecordsBuilder("depth"), TrajectoriesBuilder()
-    depth_pngs = []
-    for shot in shots.values():
-        ts = shot["timestamp"]
-        images.add(ts, RGB_SENSOR_ID, shot["color"])
-        if "depth" in shot:
-            depths.add(ts, DEPTH_SENSOR_ID, depth_name(shot["depth"]))
-            depths.add(ts, REG_DEPTH_SENSOR_ID, depth_name(shot["depth"]) + ".reg")
-            depth_pngs.append(shot["depth"])
-        if "pose" in shot:
-            matrix = np.loadtxt(root / shot["pose"]).reshape(1, 4, 4)
-            q, t = world_to_camera_from_camera_to_world(matrix)
-            poses.add([ts], RIG_ID, q, t)
+    ids = RgbdIds(RGB_SENSOR_ID, DEPTH_SENSOR_ID, REG_DEPTH_SENSOR_ID, RIG_ID)
+    images, depths, trajectories, depth_pngs = shot_tables(root, shots, ids)
 
     q_rig = P.rotmat_to_quat(COLOR_FROM_DEPTH_R)
     rigs = {RIG_ID: {RGB_SENSOR_ID: Pose(q_rig, COLOR_FROM_DEPTH_T),
@@ -119,8 +105,8 @@ def import_7scenes(input_dir: str | Path, output: str | Path, options: SevenScen
     k = Kapture(sensors={RGB_SENSOR_ID: RGB_CAMERA, DEPTH_SENSOR_ID: DEPTH_CAMERA,
                          REG_DEPTH_SENSOR_ID: Camera(RGB_CAMERA.model, RGB_CAMERA.width, RGB_CAMERA.height,
                                                      RGB_CAMERA.params, sensor_type="depth")},
-                rigs=rigs, trajectories=poses.build(),
-                records={"camera": images.build(), "depth": depths.build()})
+                rigs=rigs, trajectories=trajectories,
+                records={"camera": images, "depth": depths})
 
     transfer_records_data(root, out, k.records["camera"].paths, o.transfer, progress=o.progress)
     color_from_depth = np.eye(4)

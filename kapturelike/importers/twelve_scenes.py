@@ -30,8 +30,6 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose
 from kapturelike.importers.common import (
     DatasetImportError,
-    RecordsBuilder,
-    TrajectoriesBuilder,
     TransferAction,
     intrinsic_matrix,
     prepare_output,
@@ -39,9 +37,8 @@ from kapturelike.importers.common import (
     require_dir,
     require_file,
     transfer_records_data,
-    world_to_camera_from_camera_to_world,
 )
-from kapturelike.importers.rgbd import convert_depth_maps, depth_name, frame_shots, millimetres_to_metres
+from kapturelike.importers.rgbd import RgbdIds, convert_depth_maps, frame_shots, millimetres_to_metres, shot_tables
 from kapturelike.io.dataset import save_kapture
 
 logger = logging.getLogger("kapturelike.importers.12scenes")
@@ -113,28 +110,14 @@ def import_12scenes(input_dir: str | Path, output: str | Path, options: TwelveSc
     depth_camera = info_camera(info, info_path, "Depth", "depth")
     out = prepare_output(output, o.force)
 
-    images, depths, poses = RecordsBuilder("camera"), RecordsBuilder("depth"), TrajectoriesBuilder()
-    depth_pngs = []
-    for shot in shots.values():
-        ts = shot["timestamp"]
-        images.add(ts, RGB_SENSOR_ID, shot["color"])
-        if "depth" in shot:
-            depths.add(ts, DEPTH_SENSOR_ID, depth_name(shot["depth"]))
-            depths.add(ts, REG_DEPTH_SENSOR_ID, depth_name(shot["depth"]) + ".reg")
-            depth_pngs.append(shot["depth"])
-        if "pose" in shot:
-            text = (data / shot["pose"]).read_text()
-            if "INF" in text.upper():
-                logger.debug("%s: pose not tracked (INF), left out", shot["pose"])
-                continue
-            q, t = world_to_camera_from_camera_to_world(np.array(text.split(), float).reshape(1, 4, 4))
-            poses.add([ts], RIG_ID, q, t)
+    ids = RgbdIds(RGB_SENSOR_ID, DEPTH_SENSOR_ID, REG_DEPTH_SENSOR_ID, RIG_ID)
+    images, depths, trajectories, depth_pngs = shot_tables(data, shots, ids)
 
     k = Kapture(sensors={RGB_SENSOR_ID: rgb, DEPTH_SENSOR_ID: depth_camera,
                          REG_DEPTH_SENSOR_ID: Camera("PINHOLE", rgb.width, rgb.height, rgb.params,
                                                      sensor_type="depth")},
                 rigs={RIG_ID: {s: Pose.identity() for s in (RGB_SENSOR_ID, DEPTH_SENSOR_ID, REG_DEPTH_SENSOR_ID)}},
-                trajectories=poses.build(), records={"camera": images.build(), "depth": depths.build()})
+                trajectories=trajectories, records={"camera": images, "depth": depths})
     transfer_records_data(data, out, k.records["camera"].paths, o.transfer, progress=o.progress)
     K_depth, K_color = intrinsic_matrix(*depth_camera.params), intrinsic_matrix(*rgb.params)
 

@@ -4,8 +4,16 @@ Layout:
   sensors/sensors.txt, rigs.txt, trajectories.txt, records_<kind>.txt, records_data/<image files>
   reconstruction/{keypoints,descriptors,global_features}/<type>/<type-file>.txt + binary files,
   reconstruction/matches/<keypoints type>/..., points3d.txt, observations.txt
-Rows naming a device that sensors.txt (or rigs.txt) does not define are reported (kapture drops
-them silently): an error by default, or handed to ``on_error`` and dropped.
+Read leniently, as kapture reads published data, each quirk reported as a ``FormatWarning`` (file,
+line, field) and its data kept so that a copy is exact:
+  - a rig naming a sensor absent from sensors.txt;
+  - trajectories or records naming a device defined nowhere (kapture drops them): kept apart in
+    ``Kapture.unknown_device_rows``, out of every computation, written back on save;
+  - quaternions that are not unit length (kept as written; see ``io.sensors``);
+  - empty files and files without a version line (read as the current version);
+  - a feature type whose folder name differs from the name in its type file (keyed by folder);
+  - matches stored under the reversed pair order, and kapture's tar containers (see ``io.features``).
+Warnings are handed to ``on_error`` like errors (``kapture_check`` lists them) or logged without one.
 """
 
 from __future__ import annotations
@@ -17,11 +25,12 @@ import numpy as np
 
 from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
 from kapturelike.core.records import RECORD_KINDS
-from kapturelike.errors import FormatError, MissingDataError
+from kapturelike.errors import FormatError, FormatWarning, MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.reconstruction import (
     read_observations,
     read_points3d,
+    type_file_path,
     write_feature_type,
     write_observations,
     write_points3d,
@@ -48,49 +57,87 @@ def records_data_path(root: str | Path, image_name: str = "") -> Path:
     return base / image_name if image_name else base
 
 
-def _report_unknown_devices(path: Path, devices: np.ndarray, known: set[str], on_error: ErrorHandler) -> np.ndarray:
-    """Mask of rows whose device is known; unknown ones are reported with their line numbers."""
-    keep = np.array([d in known for d in devices.tolist()], dtype=bool)
+def _known_device_rows(path: Path, devices: np.ndarray, known: set[str], on_error: ErrorHandler) -> np.ndarray:
+    """Mask of rows whose device is known; each unknown device is warned about once, at its first line."""
+    keep = np.isin(devices.astype(str), np.array(sorted(known), dtype=str)) if len(devices) else \
+        np.ones(0, dtype=bool)
     if keep.all():
         return keep
-    _, lines = read_lines(path)
-    data_lines = [i for i, line in enumerate(lines, 1) if line and line[0] != "#" and not line.isspace()]
+    _, lines = read_lines(path, require_version=False)
+    data_lines = [number for number, _ in data_rows(lines)]
+    first_row: dict[str, int] = {}
     for row in np.flatnonzero(~keep).tolist():
-        line = data_lines[row] if row < len(data_lines) else None
-        report(on_error, FormatError(f"device '{devices[row]}' is not defined in sensors.txt or rigs.txt",
-                                     path, line, "device_id"))
+        first_row.setdefault(devices[row], row)
+    for device, row in first_row.items():
+        count = int(np.count_nonzero(devices[~keep] == device))
+        report(on_error, FormatWarning(f"device '{device}' is defined in neither sensors.txt nor rigs.txt: its "
+                                       f"{count} row(s) are kept, and left out of computations",
+                                       path, data_lines[row] if row < len(data_lines) else None, "device_id"))
     return keep
 
 
-def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False) -> Kapture:
-    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk."""
+def _deduplicated(on_error: ErrorHandler) -> ErrorHandler:
+    """``on_error`` that hands each problem on once (a file read twice reports its version line once)."""
+    seen: set[str] = set()
+
+    def handle(problem: FormatError) -> None:
+        if str(problem) not in seen:
+            seen.add(str(problem))
+            report(on_error, problem)
+    return handle
+
+
+def _rig_lines(path: Path) -> dict[tuple[str, str], int]:
+    _, lines = read_lines(path, require_version=False)
+    return {(fields[0], fields[1]): number for number, fields in data_rows(lines) if len(fields) >= 2}
+
+
+def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: bool = False,
+                 list_features: bool = True) -> Kapture:
+    """Read every part of the dataset at ``root`` that exists; feature arrays stay on disk.
+
+    ``list_features`` False reads the feature type files but does not walk the feature and matches
+    folders (their image and pair lists stay empty): what a step needing only points and observations wants.
+    """
     root = Path(root)
+    on_error = _deduplicated(on_error)
     path = sensors_path(root, "sensors.txt")
     if not path.is_file():
         raise MissingDataError(f"{path}: not a kapture dataset (sensors/sensors.txt is missing)")
     version, sensors = read_sensors(path, on_error)
     kapture = Kapture(sensors=sensors, version=version)
-    if sensors_path(root, "rigs.txt").is_file():
-        kapture.rigs = read_rigs(sensors_path(root, "rigs.txt"), on_error)
+    path = sensors_path(root, "rigs.txt")
+    if path.is_file():
+        kapture.rigs = read_rigs(path, on_error)
+        line_of: dict[tuple[str, str], int] = {}
         for rig_id, rig in kapture.rigs.items():
-            if rig_id in sensors:
-                report(on_error, FormatError(f"rig id '{rig_id}' is also a sensor id", sensors_path(root, "rigs.txt"),
-                                             None, "rig_id"))
             for sensor_id in rig:
-                if sensor_id not in sensors and sensor_id not in kapture.rigs:
-                    report(on_error, FormatError(f"rig '{rig_id}' names unknown sensor '{sensor_id}'",
-                                                 sensors_path(root, "rigs.txt"), None, "sensor_id"))
+                unknown = sensor_id not in sensors and sensor_id not in kapture.rigs
+                if rig_id in sensors or unknown:
+                    line_of = line_of or _rig_lines(path)
+                if rig_id in sensors and sensor_id == next(iter(rig)):
+                    report(on_error, FormatError(f"rig id '{rig_id}' is also a sensor id", path,
+                                                 line_of.get((rig_id, sensor_id)), "rig_id"))
+                if unknown:
+                    report(on_error, FormatWarning(f"rig '{rig_id}' names sensor '{sensor_id}', absent from "
+                                                   "sensors.txt (kept)", path, line_of.get((rig_id, sensor_id)),
+                                                   "sensor_id"))
     known = set(sensors) | set(kapture.rigs or {})
     path = sensors_path(root, "trajectories.txt")
     if path.is_file():
         traj = read_trajectories(path, on_error)
-        kapture.trajectories = traj.select(_report_unknown_devices(path, traj.device_ids, known, on_error))
+        keep = _known_device_rows(path, traj.device_ids, known, on_error)
+        kapture.trajectories = traj.select(keep)
+        if not keep.all():
+            kapture.unknown_device_rows["trajectories"] = traj.select(~keep)
     for kind, spec in RECORD_KINDS.items():
         path = sensors_path(root, spec.filename)
         if path.is_file():
             recs = read_records(path, kind, on_error)
-            kapture.records[kind] = recs.select(_report_unknown_devices(path, recs.device_ids, set(sensors),
-                                                                        on_error))
+            keep = _known_device_rows(path, recs.device_ids, set(sensors), on_error)
+            kapture.records[kind] = recs.select(keep)
+            if not keep.all():
+                kapture.unknown_device_rows[kind] = recs.select(~keep)
     if check_images and "camera" in kapture.records:
         path = sensors_path(root, "records_camera.txt")
         missing = [name for name in kapture.records["camera"].paths
@@ -109,12 +156,25 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
             except FormatError as e:
                 report(on_error, e)
                 continue
-            ftype.images = store.names(kind, type_name)
+            if ftype.declared_name is not None:
+                path = type_file_path(root, kind, type_name, version)
+                report(on_error, FormatWarning(f"the type file names the type '{ftype.declared_name}' while its "
+                                               f"folder is '{type_name}': keyed by the folder, as kapture does",
+                                               path, next(n for n, _ in data_rows(read_lines(path, False)[1])),
+                                               "name"))
+            if list_features:
+                ftype.images = store.names(kind, type_name)
             getattr(kapture, kind)[ftype.name] = ftype
-    for type_name in _match_types(root, version, kapture):
+    for type_name in _match_types(root, version, kapture) if list_features else []:
         pairs = store.match_pairs(type_name)
         if pairs:
             kapture.matches[type_name] = pairs
+        reversed_pairs = sorted(store.reversed_pairs(type_name))
+        if reversed_pairs:
+            first, second = reversed_pairs[0]
+            report(on_error, FormatWarning(f"{len(reversed_pairs)} matches file(s) stored under the reversed pair "
+                                           f"order (image1 > image2), read as kapture reads them",
+                                           store.matches_path(type_name, first, second), None, "image_path"))
     path = root / RECONSTRUCTION_DIR / "points3d.txt"
     if path.is_file():
         kapture.points3d = read_points3d(path, on_error)
@@ -140,9 +200,16 @@ def save_kapture(kapture: Kapture, root: str | Path) -> None:
     write_sensors(sensors_path(root, "sensors.txt"), kapture.sensors)
     if kapture.rigs is not None:
         write_rigs(sensors_path(root, "rigs.txt"), kapture.rigs)
-    if kapture.trajectories is not None:
-        write_trajectories(sensors_path(root, "trajectories.txt"), kapture.trajectories)
-    for kind, recs in kapture.records.items():
+    extra = kapture.unknown_device_rows
+    trajectories = kapture.trajectories
+    if "trajectories" in extra:
+        trajectories = extra["trajectories"] if trajectories is None else trajectories.concat(extra["trajectories"])
+    if trajectories is not None:
+        write_trajectories(sensors_path(root, "trajectories.txt"), trajectories)
+    for kind in [*kapture.records, *(k for k in extra if k != "trajectories" and k not in kapture.records)]:
+        recs = kapture.records.get(kind)
+        if kind in extra:
+            recs = extra[kind] if recs is None else recs.concat(extra[kind])
         write_records(sensors_path(root, RECORD_KINDS[kind].filename), recs)
     for kind in FEATURE_KINDS:
         for ftype in getattr(kapture, kind).values():

@@ -21,7 +21,7 @@ from kapturelike.io.number_fields import (
     parse_int_fields,
     strip_spaces,
 )
-from kapturelike.io.text import check_version, version_of
+from kapturelike.io.text import ErrorHandler, check_version, version_of
 
 PADDING = 32  # bytes before and after the file's bytes, so that 8-byte reads near its ends stay inside
 
@@ -151,7 +151,8 @@ def _skip_comments(text: bytes) -> int:
     return start
 
 
-def read_field_table(path: str | Path, n_fields: int) -> FieldTable | None:
+def read_field_table(path: str | Path, n_fields: int, on_error: ErrorHandler = None,
+                     require_version: bool = True) -> FieldTable | None:
     """The table's field bounds, or None when it needs the per-line parser (irregular lines).
 
     Checks the version header and UTF-8 like ``read_text``, raising ``FormatError``.
@@ -165,7 +166,8 @@ def read_field_table(path: str | Path, n_fields: int) -> FieldTable | None:
             raise FormatError("file changed while being read", path)
     content = data[PADDING:PADDING + size]
     head = content[:4096].tobytes()
-    check_version(path, version_of(head.split(b"\n", 1)[0].decode("utf-8", errors="replace")), True)
+    first_line = head.split(b"\n", 1)[0].decode("utf-8", errors="replace")
+    check_version(path, version_of(first_line), require_version, on_error, empty=not size)
     if content.size and content.max() >= 128:
         try:
             content.tobytes().decode("utf-8")

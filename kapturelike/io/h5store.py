@@ -52,6 +52,10 @@ class H5FeatureStore:
         self._file: h5py.File | None = None
         self._types: dict[tuple[str, str], FeatureType] = {}  # attributes only, images not listed
 
+    def aux_path(self, kind: str, type_name: str, filename: str) -> Path:
+        """Where a side file of a type lives (the DenseVLAD model): beside the HDF5 file."""
+        return self.path.with_name(f"{self.path.stem}.{kind}.{type_name}.{filename}")
+
     # ------------------------------------------------------------------ file handling
     @property
     def file(self) -> h5py.File:

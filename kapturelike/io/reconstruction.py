@@ -14,9 +14,11 @@ from kapturelike.io.text import (
     ErrorHandler,
     atomic_write,
     check_field,
+    check_version,
     data_rows,
     read_lines,
     report,
+    version_of,
     write_table,
 )
 
@@ -34,11 +36,13 @@ def type_file_path(root: str | Path, kind: str, type_name: str, version: str = "
     return Path(root) / "reconstruction" / kind / type_name / f"{kind}.txt"
 
 
-def write_feature_type(root: str | Path, feature_type: FeatureType) -> None:
+def write_feature_type(root: str | Path, feature_type: FeatureType, path: str | Path | None = None) -> None:
+    """The type file of ``feature_type`` in the dataset at ``root`` (or at ``path``: separate-folder layout)."""
     columns = TYPE_FILE_COLUMNS[feature_type.kind]
-    values = {"name": feature_type.name, "dtype": feature_type.dtype_name, "dsize": str(feature_type.dsize),
+    values = {"name": feature_type.declared_name or feature_type.name, "dtype": feature_type.dtype_name,
+              "dsize": str(feature_type.dsize),
               "keypoints_type": feature_type.keypoints_type or "", "metric_type": feature_type.metric_type or ""}
-    path = type_file_path(root, feature_type.kind, feature_type.name)
+    path = Path(path) if path is not None else type_file_path(root, feature_type.kind, feature_type.name)
     row = [check_field(values[c], path, c) for c in columns]
     write_table(path, "# " + ", ".join(columns), [row])
 
@@ -76,9 +80,11 @@ def read_feature_type(path: str | Path, kind: str, version: str = "1.1", type_na
         raise FormatError(f"{values['dsize']!r} is not an integer", path, line, "dsize") from None
     if dsize <= 0:
         raise FormatError(f"dsize must be positive, got {dsize}", path, line, "dsize")
-    name = values["name"] if version != "1.0" or type_name is None else type_name
+    name = values["name"] if type_name is None else type_name  # kapture keys a type by its folder
+    declared = values["name"] if version != "1.0" and values["name"] != name else None
     return FeatureType(kind, name, dtype, dsize, keypoints_type=values.get("keypoints_type"),
-                       metric_type=values.get("metric_type"), dtype_name=values["dtype"].strip())
+                       metric_type=values.get("metric_type"), dtype_name=values["dtype"].strip(),
+                       declared_name=declared)
 
 
 def write_points3d(path: str | Path, points3d: np.ndarray) -> None:
@@ -97,15 +103,16 @@ def _points3d_columns(head: list[str]) -> int | None:
     return 6 if "R, G, B" in header else 3 if "X, Y, Z" in header else None
 
 
-def _read_points3d_columns(path: Path) -> np.ndarray | None:
+def _read_points3d_columns(path: Path, on_error: ErrorHandler = None) -> np.ndarray | None:
     """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
     with open(path, "rb") as f:
         head = f.read(4096).decode("utf-8", errors="replace").split("\n")
+    check_version(path, version_of(head[0]), True, on_error, empty=head == [""])
     data_lines = [line for line in head[:-1] if line and line[0] != "#"]
     width = _points3d_columns(head) or (data_lines[0].count(",") + 1 if data_lines else None)
     if width not in (3, 6):
         return None
-    table = read_field_table(path, width)
+    table = read_field_table(path, width, require_version=False)
     if table is None:
         return None
     values, bad = table.floats(range(width))
@@ -114,10 +121,10 @@ def _read_points3d_columns(path: Path) -> np.ndarray | None:
 
 def read_points3d(path: str | Path, on_error: ErrorHandler = None) -> np.ndarray:
     path = Path(path)
-    points3d = _read_points3d_columns(path)
+    points3d = _read_points3d_columns(path, on_error)
     if points3d is not None:
         return points3d
-    _, lines = read_lines(path)
+    _, lines = read_lines(path, require_version=False)  # the version line was checked
     ncols = _points3d_columns(lines)
     rows = [line for line in lines if line and line[0] != "#" and not line.isspace()]
     if not rows:
@@ -176,7 +183,7 @@ def read_observations(path: str | Path, version: str = "1.1", default_keypoints_
                       on_error: ErrorHandler = None) -> Observations:
     """Observations; kapture 1.0 files have no keypoints type column (``default_keypoints_type`` is used)."""
     path = Path(path)
-    _, lines = read_lines(path)
+    _, lines = read_lines(path, on_error=on_error)
     pids, types, names, fids = [], [], [], []
     skip = 1 if version == "1.0" else 2
     for line, fields in data_rows(lines):

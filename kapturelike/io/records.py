@@ -59,10 +59,10 @@ def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
     return tuple(values)
 
 
-def _read_columns(kind: str, path: Path) -> Records | None:
+def _read_columns(kind: str, path: Path, on_error: ErrorHandler = None) -> Records | None:
     """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
     spec = RECORD_KINDS[kind]
-    table = read_field_table(path, 2 + len(spec.fields))
+    table = read_field_table(path, 2 + len(spec.fields), on_error)
     if table is None:
         return None
     timestamps, bad = table.ints(0)
@@ -87,10 +87,10 @@ def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> 
     path = Path(path)
     if kind not in RECORD_KINDS:
         raise ValueError(f"unknown record kind '{kind}' (known: {', '.join(RECORD_KINDS)})")
-    records = _read_columns(kind, path)
+    records = _read_columns(kind, path, on_error)
     if records is not None:
         return records
-    _, text = read_text(path)
+    _, text = read_text(path, require_version=False)  # the version line was checked
     lines = split_lines(text)
     timestamps, devices, values = [], [], []
     file_kind = kind in _FILE_HEADERS

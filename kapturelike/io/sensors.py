@@ -8,7 +8,7 @@ import numpy as np
 
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, CAMERA_SENSOR_TYPES, Camera, Sensor
 from kapturelike.core.trajectories import Pose
-from kapturelike.errors import FormatError
+from kapturelike.errors import FormatError, FormatWarning
 from kapturelike.io.text import (
     ErrorHandler,
     check_field,
@@ -73,7 +73,7 @@ def parse_camera(fields: list[str], path: Path, line: int, sensor_type: str) -> 
 def read_sensors(path: str | Path, on_error: ErrorHandler = None) -> tuple[str, dict[str, Camera | Sensor]]:
     """(format version, sensors) from sensors.txt."""
     path = Path(path)
-    version, lines = read_lines(path)
+    version, lines = read_lines(path, on_error=on_error)
     sensors: dict[str, Camera | Sensor] = {}
     for line, fields in data_rows(lines):
         if len(fields) < 3:
@@ -120,10 +120,23 @@ def parse_pose(fields: list[str], path: Path, line: int) -> Pose:
     if any(v is None for v in t) and not all(v is None for v in t):
         raise FormatError("translation is partly empty", path, line, POSE_FIELDS[4 + t.index(None)])
     qa = None if q[0] is None else np.array(q, dtype=np.float64)
-    if qa is not None and abs(np.linalg.norm(qa) - 1.0) > QUATERNION_TOLERANCE:
-        raise FormatError(f"quaternion norm is {np.linalg.norm(qa):.6f}, not 1 (tolerance {QUATERNION_TOLERANCE})",
-                          path, line, "qw")
+    if qa is not None and not np.linalg.norm(qa) > 0:
+        raise FormatError("quaternion is zero: it holds no rotation", path, line, "qw")
     return Pose(qa, None if t[0] is None else np.array(t, dtype=np.float64))
+
+
+def first_non_unit_quaternion(quaternions: np.ndarray) -> int | None:
+    """Row of the first quaternion whose norm differs from 1 beyond the tolerance (absent rows ignored)."""
+    norms = np.linalg.norm(np.asarray(quaternions, dtype=np.float64).reshape(-1, 4), axis=1)
+    bad = np.flatnonzero(np.abs(norms - 1.0) > QUATERNION_TOLERANCE)
+    return int(bad[0]) if len(bad) else None
+
+
+def non_unit_quaternion_warning(path: Path, line: int | None, quaternion: np.ndarray) -> FormatWarning:
+    """kapture keeps such quaternions; so do we (the text stays as written), normalising where a rotation
+    is computed. One warning per file, naming its first such line."""
+    return FormatWarning(f"quaternion norm is {np.linalg.norm(quaternion):.6g}, not 1: kept as written, normalised "
+                         "where a rotation is computed (first such line of the file)", path, line, "qw")
 
 
 def write_rigs(path: str | Path, rigs: dict[str, dict[str, Pose]]) -> None:
@@ -135,15 +148,21 @@ def write_rigs(path: str | Path, rigs: dict[str, dict[str, Pose]]) -> None:
 
 def read_rigs(path: str | Path, on_error: ErrorHandler = None) -> dict[str, dict[str, Pose]]:
     path = Path(path)
-    _, lines = read_lines(path)
+    _, lines = read_lines(path, on_error=on_error)
     rigs: dict[str, dict[str, Pose]] = {}
+    warned = False
     for line, fields in data_rows(lines):
         if len(fields) != 9:
             report(on_error, FormatError(f"expected 9 fields (rig_id, sensor_id, qw..tz), got {len(fields)}",
                                          path, line, "rig_id"))
             continue
         try:
-            rigs.setdefault(fields[0], {})[fields[1]] = parse_pose(fields[2:], path, line)
+            pose = parse_pose(fields[2:], path, line)
         except FormatError as e:
             report(on_error, e)
+            continue
+        rigs.setdefault(fields[0], {})[fields[1]] = pose
+        if not warned and pose.q is not None and first_non_unit_quaternion(pose.q) is not None:
+            report(on_error, non_unit_quaternion_warning(path, line, pose.q))
+            warned = True
     return rigs

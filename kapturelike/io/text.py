@@ -9,6 +9,7 @@ the version header ``# kapture format: 1.1``.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import re
 import tempfile
@@ -17,7 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from kapturelike.errors import FormatError
+from kapturelike.errors import FormatError, FormatWarning
+
+logger = logging.getLogger("kapturelike.io")
 
 CURRENT_VERSION = "1.1"
 SUPPORTED_VERSIONS = ("1.0", "1.1")
@@ -32,7 +35,11 @@ def raise_error(error: FormatError) -> None:
 
 
 def report(on_error: ErrorHandler, error: FormatError) -> None:
-    """Raise the error, or hand it to ``on_error`` (which collects problems and lets parsing go on)."""
+    """Hand the problem to ``on_error`` (which collects problems and lets parsing go on); without a
+    handler, raise an error and log a warning (``FormatWarning``: the data is kept)."""
+    if on_error is None and isinstance(error, FormatWarning):
+        logger.warning(str(error))
+        return
     (on_error or raise_error)(error)
 
 
@@ -41,7 +48,8 @@ def version_of(first_line: str) -> str | None:
     return m.group(1) if m else None
 
 
-def read_text(path: str | Path, require_version: bool = True) -> tuple[str | None, str]:
+def read_text(path: str | Path, require_version: bool = True,
+              on_error: ErrorHandler = None) -> tuple[str | None, str]:
     """The file's version and its whole text, UTF-8."""
     path = Path(path)
     try:
@@ -49,15 +57,19 @@ def read_text(path: str | Path, require_version: bool = True) -> tuple[str | Non
     except UnicodeDecodeError as e:
         raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
     version = version_of(text[:text.find("\n")] if "\n" in text else text)
-    check_version(path, version, require_version)
+    check_version(path, version, require_version, on_error, empty=not text)
     return version, text
 
 
-def check_version(path: Path, version: str | None, require_version: bool) -> None:
+def check_version(path: Path, version: str | None, require_version: bool, on_error: ErrorHandler = None,
+                  empty: bool = False) -> None:
+    """An unsupported version is an error; a missing version line (or an empty file) is read as kapture
+    reads it, as the current version, with a warning."""
     if require_version:
         if version is None:
-            raise FormatError("missing version header '# kapture format: 1.1' as first line", path, 1, "version")
-        if version not in SUPPORTED_VERSIONS:
+            what = "empty file" if empty else "no version line '# kapture format: 1.1' as first line"
+            report(on_error, FormatWarning(f"{what}: read as format {CURRENT_VERSION}", path, 1, "version"))
+        elif version not in SUPPORTED_VERSIONS:
             raise FormatError(f"unsupported kapture format version {version} (supported: "
                               f"{', '.join(SUPPORTED_VERSIONS)})", path, 1, "version")
 
@@ -72,9 +84,10 @@ def split_lines(text: str) -> list[str]:
     return lines
 
 
-def read_lines(path: str | Path, require_version: bool = True) -> tuple[str | None, list[str]]:
+def read_lines(path: str | Path, require_version: bool = True,
+               on_error: ErrorHandler = None) -> tuple[str | None, list[str]]:
     """The file's version and its lines (line i of the file is ``lines[i - 1]``), UTF-8."""
-    version, text = read_text(path, require_version)
+    version, text = read_text(path, require_version, on_error)
     return version, split_lines(text)
 
 

@@ -14,7 +14,13 @@ import numpy as np
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.field_table import read_field_table
-from kapturelike.io.sensors import ID_PADDING, POSE_PADDING, QUATERNION_TOLERANCE, parse_pose
+from kapturelike.io.sensors import (
+    ID_PADDING,
+    POSE_PADDING,
+    first_non_unit_quaternion,
+    non_unit_quaternion_warning,
+    parse_pose,
+)
 from kapturelike.io.text import (
     ErrorHandler,
     check_field,
@@ -50,7 +56,7 @@ def write_trajectories(path: str | Path, trajectories: Trajectories) -> None:
 
 
 def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Trajectories:
-    ts, devs, qs, tss = [], [], [], []
+    ts, devs, qs, tss, line_numbers = [], [], [], [], []
     for line, fields in data_rows(lines):
         if len(fields) != 9:
             report(on_error, FormatError(f"expected 9 fields (timestamp, device_id, qw..tz), got {len(fields)}",
@@ -69,17 +75,22 @@ def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Traject
             report(on_error, e)
             continue
         ts.append(timestamp)
+        line_numbers.append(line)
         devs.append(fields[1])
         qs.append(pose.q if pose.q is not None else np.full(4, np.nan))
         tss.append(pose.t if pose.t is not None else np.full(3, np.nan))
     if not ts:
         return Trajectories()
-    return Trajectories(np.array(ts), np.array(devs, dtype=object), np.stack(qs), np.stack(tss))
+    rotations = np.stack(qs)
+    bad = first_non_unit_quaternion(np.nan_to_num(rotations, nan=1.0 / 2))  # absent rotation: [.5]*4, unit
+    if bad is not None:
+        report(on_error, non_unit_quaternion_warning(path, line_numbers[bad], rotations[bad]))
+    return Trajectories(np.array(ts), np.array(devs, dtype=object), rotations, np.stack(tss))
 
 
-def _fast_parse(path: Path) -> Trajectories | None:
+def _fast_parse(path: Path, on_error: ErrorHandler = None) -> Trajectories | None:
     """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
-    table = read_field_table(path, 9)
+    table = read_field_table(path, 9, on_error)
     if table is None:
         return None
     if not len(table):
@@ -98,16 +109,20 @@ def _fast_parse(path: Path) -> Trajectories | None:
             if (part.any(axis=1) != part.all(axis=1)).any():
                 return None  # partly empty: the line parser names it
         values[absent] = np.nan
-    norms = np.linalg.norm(values[:, :4], axis=1)
-    if (np.abs(norms[~np.isnan(norms)] - 1.0) > QUATERNION_TOLERANCE).any():
-        return None
+    if (np.linalg.norm(values[:, :4], axis=1) == 0).any():
+        return None  # a zero quaternion: the line parser names it
+    bad = first_non_unit_quaternion(np.nan_to_num(values[:, :4], nan=1.0 / 2))  # absent rotation: unit
+    if bad is not None:  # the line number, from the file's lines (rare: only for such a file)
+        line = next(number for i, (number, _) in enumerate(data_rows(split_lines(read_text(path, False)[1])))
+                    if i == bad)
+        report(on_error, non_unit_quaternion_warning(path, line, values[bad, :4]))
     return Trajectories(timestamps, table.strings(1), values[:, :4], values[:, 4:])
 
 
 def read_trajectories(path: str | Path, on_error: ErrorHandler = None) -> Trajectories:
     path = Path(path)
-    trajectories = _fast_parse(path)
-    if trajectories is None:  # finds, names and reports the bad lines
-        _, text = read_text(path)
+    trajectories = _fast_parse(path, on_error)
+    if trajectories is None:  # finds, names and reports the bad lines (the version line was checked)
+        _, text = read_text(path, require_version=False)
         trajectories = _slow_parse(path, split_lines(text), on_error)
     return trajectories

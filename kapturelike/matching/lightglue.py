@@ -25,9 +25,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from kapturelike.devices import resolve_device
 from kapturelike.errors import KapturelikeError
 from kapturelike.features.learned import MissingExtraError
-from kapturelike.matching.mnn import resolve_device
 
 LIGHTGLUE_FEATURES = ("disk", "aliked")
 _WEIGHTS = {"disk": "disk_lightglue.pth", "aliked": "aliked_lightglue.pth"}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from kapturelike.devices import resolve_device
 from kapturelike.errors import KapturelikeError
 
 
@@ -56,12 +57,6 @@ class MatchingOptions:
             raise MatchingInputError(f"batch_size must be >= 1, got {self.batch_size}")
         if self.chunk_elements < 1:
             raise MatchingInputError(f"chunk_elements must be >= 1, got {self.chunk_elements}")
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
 
 
 def _check(desc: np.ndarray, where: str) -> np.ndarray:

@@ -22,6 +22,7 @@ import numpy as np
 import pycolmap
 
 from kapturelike.core.pose import compose, invert, quat_to_rotmat
+from kapturelike.core.sensors import unknown_camera_guess
 from kapturelike.errors import KapturelikeError
 from kapturelike.geometry.colmap_model import CameraLike, to_pycolmap_camera
 
@@ -181,10 +182,7 @@ def _as_pycolmap(camera: CameraLike | pycolmap.Camera) -> tuple[pycolmap.Camera,
     if isinstance(camera, pycolmap.Camera):
         return camera, True
     if camera.model == "UNKNOWN_CAMERA":
-        focal = 1.2 * max(camera.width, camera.height)
-        cam = pycolmap.Camera.create_from_model_name(1, "SIMPLE_PINHOLE", focal, int(camera.width),
-                                                     int(camera.height))
-        return cam, False
+        return to_pycolmap_camera(unknown_camera_guess(int(camera.width), int(camera.height)), 1), False
     return to_pycolmap_camera(camera, 1), True
 
 

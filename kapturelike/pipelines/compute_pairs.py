@@ -14,20 +14,14 @@ from kapturelike.errors import MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
 from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
+from kapturelike.pipelines.workspace import load_with_images
 from kapturelike.retrieval.expansion import ExpansionOptions
 
 Pair = tuple[str, str, float]
 
 
 def _image_names(kapture_dir: Path) -> list[str]:
-    from kapturelike.io.dataset import load_kapture
-
-    if not (kapture_dir / "sensors" / "sensors.txt").is_file():
-        raise MissingDataError(f"{kapture_dir}: not a kapture dataset (sensors/sensors.txt is missing)")
-    names = load_kapture(kapture_dir).image_names()
-    if not names:
-        raise MissingDataError(f"{kapture_dir}: no images (sensors/records_camera.txt is empty or missing)")
-    return names
+    return load_with_images(kapture_dir)[1]
 
 
 def _check_types(store: KaptureFeatureStore, root: Path, types: Sequence[str]) -> None:

@@ -1,7 +1,10 @@
-"""The one YAML configuration of the mapping and localization pipelines.
+"""The one YAML configuration of the mapping and localization pipelines, typed end to end.
 
-Every section maps to the options dataclass of its step; unknown keys are errors (a typo must not
-silently fall back to a default). ``PipelineConfig.to_dict()`` is what the pipelines log and save.
+Every section is the options dataclass of its step (``matching`` is ``MatchingOptions``,
+``verification`` ``VerificationOptions``, ...); a section given in the file replaces only the keys
+it names, the others keep ``PipelineConfig()``'s values. An unknown or misspelt key, or a value of
+the wrong type, is a one-line error at load time naming the key and the known ones, before any work.
+``datasets/configs/default.yaml`` lists every key with its default (a test checks they agree).
 """
 
 from __future__ import annotations
@@ -14,6 +17,10 @@ from typing import Any
 import yaml
 
 from kapturelike.errors import FormatError
+from kapturelike.geometry.absolute_pose import PRESETS, LocalizationOptions, options_from_dict
+from kapturelike.geometry.triangulation import TriangulationOptions
+from kapturelike.matching.mnn import MatchingOptions
+from kapturelike.matching.verification import VerificationOptions
 
 
 @dataclass
@@ -21,6 +28,7 @@ class FeaturesConfig:
     local: str = "sift"  # local feature type: sift, r2d2, aliked, disk, xfeat
     local_options: dict[str, Any] = field(default_factory=dict)  # fields of the extractor's options
     local_checkpoint: str | None = None  # weights file for learned local features (r2d2)
+    descriptors: str | None = None  # descriptors type when it differs from the keypoints type
     global_: str = "densevlad"  # global feature type(s): densevlad, apgem; comma separated for late fusion
     global_options: dict[str, Any] = field(default_factory=dict)
     global_checkpoint: str | None = None  # AP-GeM weights file
@@ -36,20 +44,26 @@ class PairsConfig:
     exhaustive_below: int = 20
 
 
+LocalizationOverrides = dataclasses.make_dataclass(
+    "LocalizationOverrides",
+    [(f.name, Any, None) for f in dataclasses.fields(LocalizationOptions) if f.name != "extra"],
+    namespace={"__doc__": "Fields of LocalizationOptions that replace the preset's; None keeps the preset's."})
+
+
 @dataclass
 class PipelineConfig:
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     pairs: PairsConfig = field(default_factory=PairsConfig)
-    matching: dict[str, Any] = field(default_factory=lambda: {"ratio_threshold": 0.8})  # mnn.MatchingOptions
+    matching: MatchingOptions = field(default_factory=lambda: MatchingOptions(ratio_threshold=0.8))
     # mnn: nearest neighbours with `matching`; lightglue: LightGlue (features.local disk or aliked, extra: learned)
     matcher: str = "mnn"
     # localization matches a query against: points, the 3D points seen in its retrieved map images (one
     # product, MNN only, without verification); images, each retrieved map image in turn (2D-2D)
     query_matching: str = "points"
-    verification: dict[str, Any] = field(default_factory=dict)  # kapturelike.matching.verification options
-    triangulation: dict[str, Any] = field(default_factory=dict)  # kapturelike.geometry.triangulation options
+    verification: VerificationOptions = field(default_factory=VerificationOptions)
+    triangulation: TriangulationOptions = field(default_factory=TriangulationOptions)
     localization_preset: str = "config1"  # paper Table 1: config1, config2, config3
-    localization: dict[str, Any] = field(default_factory=dict)  # overrides of the preset
+    localization: LocalizationOverrides = field(default_factory=LocalizationOverrides)  # type: ignore[valid-type]
     rig_localization: bool = True  # localize rig images jointly (generalized absolute pose)
     postprocess_rig: bool = True  # recover failed cameras from localized rig siblings
     postprocess_sequence: bool = True  # recover failed images by interpolation within sequences
@@ -60,48 +74,119 @@ class PipelineConfig:
     ltvl_convention: str = "full"  # benchmark image-name convention (kapturelike.converters.ltvl.CONVENTIONS)
     device: str = "auto"  # torch device for networks and matching: auto, cpu, cuda
 
+    def matching_options(self) -> MatchingOptions:
+        """``matching`` with the pipeline's device when the section leaves it 'auto'."""
+        if self.matching.device == "auto":
+            return dataclasses.replace(self.matching, device=self.device)
+        return self.matching
+
+    def localization_options(self) -> LocalizationOptions:
+        """The preset with the ``localization`` overrides applied."""
+        overrides = {k: v for k, v in dataclasses.asdict(self.localization).items() if v is not None}
+        return options_from_dict(self.localization_preset, overrides)
+
     def to_dict(self) -> dict[str, Any]:
         data = dataclasses.asdict(self)
-        data["features"]["global"] = data["features"].pop("global_")
+        data["features"] = {_key(k): v for k, v in data["features"].items()}
         data["eval_thresholds"] = [list(t) for t in self.eval_thresholds]
         return data
 
 
-def _build(cls: type, data: dict[str, Any], where: str) -> Any:
-    names = {f.name: f for f in dataclasses.fields(cls)}
-    kwargs = {}
+def _key(name: str) -> str:
+    return name.rstrip("_")
+
+
+def _check_type(value: Any, default: Any, where: str) -> None:
+    """Values of a field whose default is a bool, number or string must be of that kind."""
+    if default is None or value is None:
+        return
+    kinds = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}.get(type(default))
+    if kinds is None:
+        return
+    if not isinstance(value, kinds) or (isinstance(value, bool) and bool not in kinds):
+        raise ValueError(f"'{where}' must be a {type(default).__name__}, got {value!r}")
+
+
+def _build(default: Any, data: dict[str, Any], section: str) -> Any:
+    """``default`` (a dataclass instance) with the keys of ``data`` replaced, recursively."""
+    if not isinstance(data, dict):
+        raise ValueError(f"'{section}' must be a mapping of settings, got {data!r}")
+    fields = {_key(f.name): f for f in dataclasses.fields(default)}
+    changes = {}
     for key, value in data.items():
-        attr = "global_" if key == "global" and "global_" in names else key
-        if attr not in names:
-            raise FormatError(f"unknown setting '{key}' (known: {', '.join(k.rstrip('_') for k in names)})",
-                              where, None, key)
-        sub = names[attr].default_factory if names[attr].default_factory is not dataclasses.MISSING else None
-        if dataclasses.is_dataclass(sub) and isinstance(value, dict):
-            value = _build(sub, value, where)
-        kwargs[attr] = value
-    return cls(**kwargs)
+        where = f"{section}.{key}" if section else str(key)
+        if key not in fields:
+            raise ValueError(f"unknown setting '{where}' (known: {', '.join(fields)})")
+        current = getattr(default, fields[key].name)
+        if dataclasses.is_dataclass(current):
+            value = _build(current, value, where)
+        else:
+            _check_type(value, current, where)
+        changes[fields[key].name] = value
+    try:
+        return dataclasses.replace(default, **changes)
+    except (TypeError, ValueError) as e:
+        raise ValueError(f"'{section}': {e}") from None
+
+
+def _check_extractor_options(config: FeaturesConfig) -> None:
+    """``local_options`` / ``global_options`` against the options dataclass of the named extractor."""
+    from kapturelike.features.registry import options_class
+
+    checks = [("local", config.local, config.local_options)]
+    checks += [("global", t, config.global_options) for t in config.global_.split(",") if t.strip()]
+    for kind, name, values in checks:
+        if not values:
+            continue
+        cls = options_class(kind, name.strip())
+        known = [f.name for f in dataclasses.fields(cls)]
+        unknown = [k for k in values if k not in known]
+        if unknown:
+            raise ValueError(f"unknown setting 'features.{kind}_options.{unknown[0]}' for '{name.strip()}' "
+                             f"(known: {', '.join(known)})")
+        try:
+            cls(**values)
+        except (TypeError, ValueError) as e:
+            raise ValueError(f"'features.{kind}_options': {e}") from None
+
+
+def _validate(config: PipelineConfig) -> None:
+    if config.localization_preset not in PRESETS:
+        raise ValueError(f"unknown setting value 'localization_preset: {config.localization_preset}' "
+                         f"(known: {', '.join(PRESETS)})")
+    config.localization_options()
+    _check_extractor_options(config.features)
+    config.eval_thresholds = [tuple(float(v) for v in t) for t in config.eval_thresholds]
+    if any(len(t) != 2 for t in config.eval_thresholds):
+        raise ValueError("'eval_thresholds' must be a list of [metres, degrees] pairs")
+
+
+def read_yaml_settings(path: str | Path) -> dict[str, Any]:
+    """The mapping of settings in a YAML file; a FormatError naming file and line otherwise."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        raise FormatError(f"invalid YAML: {getattr(e, 'problem', e)}", path, mark.line + 1 if mark else None) from None
+    if not isinstance(data, dict):
+        raise FormatError("the configuration must be a mapping of settings", path, 1)
+    return data
 
 
 def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> PipelineConfig:
-    """Defaults, then the YAML file, then ``overrides`` (same nesting as the file)."""
-    data: dict[str, Any] = {}
-    if path is not None:
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError as e:
-            mark = getattr(e, "problem_mark", None)
-            raise FormatError(f"invalid YAML: {getattr(e, 'problem', e)}", path,
-                              mark.line + 1 if mark else None) from None
-        if not isinstance(data, dict):
-            raise FormatError("the configuration must be a mapping of settings", path, 1)
+    """Defaults, then the YAML file, then ``overrides`` (same nesting as the file); checked before use."""
+    data = read_yaml_settings(path) if path is not None else {}
     for key, value in (overrides or {}).items():
         if isinstance(value, dict) and isinstance(data.get(key), dict):
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    config = _build(PipelineConfig, data, str(path) if path else "<overrides>")
-    config.eval_thresholds = [tuple(t) for t in config.eval_thresholds]
+    try:
+        config = _build(PipelineConfig(), data, "")
+        _validate(config)
+    except ValueError as e:
+        raise FormatError(str(e), str(path) if path is not None else "<overrides>") from None
     return config
 
 

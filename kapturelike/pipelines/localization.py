@@ -30,28 +30,18 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import KapturelikeError, MissingDataError
 from kapturelike.evaluation.evaluate_kapture import evaluate_and_write
 from kapturelike.evaluation.metrics import EvaluationResult
-from kapturelike.geometry.absolute_pose import localize_image, options_from_dict
+from kapturelike.geometry.absolute_pose import localize_image
 from kapturelike.geometry.correspondences import keypoint_to_point_tables, lift_matches
 from kapturelike.geometry.postprocess import FAILED, LOCALIZED, PoseRecords, recover_from_rig, recover_from_sequence
 from kapturelike.geometry.rig_pose import localize_rig
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.pairs import write_pairs
 from kapturelike.io.text import atomic_write
-from kapturelike.matching.mnn import MatchingOptions
-from kapturelike.matching.verification import VerificationOptions
 from kapturelike.pipelines.config import PipelineConfig, save_config
-from kapturelike.pipelines.extract_features import (
-    extract_global_features,
-    extract_local_features,
-    global_types,
-    make_global_extractor,
-    make_local_extractor,
-)
-from kapturelike.pipelines.mapping import prepare_dataset
-from kapturelike.pipelines.match_features import FeatureSource, make_matcher, match_and_verify, match_to_map_points
-from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
+from kapturelike.pipelines.front import FrontHalf, ImageSet, RunControl, run_front_half, side_of
+from kapturelike.pipelines.match_features import make_matcher
 from kapturelike.pipelines.steps import StepReport, timed_step
+from kapturelike.pipelines.workspace import is_kapture, prepare_dataset
 
 logger = logging.getLogger("kapturelike")
 
@@ -91,32 +81,29 @@ def _query_dataset(query: Kapture) -> Kapture:
     return Kapture(sensors=query.sensors, rigs=query.rigs, records=query.records)
 
 
-def _map_state(map_dir: Path, local_type: str) -> tuple[Kapture, KaptureFeatureStore, np.ndarray, dict]:
+def _map_state(map_dir: Path, local_type: str) -> tuple[Kapture, np.ndarray, dict]:
+    """The map's sensors, records, 3D points and keypoint -> point tables; feature folders are not walked."""
     if not (map_dir / "reconstruction" / "observations.txt").is_file():
         raise MissingDataError(f"{map_dir}: no reconstruction/observations.txt; run kapture_pipeline_mapping first")
-    kmap = load_kapture(map_dir)
+    kmap = load_kapture(map_dir, list_features=False)
     if kmap.points3d is None or kmap.observations is None:
         raise MissingDataError(f"{map_dir}: the map has no 3D points")
-    store = KaptureFeatureStore(map_dir)
     tables = keypoint_to_point_tables(kmap.observations, local_type)
-    return kmap, store, kmap.points3d[:, :3], tables
+    return kmap, kmap.points3d[:, :3], tables
 
 
-def _correspondences(name: str, pairs_of: dict[str, list[str]], out_store: KaptureFeatureStore, local_type: str,
-                     tables: dict, points3d: np.ndarray, keypoints: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    matches = []
-    for map_image in pairs_of.get(name, []):
-        if out_store.has_matches(local_type, name, map_image):
-            matches.append((map_image, out_store.read_matches(local_type, name, map_image)))
-    qidx, pids = lift_matches(matches, tables)
-    return keypoints[qidx, :2].astype(np.float64), points3d[pids]
+def _correspondences(name: str, front: FrontHalf, tables: dict, points3d: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """2D keypoints and 3D points of a query's matches to its paired map images (kept from matching)."""
+    matches = [(m, front.matches_of(name, m)) for m in front.pairs_of().get(name, [])]
+    qidx, pids = lift_matches([(m, x) for m, x in matches if x is not None], tables)
+    return front.keypoints(name)[qidx, :2].astype(np.float64), points3d[pids]
 
 
-def localize_queries(query: Kapture, out_store: KaptureFeatureStore, pairs_of: dict[str, list[str]],
-                     tables: dict, points3d: np.ndarray, config: PipelineConfig) -> dict[str, QueryOutcome]:
+def localize_queries(query: Kapture, front: FrontHalf, tables: dict, points3d: np.ndarray,
+                     config: PipelineConfig) -> dict[str, QueryOutcome]:
     """PnP per image, or jointly per rig and timestamp; ground truth is not looked at."""
-    local_type = config.features.local
-    options = options_from_dict(config.localization_preset, config.localization)
+    options = config.localization_options()
     cameras = query.cameras()
     records = query.records_camera
     keys = dict(zip(records.paths, records.keys()))
@@ -130,8 +117,7 @@ def localize_queries(query: Kapture, out_store: KaptureFeatureStore, pairs_of: d
         data = {}
         for n in names:
             try:
-                data[n] = _correspondences(n, pairs_of, out_store, local_type, tables, points3d,
-                                           out_store.read("keypoints", local_type, n))
+                data[n] = _correspondences(n, front, tables, points3d)
             except (KapturelikeError, OSError, ValueError) as e:
                 outcomes[n].reason = f"no features: {e}"
         usable = [n for n in names if n in data and cameras[keys[n][1]].is_calibrated]
@@ -208,10 +194,15 @@ def evaluate_against(query: Kapture, outcomes: dict[str, QueryOutcome], out_dir:
 
 
 def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: str | Path, config: PipelineConfig,
-                     overwrite: bool = False) -> LocalizationRun:
+                     overwrite: bool = False, control: RunControl | None = None) -> LocalizationRun:
+    """Localize the images of ``query_kapture`` in the map at ``map_dir``; outputs in ``out_dir``.
+
+    ``control`` as for mapping; the map images' features are read from the map, from the dataset the
+    map was built from (its images' dataset) and from ``control.features``.
+    """
     map_dir, query_kapture, out_dir = Path(map_dir), Path(query_kapture), Path(out_dir)
-    local_type = config.features.local
-    kmap, map_store, points3d, tables = _map_state(map_dir, local_type)
+    control = control or RunControl()
+    kmap, points3d, tables = _map_state(map_dir, config.features.local)
     query = load_kapture(query_kapture)
     names = query.image_names()
     if not names:
@@ -224,48 +215,30 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
         raise KapturelikeError(f"query_matching: '{config.query_matching}' is not one of points, images")
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
     save_config(config, out_dir / "localization_config.yaml")
-    out_store = KaptureFeatureStore(out_dir)
-    image_root = records_data_path(query_kapture)
-    reports = [extract_local_features(names, image_root, out_store, local_type,
-                                      make_local_extractor(config.features, config.device), overwrite)]
-    map_names = kmap.image_names()
-    if len(map_names) <= config.pairs.exhaustive_below:
-        pairs = [(q, m, 1.0) for q in names for m in map_names]
-    else:
-        for gtype in global_types(config.features):
-            extractor = make_global_extractor(gtype, config.features, map_store.folder("global_features", gtype),
-                                              map_names, records_data_path(map_dir), config.device, fit=False)
-            reports.append(extract_global_features(names, image_root, out_store, gtype, extractor, overwrite))
-        pairs = retrieval_pairs(names, [out_store], map_names, [map_store], global_types(config.features),
-                                config.pairs.topk_localization, fusion=config.features.fusion)
-    pairs_of: dict[str, list[str]] = defaultdict(list)
-    for q, m, _ in pairs:
-        pairs_of[q].append(m)
-    verification = VerificationOptions(**config.verification) if config.verification.get("method") == "ransac" \
-        else None
-    matching = MatchingOptions(**{"device": config.device, **config.matching})
-    if config.query_matching == "points" and matcher is None and verification is None:
-        report, pairs = match_to_map_points(names, pairs_of, out_store, map_store, kmap.observations, local_type,
-                                            matching, overwrite=overwrite)
-        write_pairs(out_dir / PAIRS_FILE, pairs)
-    else:
-        write_pairs(out_dir / PAIRS_FILE, pairs)
-        cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
-        report, _ = match_and_verify([(q, m) for q, m, _ in pairs], FeatureSource([out_store, map_store], local_type),
-                                     out_store, matching, verification, cameras, overwrite=overwrite, matcher=matcher)
-    reports.append(report)
+    queries = side_of(names, query_kapture, out_dir, control)
+    map_source = records_data_path(map_dir).resolve().parent.parent  # the dataset whose images the map uses
+    map_inputs = [KaptureFeatureStore(map_dir)] + ([KaptureFeatureStore(map_source)] if is_kapture(map_source) else [])
+    database = ImageSet(kmap.image_names(), records_data_path(map_dir), map_inputs[0],
+                        ([control.features] if control.features is not None else []) + map_inputs)
+    verification = config.verification if config.verification.method == "ransac" else None
+    cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
+    front = run_front_half(queries, database, config, out_dir / (control.pairs_name or PAIRS_FILE), cameras, None,
+                           verification, overwrite, matcher, control, map_observations=kmap.observations)
+    reports = front.reports
+    if "colmap_localize" in control.skip:
+        return LocalizationRun(out_dir, {}, None, reports)
     pnp = StepReport("pose estimation")
     with timed_step(pnp):
-        outcomes = localize_queries(query, out_store, pairs_of, tables, points3d, config)
+        outcomes = localize_queries(query, front, tables, points3d, config)
         pnp.items = len(outcomes)
         pnp.done = sum(o.status == LOCALIZED for o in outcomes.values())
         pnp.failures = {n: o.reason or "failed" for n, o in outcomes.items() if o.status != LOCALIZED}
     reports.append(pnp)
     postprocess(query, outcomes, config)
     traj = write_localized(query, outcomes, out_dir)
-    export_ltvl((traj, query.records_camera), out_dir / LTVL_FILE, config.ltvl_convention, skip_missing=True)
-    result = evaluate_against(query, outcomes, out_dir, config)
+    if "export_LTVL2020" not in control.skip:
+        export_ltvl((traj, query.records_camera), out_dir / LTVL_FILE, config.ltvl_convention, skip_missing=True)
+    result = None if "evaluate" in control.skip else evaluate_against(query, outcomes, out_dir, config)
     with atomic_write(out_dir / "localization_report.txt") as f:
         f.write("\n".join(r.summary() for r in reports) + "\n")
     return LocalizationRun(out_dir, outcomes, result, reports)
-

@@ -9,35 +9,26 @@ what is already there, so an interrupted run resumes where it stopped.
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import dataclass, field
-from itertools import combinations
 from pathlib import Path
 
 import numpy as np
 
+from kapturelike.converters.colmap_common import colmap_camera
+from kapturelike.converters.colmap_database import write_database
 from kapturelike.core.image_poses import image_poses
-from kapturelike.core.reconstruction import Kapture, Observations
-from kapturelike.errors import FormatError, KapturelikeError
-from kapturelike.geometry.triangulation import TriangulationOptions, triangulate_known_poses
-from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
-from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.pairs import write_pairs
+from kapturelike.core.reconstruction import Observations
+from kapturelike.errors import KapturelikeError
+from kapturelike.geometry.colmap_model import camera_ids, image_ids_by_name
+from kapturelike.geometry.triangulation import triangulate_known_poses
+from kapturelike.io.dataset import load_kapture
 from kapturelike.io.reconstruction import write_observations, write_points3d
 from kapturelike.io.text import atomic_write
-from kapturelike.matching.mnn import MatchingOptions
-from kapturelike.matching.verification import VerificationOptions
 from kapturelike.pipelines.config import PipelineConfig, save_config
-from kapturelike.pipelines.extract_features import (
-    extract_global_features,
-    extract_local_features,
-    global_types,
-    make_global_extractor,
-    make_local_extractor,
-)
-from kapturelike.pipelines.match_features import FeatureSource, make_matcher, match_and_verify
-from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
+from kapturelike.pipelines.front import FrontHalf, RunControl, run_front_half, side_of
+from kapturelike.pipelines.match_features import make_matcher
 from kapturelike.pipelines.steps import StepReport, timed_step
+from kapturelike.pipelines.workspace import prepare_dataset
 
 logger = logging.getLogger("kapturelike")
 
@@ -56,37 +47,12 @@ class MappingResult:
     reports: list[StepReport] = field(default_factory=list)
 
 
-def link_records_data(source_root: Path, target_root: Path) -> None:
-    """Make the target dataset's records_data point at the source's images (no copy)."""
-    source, target = records_data_path(source_root).resolve(), records_data_path(target_root)
-    if target.resolve() == source:
-        return
-    if target.is_symlink() or target.exists():
-        if target.is_symlink() and target.resolve() == source:
-            return
-        raise FormatError(f"{target} exists and is not a link to {source}; use a new output folder")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    os.symlink(source, target, target_is_directory=True)
-
-
-def prepare_dataset(kapture: Kapture, source_root: Path, target_root: Path) -> None:
-    """Write the sensor part of ``kapture`` into ``target_root`` and link its images."""
-    sensors_only = Kapture(sensors=kapture.sensors, rigs=kapture.rigs, trajectories=kapture.trajectories,
-                           records=kapture.records)
-    save_kapture(sensors_only, target_root)
-    link_records_data(source_root, target_root)
-
-
-def mapping_pairs(names: list[str], store: KaptureFeatureStore, config: PipelineConfig) -> list[tuple[str, str, float]]:
-    if len(names) <= config.pairs.exhaustive_below:
-        return [(a, b, 1.0) for a, b in combinations(sorted(names), 2)]
-    return retrieval_pairs(names, [store], names, [store], global_types(config.features),
-                           config.pairs.topk_mapping, exclude_self=True, fusion=config.features.fusion)
-
-
 def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineConfig,
-                overwrite: bool = False) -> MappingResult:
+                overwrite: bool = False, control: RunControl | None = None) -> MappingResult:
+    """Build the map of ``map_kapture`` in ``map_dir``; ``control`` says where features computed before
+    are (the input's own reconstruction/ is always looked at), which steps to skip, and the pairs file."""
     map_kapture, map_dir = Path(map_kapture), Path(map_dir)
+    control = control or RunControl()
     kapture = load_kapture(map_kapture)
     cameras = kapture.cameras()
     names = kapture.image_names()
@@ -103,52 +69,65 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
     prepare_dataset(kapture, map_kapture, map_dir)
     save_config(config, map_dir / CONFIG_FILE)
-    store = KaptureFeatureStore(map_dir)
-    image_root = records_data_path(map_kapture)
-    reports = []
-    local_type = config.features.local
-    reports.append(extract_local_features(names, image_root, store, local_type,
-                                          make_local_extractor(config.features, config.device), overwrite))
-    exhaustive = len(names) <= config.pairs.exhaustive_below  # all pairs: no global features needed
-    for gtype in [] if exhaustive else global_types(config.features):
-        model_dir = store.folder("global_features", gtype)
-        setup = StepReport(f"global model ({gtype}: load, or fit on the map)")
-        with timed_step(setup):
-            extractor = make_global_extractor(gtype, config.features, model_dir, names, image_root, config.device,
-                                              fit=True)
-            setup.items = setup.done = 1
-        reports.append(setup)
-        reports.append(extract_global_features(names, image_root, store, gtype, extractor, overwrite))
-    pairs = mapping_pairs(names, store, config)
-    write_pairs(map_dir / PAIRS_FILE, pairs)
+    side = side_of(names, map_kapture, map_dir, control)
+    front = run_front_half(side, side, config, map_dir / (control.pairs_name or PAIRS_FILE),
+                           kapture.cameras_by_image(), poses, config.verification, overwrite, matcher, control)
+    if "colmap_build_map" in control.skip:
+        return MappingResult(map_dir, len(names), len(front.pairs), 0, 0, float("nan"), front.reports)
     image_camera = dict(zip(kapture.records_camera.paths, kapture.records_camera.device_ids.tolist()))
-    report, counts = match_and_verify(
-        [(a, b) for a, b, _ in pairs], FeatureSource([store], local_type), store,
-        MatchingOptions(**{"device": config.device, **config.matching}),
-        VerificationOptions(**config.verification), kapture.cameras_by_image(), poses,
-        overwrite=overwrite, matcher=matcher)
-    reports.append(report)
     triangulation = StepReport("triangulation")
     with timed_step(triangulation):
-        features = FeatureSource([store], local_type)
-        matches = {}
-        for a, b in store.match_pairs(local_type):
-            m = store.read_matches(local_type, a, b)
-            if len(m):
-                matches[(a, b)] = m[:, :2].astype(np.int64)
-        keypoints = {n: features.get(n)[0] for n in names}
-        entries = [(n, image_camera[n], poses[n][0], poses[n][1]) for n in names]
-        result = triangulate_known_poses(cameras, entries, keypoints, matches,
-                                         TriangulationOptions(**config.triangulation))
-        triangulation.items = triangulation.done = len(result.points3d)
-        rows = [(pid, local_type, name, kp) for pid, obs in enumerate(result.observations) for name, kp in obs]
+        result, rows = triangulate(front, names, cameras, image_camera, poses, config)
         write_points3d(map_dir / "reconstruction" / "points3d.txt",
                        np.hstack([result.points3d, result.colors.astype(np.float64)]))
         write_observations(map_dir / "reconstruction" / "observations.txt", Observations.from_lists(rows))
-    reports.append(triangulation)
+        triangulation.items = triangulation.done = len(result.points3d)
+    reports = front.reports + [triangulation]
+    if control.colmap_outputs:
+        write_colmap_map(map_dir, front, result, cameras, image_camera, config)
     with atomic_write(map_dir / "mapping_report.txt") as f:
         f.write("\n".join(r.summary() for r in reports) + "\n")
         f.write(f"points: {len(result.points3d)}, observations: {len(rows)}, "
                 f"mean reprojection error: {result.mean_reprojection_error:.3f} px\n")
-    return MappingResult(map_dir, len(names), len(pairs), len(result.points3d), len(rows),
+    return MappingResult(map_dir, len(names), len(front.pairs), len(result.points3d), len(rows),
                          result.mean_reprojection_error, reports)
+
+
+def triangulate(front: FrontHalf, names: list[str], cameras: dict, image_camera: dict[str, str], poses: dict,
+                config: PipelineConfig):
+    """3D points of the matches of this run's pairs (kept in memory; read back for a resumed run), and
+    their observation rows."""
+    local_type = config.features.local
+    matches = {}
+    for a, b, _ in front.pairs:
+        m = front.matches_of(a, b)
+        if m is not None and len(m):
+            matches[(a, b) if a < b else (b, a)] = (m if a < b else m[:, [1, 0, 2]])[:, :2].astype(np.int64)
+    keypoints = {n: front.features.get(n)[0] for n in names}
+    entries = [(n, image_camera[n], poses[n][0], poses[n][1]) for n in names]
+    result = triangulate_known_poses(cameras, entries, keypoints, matches, config.triangulation)
+    rows = [(pid, local_type, name, kp) for pid, obs in enumerate(result.observations) for name, kp in obs]
+    return result, rows
+
+
+def write_colmap_map(map_dir: Path, front: FrontHalf, result, cameras: dict, image_camera: dict[str, str],
+                     config: PipelineConfig) -> None:
+    """kapture-localization's map files: ``colmap.db`` (cameras, images, keypoints, descriptors, verified
+    matches) and the COLMAP model in ``reconstruction/`` (binary, beside the kapture files), with the
+    same camera and image ids, so COLMAP and pycolmap open them together."""
+    reconstruction = result.reconstruction
+    image_ids = image_ids_by_name(reconstruction)
+    ids = camera_ids(cameras)
+    colmap_cameras = {ids[k]: colmap_camera(k, c, approximate=True) for k, c in cameras.items()}
+    images = sorted((image_id, name, ids[image_camera[name]]) for name, image_id in image_ids.items())
+    descriptors_type = config.features.descriptors or config.features.local
+
+    def descriptors(name: str):
+        store = front.features.descriptors_store_of(name, front.features.store_of(name))
+        return store.read("descriptors", descriptors_type, name)
+
+    unique = dict.fromkeys((a, b) if a < b else (b, a) for a, b, _ in front.pairs)
+    matches = ((a, b, m[:, :2]) for a, b in unique if (m := front.matches_of(a, b)) is not None and len(m))
+    write_database(map_dir / "colmap.db", colmap_cameras, images, front.keypoints, descriptors, matches,
+                   approximate=True)
+    reconstruction.write(str(map_dir / "reconstruction"))

@@ -24,18 +24,36 @@ from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
 from kapturelike.matching.points import PointIndex, build_point_index, image_matches, match_queries_to_points
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
-from kapturelike.pipelines.extract_features import output_dataset
 from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
+from kapturelike.pipelines.workspace import output_dataset, require_kapture
 
 
 @dataclass
 class FeatureSource:
-    """Keypoints and descriptors by image name, from one or more stores, with a small cache."""
+    """Keypoints and descriptors by image name, from one or more stores, with a small cache.
+
+    The keypoints of the images in ``retain`` are kept once read (the queries of a localization run,
+    whose keypoints the pose step needs again), so no file is read twice.
+    """
 
     stores: Sequence[FeatureStore]
     type_name: str
+    descriptors_type: str | None = None  # None: the keypoints type
     cache_size: int = 256
+    retain: frozenset[str] = frozenset()
     _cache: OrderedDict = field(default_factory=OrderedDict)
+    _retained: dict[str, np.ndarray] = field(default_factory=dict)
+
+    def keypoints(self, image: str) -> np.ndarray:
+        """An image's keypoints: retained, cached, or read from its store (keypoints file only)."""
+        if image in self._retained:
+            return self._retained[image]
+        if image in self._cache:
+            return self._cache[image][0]
+        keypoints = self.store_of(image).read("keypoints", self.type_name, image)
+        if image in self.retain:
+            self._retained[image] = keypoints
+        return keypoints
 
     def store_of(self, image: str) -> FeatureStore:
         for store in self.stores:
@@ -44,15 +62,28 @@ class FeatureSource:
         raise FileNotFoundError(f"no '{self.type_name}' keypoints for image '{image}' "
                                 "(was feature extraction run on it?)")
 
+    @property
+    def descriptors_name(self) -> str:
+        return self.descriptors_type or self.type_name
+
+    def descriptors_store_of(self, image: str, keypoints_store: FeatureStore) -> FeatureStore:
+        """The keypoints' store when it has the descriptors (the usual case), else the first that has them."""
+        if keypoints_store.has("descriptors", self.descriptors_name, image):
+            return keypoints_store
+        return next((s for s in self.stores if s.has("descriptors", self.descriptors_name, image)), keypoints_store)
+
     def get(self, image: str) -> tuple[np.ndarray, np.ndarray]:
         if image in self._cache:
             self._cache.move_to_end(image)
             return self._cache[image]
         store = self.store_of(image)
-        value = (store.read("keypoints", self.type_name, image), store.read("descriptors", self.type_name, image))
+        value = (store.read("keypoints", self.type_name, image),
+                 self.descriptors_store_of(image, store).read("descriptors", self.descriptors_name, image))
         if len(value[0]) != len(value[1]):
             raise ValueError(f"image '{image}': {len(value[0])} keypoints but {len(value[1])} descriptors")
         self._cache[image] = value
+        if image in self.retain:
+            self._retained[image] = value[0]
         if len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
         return value
@@ -97,15 +128,19 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
                      matching: MatchingOptions, verification: VerificationOptions | None = None,
                      cameras: Mapping[str, Camera] | None = None,
                      poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
-                     batch_size: int = 32, overwrite: bool = False,
-                     matcher: Callable | None = None) -> tuple[StepReport, dict[tuple[str, str], int]]:
+                     batch_size: int = 32, overwrite: bool = False, matcher: Callable | None = None,
+                     keep: dict[tuple[str, str], np.ndarray] | None = None, raw_store: FeatureStore | None = None
+                     ) -> tuple[StepReport, dict[tuple[str, str], int]]:
     """Match (and verify when ``verification`` is given) every pair without a matches file.
 
     ``matcher`` (default: mutual nearest neighbours with ``matching``) takes a batch's feature pairs
     ((keypoints, descriptors), (keypoints, descriptors)) and their image sizes ((width, height) from
     ``cameras``, None when unknown) and returns per pair (matches (M, 2) int64, scores (M,)), like
     ``match_pairs_with_scores``; see ``make_matcher``.
-    Returns the report and the number of (verified) matches written per pair.
+    Returns the report and the number of (verified) matches written per pair; ``keep`` (a dict), when
+    given, also receives each written pair's (M, 3) matches, so the next step need not read them back.
+    ``raw_store``, when given, also receives the matches before verification (kapture-localization's
+    ``-matches`` folder beside ``-matches-gv``).
     """
     report = StepReport("matching" + (" + verification" if verification else ""))
     counts: dict[tuple[str, str], int] = {}
@@ -138,6 +173,10 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
             if len(raw) != len(ok):
                 raise ValueError(f"the matcher returned {len(raw)} results for {len(ok)} pairs")
         results = [m for m, _ in raw]
+        if raw_store is not None:
+            for pair, (m, score) in zip(ok, raw):
+                raw_store.write_matches(type_name, pair[0], pair[1], np.column_stack([m, score]) if len(m)
+                                        else np.zeros((0, 3)))
         status = [None] * len(ok)
         if verification is not None:
             names = {n for pair in ok for n in pair}
@@ -150,9 +189,10 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
             if err is not None:
                 yield pair, err
                 continue
-            score = scores_of_kept(m, raw_m, raw_s)
-            out_store.write_matches(type_name, pair[0], pair[1], np.column_stack([m, score]) if len(m)
-                                    else np.zeros((0, 3)))
+            matches = np.column_stack([m, scores_of_kept(m, raw_m, raw_s)]) if len(m) else np.zeros((0, 3))
+            out_store.write_matches(type_name, pair[0], pair[1], matches)
+            if keep is not None:
+                keep[pair] = matches
             counts[pair] = len(m)
             yield pair, None
 
@@ -163,40 +203,55 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
 
 
 def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequence[str]],
-                        query_store: FeatureStore, map_store: FeatureStore, observations: Observations,
-                        type_name: str, matching: MatchingOptions,
-                        overwrite: bool = False) -> tuple[StepReport, list[tuple[str, str, float]]]:
+                        features: FeatureSource, out_store: FeatureStore, observations: Observations,
+                        matching: MatchingOptions, overwrite: bool = False,
+                        keep: dict[tuple[str, str], np.ndarray] | None = None
+                        ) -> tuple[StepReport, list[tuple[str, str, float]]]:
     """Match each query against the 3D points seen in its candidate map images (kapturelike.matching.points)
-    and write the resulting query <-> map-image matches, an empty file for a candidate without any.
+    and write the resulting query <-> map-image matches to ``out_store``, an empty file for a candidate
+    without any; ``keep`` receives them too, as in ``match_and_verify``.
 
     Returns the report and the pairs (query, map image, number of matches) of every candidate with
     matches, most matches first: a ranking of the map images by what the query actually sees.
     """
     report = StepReport("matching (query to map points)")
+    type_name = features.type_name
     index: list[PointIndex] = []
+
+    def read_descriptors(image: str) -> np.ndarray:  # past the cache: a big map must not fill it
+        store = features.store_of(image)
+        return features.descriptors_store_of(image, store).read("descriptors", features.descriptors_name, image)
 
     def point_index() -> PointIndex:
         if not index:  # only when a query is left to match: a resumed run reads no map descriptor
-            index.append(build_point_index(observations.for_image(type_name),
-                                           lambda n: map_store.read("descriptors", type_name, n)))
+            index.append(build_point_index(observations.for_image(type_name), read_descriptors))
         return index[0]
 
     def process(batch: list[str]):
-        descriptors = [query_store.read("descriptors", type_name, q) for q in batch]
+        descriptors = [features.get(q)[1] for q in batch]
         results = match_queries_to_points(descriptors, [candidates_of[q] for q in batch], point_index(), matching)
         for query, result in zip(batch, results):
             per_image = image_matches(result, point_index(), candidates_of[query])
             for map_image in candidates_of[query]:
-                query_store.write_matches(type_name, query, map_image, per_image.get(map_image, np.zeros((0, 3))))
+                matches = per_image.get(map_image, np.zeros((0, 3)))
+                out_store.write_matches(type_name, query, map_image, matches)
+                if keep is not None:
+                    keep[(query, map_image)] = matches
             yield query, None
 
+    def is_done(query: str) -> bool:
+        return all(out_store.has_matches(type_name, query, m) for m in candidates_of[query])
+
     with timed_step(report):
-        run_batched(report, queries, lambda q: all(query_store.has_matches(type_name, q, m) for m in candidates_of[q]),
-                    process, overwrite=overwrite)
+        run_batched(report, queries, is_done, process, overwrite=overwrite)
         pairs = []
         for query in queries:
-            counts = [(len(query_store.read_matches(type_name, query, m)), m) for m in candidates_of[query]
-                      if query_store.has_matches(type_name, query, m)]
+            counts = []
+            for m in candidates_of[query]:
+                if keep is not None and (query, m) in keep:
+                    counts.append((len(keep[(query, m)]), m))
+                elif out_store.has_matches(type_name, query, m):
+                    counts.append((len(out_store.read_matches(type_name, query, m)), m))
             pairs += [(query, m, float(c)) for c, m in sorted(counts, key=lambda x: (-x[0], x[1])) if c]
     return report, pairs
 
@@ -253,9 +308,7 @@ def main(kapture_dir: str | Path, pairs_path: str | Path, output_dir: str | Path
     ``config.verification`` ('auto': known poses where both images have one, RANSAC otherwise).
     """
     config = config or PipelineConfig()
-    kapture_dir = Path(kapture_dir)
-    if not (kapture_dir / "sensors" / "sensors.txt").is_file():
-        raise MissingDataError(f"{kapture_dir}: not a kapture dataset (sensors/sensors.txt is missing)")
+    kapture_dir = require_kapture(kapture_dir)
     pairs = [(a, b) for a, b, _ in read_pairs(pairs_path)]
     if output_dir is not None:
         output_dir = output_dataset(kapture_dir, Path(output_dir))
@@ -263,8 +316,7 @@ def main(kapture_dir: str | Path, pairs_path: str | Path, output_dir: str | Path
     out_store = stores[0]
     features = FeatureSource(stores, config.features.local)
     check_features([n for pair in pairs for n in pair], features)
-    verification = VerificationOptions(**config.verification) if verify else None
-    report, _ = match_and_verify(pairs, features, out_store,
-                                 MatchingOptions(**{"device": config.device, **config.matching}),
-                                 verification, cameras, poses, overwrite=overwrite, matcher=make_matcher(config))
+    verification = config.verification if verify else None
+    report, _ = match_and_verify(pairs, features, out_store, config.matching_options(), verification, cameras,
+                                 poses, overwrite=overwrite, matcher=make_matcher(config))
     return report

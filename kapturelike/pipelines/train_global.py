@@ -17,6 +17,7 @@ import numpy as np
 
 from kapturelike.errors import MissingDataError
 from kapturelike.features.train_apgem import FinetuneOptions, PairMiningOptions
+from kapturelike.pipelines.workspace import require_kapture
 
 logger = logging.getLogger(__name__)
 
@@ -42,12 +43,6 @@ class TrainGlobalOptions:
     """'auto' (CUDA when available), 'cpu', 'cuda', 'cuda:1'."""
     cache_images: int = 2048
     """Resized training images kept in memory between steps (each image_size^2 * 3 bytes)."""
-
-
-def _device(name: str) -> str:
-    import torch
-
-    return ("cuda" if torch.cuda.is_available() else "cpu") if name == "auto" else name
 
 
 def _pose_pairs(kapture, options: TrainGlobalOptions) -> tuple[list[str], list[np.ndarray], list[np.ndarray]]:
@@ -121,9 +116,7 @@ def main(map_kapture: str | Path, output_checkpoint: str | Path, init_checkpoint
     options = options or TrainGlobalOptions()
     if mining not in MINING_METHODS:
         raise ValueError(f"train AP-GeM: mining must be one of {', '.join(MINING_METHODS)}, got '{mining}'")
-    root = Path(map_kapture)
-    if not (root / "sensors" / "sensors.txt").is_file():
-        raise MissingDataError(f"{root}: not a kapture dataset (sensors/sensors.txt is missing)")
+    root = require_kapture(map_kapture)
     if not Path(init_checkpoint).is_file():
         raise MissingDataError(f"{init_checkpoint}: initial AP-GeM checkpoint does not exist")
     kapture = load_kapture(root)
@@ -137,7 +130,7 @@ def main(map_kapture: str | Path, output_checkpoint: str | Path, init_checkpoint
                          f"(loosen the positive distance / angle or shared-point limits)")
     logger.info("%d images, %d with a positive pair", len(names), anchors)
 
-    model, old_pca, _ = load_apgem(init_checkpoint, _device(options.device))
+    model, old_pca, _ = load_apgem(init_checkpoint, options.device)
     if old_pca:
         logger.info("dropping the initial PCA(s) %s: fine-tuning changes the descriptor space", sorted(old_pca))
     loader = _image_loader(root, names, options.finetune.image_size, options.cache_images)

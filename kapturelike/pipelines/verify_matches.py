@@ -20,10 +20,11 @@ from kapturelike.core.reconstruction import FeatureType
 from kapturelike.errors import MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
-from kapturelike.matching.verification import VerificationOptions, verify_pairs
+from kapturelike.matching.verification import verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.match_features import lookup_context, scores_of_kept
 from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
+from kapturelike.pipelines.workspace import require_kapture
 
 
 def _link(source: Path, target: Path) -> None:
@@ -83,12 +84,10 @@ def main(kapture_dir: str | Path, pairs_path: str | Path | None = None, output_t
     ``match_features.main``, RANSAC otherwise). ``output_type`` None or equal to the input: in place.
     """
     config = config or PipelineConfig()
-    kapture_dir = Path(kapture_dir)
-    if not (kapture_dir / "sensors" / "sensors.txt").is_file():
-        raise MissingDataError(f"{kapture_dir}: not a kapture dataset (sensors/sensors.txt is missing)")
+    kapture_dir = require_kapture(kapture_dir)
     ktype = keypoints_type or config.features.local
     out_type = output_type or ktype
-    options = VerificationOptions(**config.verification)
+    options = config.verification
     stores, cameras, poses = lookup_context(kapture_dir, None, map_dir)
     store = stores[0]  # the dataset's own store: the one written to
     pairs, missing = _pairs_to_verify(store, ktype, pairs_path)

@@ -86,6 +86,31 @@ def test_robotcar_by_hand(tmp_path: Path) -> None:
     assert mapping.points3d is None and len(load_kapture(out / "01" / "query").records["camera"]) == 4
 
 
+def test_robotcar_feature_db(tmp_path: Path) -> None:
+    """--import_feature_db: 3D-models/overcast-reference.db becomes <out>/mapping (keypoints type SIFT)."""
+    from kapturelike.converters.colmap_database import export_database
+    from kapturelike.converters.features_io import add_feature_arrays
+    from kapturelike.core.reconstruction import Kapture
+    from kapturelike.core.records import Records
+    from kapturelike.core.sensors import Camera
+    from kapturelike.io.dataset import save_kapture
+
+    make_robotcar(tmp_path / "raw")
+    src = tmp_path / "db_source"
+    names = ["overcast-reference/rear/1000.jpg", "overcast-reference/rear/2000.jpg"]
+    k = Kapture(sensors={"cam": Camera("SIMPLE_RADIAL", 1024, 1024, (400.0, 512.0, 512.0, 0.0))},
+                records={"camera": Records.camera(((i, "cam"), n) for i, n in enumerate(names))})
+    add_feature_arrays(src, k, "keypoints", "sift", ((n, np.full((3, 2), i, np.float32)) for i, n in enumerate(names)))
+    save_kapture(k, src)
+    export_database(src, tmp_path / "raw" / "3D-models" / "overcast-reference.db")
+    out = tmp_path / "kapture"
+    assert kapture_import_RobotCar_Seasons.main(["-i", str(tmp_path / "raw"), "-o", str(out), "-q",
+                                                 "--import_feature_db", "--image_transfer", "skip"]) == 0
+    db = load_kapture(out / "mapping")
+    assert sorted(db.records["camera"].paths) == names and set(db.keypoints) == {"SIFT"}
+    assert KaptureFeatureStore(out / "mapping").read("keypoints", "SIFT", names[1]).tolist() == [[1.0, 1.0]] * 3
+
+
 def test_robotcar_same_as_kapture(tmp_path: Path) -> None:
     oracle = kapture_tool("kapture_import_RobotCar_Seasons")
     make_robotcar(tmp_path / "raw")

@@ -276,7 +276,7 @@ def test_fast_records_of_every_kind_equal_line_parser(tmp_path: Path, monkeypatc
     fast = records_io._read_columns(kind, path)
     assert fast is not None
     with monkeypatch.context() as patch:  # the per-line parser alone
-        patch.setattr(records_io, "_read_columns", lambda kind, path: None)
+        patch.setattr(records_io, "_read_columns", lambda kind, path, on_error=None: None)
         slow = read_records(path, kind)
     assert fast == slow == records
 
@@ -291,6 +291,6 @@ def test_points3d_columns_equal_line_parser(tmp_path: Path, monkeypatch: pytest.
     reconstruction_io.write_points3d(path, points)
     fast = reconstruction_io._read_points3d_columns(path)
     assert fast is not None and fast.shape == (500, width)
-    monkeypatch.setattr(reconstruction_io, "_read_points3d_columns", lambda path: None)
+    monkeypatch.setattr(reconstruction_io, "_read_points3d_columns", lambda path, on_error=None: None)
     slow = reconstruction_io.read_points3d(path)
     assert np.array_equal(fast.view(np.uint64), slow.view(np.uint64))

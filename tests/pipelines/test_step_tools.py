@@ -182,8 +182,11 @@ def test_evaluate_rig_ground_truth(steps, tmp_path, capsys):
     assert all(abs(errors[n] - 0.1) < 1e-9 for n in names[1:])
     assert (out / "results.txt").read_text().startswith("group")
     assert (out / "errors.png").stat().st_size > 1000
+    assert (out / "stats.txt").read_text().startswith("Model: input1\n\nFound 3 / 4 image positions (75.00 %).")
     assert kapture_evaluate.main(["-i", str(tmp_path / "est"), "--gt", str(steps["query"]), "-o", str(out),
-                                  "--group-by", "none"]) == 0
+                                  "--group-by", "none"]) == 1  # stats.txt exists: kapture's -f rule
+    assert kapture_evaluate.main(["-i", str(tmp_path / "est"), "--gt", str(steps["query"]), "-o", str(out),
+                                  "--group-by", "none", "-f"]) == 0
     assert json.loads((out / "results.json").read_text())["groups"] == {}
 
 

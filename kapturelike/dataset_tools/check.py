@@ -1,0 +1,83 @@
+"""Every problem of a dataset, with file, line and field (kapture_check)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
+from kapturelike.errors import FormatError, KapturelikeError
+from kapturelike.io.dataset import load_kapture
+from kapturelike.io.features import KaptureFeatureStore
+
+
+def check_kapture(root: str | Path) -> list[KapturelikeError]:
+    """Every problem found in the dataset at ``root`` (empty list: valid); never stops at the first."""
+    root = Path(root)
+    problems: list[KapturelikeError] = []
+    k = load_kapture(root, on_error=problems.append, check_images=True)
+    store = KaptureFeatureStore(root, k.version)
+    n_keypoints: dict[tuple[str, str], int] = {}
+    for kind in FEATURE_KINDS:
+        for name, ftype in getattr(k, kind).items():
+            row_bytes = ftype.dsize * ftype.dtype.itemsize
+            for image in sorted(ftype.images):
+                path = store.path(kind, name, image)
+                size = store.nbytes(kind, name, image)
+                if size % row_bytes or (kind == "global_features" and size != row_bytes):
+                    problems.append(FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x "
+                                                f"{ftype.dsize}", path, None, "dsize"))
+                elif kind == "keypoints":
+                    n_keypoints[(name, image)] = size // row_bytes
+    for name, ftype in k.descriptors.items():
+        for image in sorted(ftype.images):
+            n = store.nbytes("descriptors", name, image) // (ftype.dsize * ftype.dtype.itemsize)
+            expected = n_keypoints.get((ftype.keypoints_type, image))
+            if expected is not None and n != expected:
+                problems.append(FormatError(f"{n} descriptors for {expected} keypoints of type "
+                                            f"'{ftype.keypoints_type}'",
+                                            store.path("descriptors", name, image), None, "dsize"))
+    for ktype, pairs in k.matches.items():
+        images = k.keypoints[ktype].images if ktype in k.keypoints else set()
+        for a, b in sorted(pairs):
+            path = store.matches_path(ktype, a, b)
+            missing = [x for x in (a, b) if x not in images]
+            if missing:
+                problems.append(FormatError(f"matches name image(s) without keypoints of type '{ktype}': "
+                                            f"{', '.join(missing)}", path, None, "image_path"))
+                continue
+            try:
+                m = store.read_matches(ktype, a, b)
+            except FormatError as e:
+                problems.append(e)
+                continue
+            for col, image in ((0, a), (1, b)):
+                n = n_keypoints.get((ktype, image))
+                if n is not None and len(m) and (m[:, col].max() >= n or m[:, col].min() < 0):
+                    problems.append(FormatError(f"keypoint index {int(m[:, col].max())} out of range for "
+                                                f"{n} keypoints of '{image}'", path, None, f"idx{col + 1}"))
+    if k.observations is not None:
+        problems += _check_observations(root, k, n_keypoints)
+    return problems
+
+
+def _check_observations(root: Path, k: Kapture, n_keypoints: dict[tuple[str, str], int]) -> list[FormatError]:
+    path = root / "reconstruction" / "observations.txt"
+    problems: list[FormatError] = []
+    obs = k.observations
+    n_points = None if k.points3d is None else len(k.points3d)
+    if n_points is not None and len(obs) and (obs.point_ids.max() >= n_points or obs.point_ids.min() < 0):
+        bad = obs.point_ids[(obs.point_ids >= n_points) | (obs.point_ids < 0)]
+        problems.append(FormatError(f"{len(bad)} observation(s) name 3D points beyond the {n_points} of "
+                                    f"points3d.txt (first: {int(bad[0])})", path, None, "point3d_id"))
+    for ktype in sorted(set(obs.keypoints_types.tolist())):
+        for image, (fids, _) in sorted(obs.for_image(ktype).items()):
+            n = n_keypoints.get((ktype, image))
+            if n is None and image not in (k.keypoints[ktype].images if ktype in k.keypoints else ()):
+                problems.append(FormatError(f"image '{image}' has no keypoints of type '{ktype}'", path, None,
+                                            "image_path"))
+            elif n is None:  # its keypoints file is malformed, already reported
+                continue
+            elif fids.max() >= n or fids.min() < 0:
+                problems.append(FormatError(f"feature id {int(fids.max())} of '{image}' is beyond its {n} "
+                                            f"keypoints of type '{ktype}'", path, None, "feature_id"))
+    return problems

@@ -1,0 +1,60 @@
+"""kapture_pipeline_colmap_vocab_tree: accepts the flags of kapture's tool of this name; not offered here:
+COLMAP's vocabulary-tree pipeline needs the COLMAP executable."""
+
+from __future__ import annotations
+
+import argparse
+
+from kapturelike.tools import flags
+from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_pipeline_colmap_vocab_tree", __doc__)
+    flags.add_verbosity(parser)
+    flags.add_force(parser)
+    parser.add_argument("-i", "--kapture-map", required=True, help="kapture map")
+    parser.add_argument("--query", help="query")
+    parser.add_argument("--colmap-map", help="colmap map")
+    parser.add_argument("-o", "--output", required=True, help="output")
+    flags.add_colmap_binary(parser)
+    flags.add_python_binary(parser)
+    parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocab tree path")
+    parser.add_argument("--mapping-config", type=int, choices=[0, 1], default=1, help="mapping config")
+    parser.add_argument("--localize-config", type=int, choices=[0, 1, 2, 3], default=1, help="localize config")
+    parser.add_argument(
+        "--benchmark-style",
+        choices=[
+            "Default",
+            "RobotCar_Seasons",
+            "Gangnam_Station",
+            "Hyundai_Department_Store",
+            "RIO10",
+            "ETH_Microsoft",
+        ],
+        default="Default",
+        help="benchmark style",
+    )
+    parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="bins")
+    parser.add_argument(
+        "-s",
+        "--skip",
+        nargs="+",
+        choices=["colmap_build_sift_mapcolmap_localize_sift.py", "import_colmap", "evaluate", "export_LTVL2020"],
+        default=[],
+        help="skip",
+    )
+    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate")
+    return parser
+
+
+def action(args: argparse.Namespace) -> int | None:
+    raise ToolUnavailable("COLMAP's vocabulary-tree pipeline needs the COLMAP executable")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

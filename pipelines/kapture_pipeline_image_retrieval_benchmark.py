@@ -1,0 +1,76 @@
+"""kapture_pipeline_image_retrieval_benchmark: accepts the flags of kapture's tool of this name; not offered
+here: the image retrieval benchmark pipeline is not implemented here."""
+
+from __future__ import annotations
+
+import argparse
+
+from kapturelike.tools import flags
+from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_pipeline_image_retrieval_benchmark", __doc__)
+    flags.add_verbosity(parser)
+    flags.add_force(parser)
+    parser.add_argument("-i", "--kapture-map", required=True, help="kapture map")
+    parser.add_argument("--query", required=True, help="query")
+    parser.add_argument("--merge-path", help="merge path")
+    parser.add_argument("-kpt", "--keypoints-path", required=True, help="keypoints path")
+    parser.add_argument("-desc", "--descriptors-path", required=True, help="descriptors path")
+    parser.add_argument("-gfeat", "--global-features-path", required=True, help="global features path")
+    parser.add_argument("-matches", "--matches-path", required=True, help="matches path")
+    parser.add_argument("-matches-gv", "--matches-gv-path", required=True, help="matches gv path")
+    parser.add_argument("--colmap-map", required=True, help="colmap map")
+    parser.add_argument("-o", "--output", required=True, help="output")
+    flags.add_colmap_binary(parser)
+    flags.add_python_binary(parser)
+    parser.add_argument("--topk", type=int, default=20, help="topk")
+    parser.add_argument("--config", type=int, choices=[0, 1, 2, 3], default=1, help="config")
+    parser.add_argument(
+        "--benchmark-style",
+        choices=[
+            "Default",
+            "RobotCar_Seasons",
+            "Gangnam_Station",
+            "Hyundai_Department_Store",
+            "RIO10",
+            "ETH_Microsoft",
+        ],
+        default="Default",
+        help="benchmark style",
+    )
+    parser.add_argument(
+        "-s",
+        "--skip",
+        nargs="+",
+        choices=[
+            "compute_image_pairs",
+            "compute_matches",
+            "geometric_verification",
+            "global_sfm",
+            "local_sfm",
+            "pose_approximation",
+            "evaluate",
+            "export_LTVL2020",
+        ],
+        default=[],
+        help="skip",
+    )
+    parser.add_argument("--keypoints-type", help="keypoints type")
+    parser.add_argument("--descriptors-type", help="descriptors type")
+    parser.add_argument("--global-features-type", help="global features type")
+    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate")
+    return parser
+
+
+def action(args: argparse.Namespace) -> int | None:
+    raise ToolUnavailable("the image retrieval benchmark pipeline is not implemented here")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

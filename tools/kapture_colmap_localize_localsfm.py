@@ -1,0 +1,35 @@
+"""kapture_colmap_localize_localsfm: accepts the flags of kapture's tool of this name; not offered here: this
+localizer is not offered; kapture_pipeline_localize localizes with pycolmap."""
+
+from __future__ import annotations
+
+import argparse
+
+from kapturelike.tools import flags
+from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_colmap_localize_localsfm", __doc__)
+    flags.add_verbosity(parser)
+    flags.add_force(parser)
+    parser.add_argument("--map_plus_query", required=True, help="map plus query")
+    parser.add_argument("--map_plus_query_gv", required=True, help="map plus query gv")
+    parser.add_argument("--query", required=True, help="query")
+    parser.add_argument("-o", "--output", required=True, help="output")
+    flags.add_colmap_binary(parser)
+    flags.add_pairsfile_path(parser, required=False)
+    flags.add_descriptors_type(parser)
+    return parser
+
+
+def action(args: argparse.Namespace) -> int | None:
+    raise ToolUnavailable("this localizer is not offered; kapture_pipeline_localize localizes with pycolmap")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,44 @@
+"""kapture_colmap_localize_sift: accepts the flags of kapture's tool of this name; not offered here: COLMAP's
+SIFT extraction and vocabulary-tree matching need the COLMAP executable."""
+
+from __future__ import annotations
+
+import argparse
+
+from kapturelike.tools import flags
+from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = make_parser("kapture_colmap_localize_sift", __doc__)
+    flags.add_verbosity(parser)
+    flags.add_force(parser)
+    parser.add_argument("-i", "--input", required=True, help="input")
+    flags.add_database(parser)
+    flags.add_reconstruction(parser)
+    parser.add_argument("-o", "--output", required=True, help="output")
+    flags.add_colmap_binary(parser)
+    parser.add_argument("--cpu", action="store_true", help="cpu")
+    parser.add_argument("-gpu_idx", "--colmap_gpu_index", help="colmap gpu index")
+    parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocab tree path")
+    parser.add_argument(
+        "-s",
+        "--skip",
+        nargs="+",
+        choices=["delete_existing", "feature_extractmatches", "fix_db_cameras", "image_registrator", "model_converter"],
+        default=[],
+        help="skip",
+    )
+    return parser
+
+
+def action(args: argparse.Namespace) -> int | None:
+    raise ToolUnavailable("COLMAP's SIFT extraction and vocabulary-tree matching need the COLMAP executable")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run(build_parser(), action, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
