@@ -51,9 +51,13 @@ def make_parser(prog: str, description: str | None = None, **kwargs) -> ToolPars
     return ToolParser(prog=prog, description=description, **kwargs)
 
 
+MAX_LINE = 400  # an error quoting a huge value stays one readable line
+
+
 def one_line(error: BaseException | str) -> str:
     text = error if isinstance(error, str) else str(error)
-    return " ".join(text.split()) or type(error).__name__
+    line = " ".join(text.split()) or type(error).__name__
+    return line if len(line) <= MAX_LINE else f"{line[:MAX_LINE - 20]}... ({len(line)} characters)"
 
 
 def configure_logging(level: int | None) -> None:
@@ -73,8 +77,9 @@ def configure_logging(level: int | None) -> None:
 def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], int | None],
         argv: list[str] | None = None) -> int:
     """Exit code of ``action(args)``: 0 (or its own code), 1 on a kapturelike, OS or value error
-    (printed as ``error: <message>`` on one line of stderr), 2 on bad arguments, 3 when the
-    tool cannot be offered here (``ToolUnavailable``)."""
+    (printed as ``error: <message>`` on one line of stderr) and on any other error (``error: internal
+    error (<type>): <message>``, one line too), 2 on bad arguments, 3 when the tool cannot be offered
+    here (``ToolUnavailable``), 130 on Ctrl-C."""
     try:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: 2 on bad arguments, 0 for --help
@@ -87,6 +92,12 @@ def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], 
         return 3
     except (KapturelikeError, OSError, ValueError) as e:  # bad input: one line, no traceback
         print(f"error: {one_line(e)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # noqa: BLE001 -- a bug, still one line; the word "internal" tells them apart
+        print(f"error: internal error ({type(e).__name__}): {one_line(e)}", file=sys.stderr)
         return 1
     return int(code or 0)
 

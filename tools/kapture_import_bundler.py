@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    k = import_bundler(args.input, args.image_list, args.output, images_dir=args.image_path)
+    k = import_bundler(args.input, args.image_list, args.output, images_dir=args.image_path, force=args.force)
     flags.reconstruction_parts(args.output, args.add_reconstruction, args.ignore_trajectories)
     place_records_data(k, None, Path(args.output), args.image_transfer, Path(args.image_path))
     print(f"{len(k.image_names())} images -> {args.output}")

@@ -42,7 +42,8 @@ def action(args: argparse.Namespace) -> None:
     note_ignored(build_parser(), args, ["rig", "no_geometric_filtering"])
     if args.reconstruction is None and args.database is None:
         raise ConversionError("give -txt MODEL and/or -db DATABASE")
-    k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type)
+    k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type,
+                      force=args.force)
     if args.skip_reconstruction:
         for name in ("points3d.txt", "observations.txt"):
             Path(args.kapture, RECONSTRUCTION_DIR, name).unlink(missing_ok=True)

@@ -35,7 +35,7 @@ def action(args: argparse.Namespace) -> None:
     if not args.images:
         raise ValueError("-im/--images is needed: NVM files hold no image size")
     k = import_nvm(args.input, args.output, images_dir=args.images,
-                   options=NvmImportOptions(keypoints_type=args.keypoints_type))
+                   options=NvmImportOptions(keypoints_type=args.keypoints_type), force=args.force)
     flags.reconstruction_parts(args.output, args.add_reconstruction, args.ignore_trajectories)
     place_records_data(k, None, Path(args.output), args.image_transfer, Path(args.images))
     print(f"{len(k.image_names())} images -> {args.output}")

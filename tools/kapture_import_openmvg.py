@@ -31,7 +31,7 @@ def action(args: argparse.Namespace) -> None:
     if not (args.sfm_data or args.openmvg):
         raise ConversionError("give -i OPENMVG_FOLDER or -s SFM_DATA_FILE")
     source = args.sfm_data or flags.file_in(args.openmvg, "sfm_data.json")
-    k = import_openmvg(source, args.kapture, args.keypoints_type)
+    k = import_openmvg(source, args.kapture, args.keypoints_type, force=args.force)
     print(f"{len(k.image_names())} images, {len(k.points3d)} points -> {args.kapture}")
 
 

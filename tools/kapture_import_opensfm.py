@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def action(args: argparse.Namespace) -> None:
     note_ignored(build_parser(), args, ["transfer", "keypoints_type", "descriptors_type"])
-    k = import_opensfm(flags.file_in(args.input, "reconstruction.json"), args.output)
+    k = import_opensfm(flags.file_in(args.input, "reconstruction.json"), args.output, force=args.force)
     print(f"{len(k.image_names())} images, {0 if k.points3d is None else len(k.points3d)} points -> {args.output}")
 
 

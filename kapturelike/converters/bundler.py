@@ -26,6 +26,8 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.images import image_size
+from kapturelike.io.output import prepare_output
+from kapturelike.io.paths import inside
 from kapturelike.io.text import atomic_write
 
 FLIP = np.diag([1.0, -1.0, -1.0])
@@ -118,13 +120,14 @@ def bundler_to_kapture(bundle: str | Path, image_list: str | Path, image_sizes: 
 
 def import_bundler(bundle: str | Path, image_list: str | Path, output: str | Path,
                    image_sizes: SizeSource | None = None, images_dir: str | Path | None = None,
-                   keypoints_type: str = "bundler") -> Kapture:
+                   keypoints_type: str = "bundler", force: bool = False) -> Kapture:
     """Write a kapture dataset; sizes from ``image_sizes`` or read from files in ``images_dir``."""
+    prepare_output(output, [bundle, image_list, images_dir], force)
     if image_sizes is None:
         if images_dir is None:
             raise ValueError("Bundler holds no image size: give image_sizes or images_dir")
         def image_sizes(name: str) -> tuple[int, int]:
-            return image_size(Path(images_dir) / name)
+            return image_size(inside(images_dir, name, image_list, None, "image_name"))
     kapture, keypoints = bundler_to_kapture(bundle, image_list, image_sizes, keypoints_type)
     return save_with_features(kapture, output, keypoints_type, keypoints.items())
 

@@ -25,6 +25,7 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError, MissingDataError
 from kapturelike.io.dataset import records_data_path, save_kapture
+from kapturelike.io.output import prepare_output
 
 CAMERA_SUFFIX = ".camera"
 FIELDS = ("K", "distortion", "R", "C", "size")
@@ -97,11 +98,13 @@ def read_strecha(scene: str | Path, options: StrechaOptions | None = None) -> Ka
                    records={"camera": Records("camera", stamps, dev, [(n,) for n in names])})
 
 
-def import_strecha(scene: str | Path, output: str | Path, options: StrechaOptions | None = None) -> Kapture:
+def import_strecha(scene: str | Path, output: str | Path, options: StrechaOptions | None = None,
+                   force: bool = False) -> Kapture:
     """Write a kapture dataset for the scene, with its images linked or copied into records_data."""
     options = options or StrechaOptions()
     if options.images not in ("symlink", "copy", "skip"):
         raise ValueError(f"images must be symlink, copy or skip, not '{options.images}'")
+    prepare_output(output, [scene], force)
     kapture = read_strecha(scene, options)
     if options.images != "skip":
         for name in kapture.image_names():

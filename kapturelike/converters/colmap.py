@@ -38,6 +38,7 @@ from kapturelike.core.reconstruction import Kapture, Observations
 from kapturelike.core.records import Records
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture
+from kapturelike.io.output import prepare_output
 
 
 def read_colmap_model(path: str | Path) -> ColmapModel:
@@ -184,13 +185,15 @@ def _database_has_keypoints(database: str | Path) -> bool:
 
 
 def import_colmap(output: str | Path, model: str | Path | None = None, database: str | Path | None = None,
-                  keypoints_type: str = "colmap", descriptors_type: str = "colmap") -> Kapture:
+                  keypoints_type: str = "colmap", descriptors_type: str = "colmap", force: bool = False) -> Kapture:
     """Write a kapture dataset at ``output`` from a COLMAP model folder and/or database.
 
     With both, the model gives cameras, poses and points, the database keypoints, descriptors and matches.
+    A non-empty ``output`` is refused unless ``force`` (see ``io.output.prepare_output``).
     """
     if model is None and database is None:
         raise ValueError("give a COLMAP model folder, a database, or both")
+    prepare_output(output, [model, database], force)
 
     kapture, keypoints = model_to_kapture(read_colmap_model(model)) if model is not None else (Kapture(), {})
     if kapture.observations is not None:

@@ -30,6 +30,8 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.images import image_size
+from kapturelike.io.output import prepare_output
+from kapturelike.io.paths import inside
 from kapturelike.io.text import atomic_write
 
 SizeSource = Mapping[str, tuple[int, int]] | Callable[[str], tuple[int, int]]
@@ -158,14 +160,16 @@ def nvm_to_kapture(path: str | Path, image_sizes: SizeSource,
 
 
 def import_nvm(path: str | Path, output: str | Path, image_sizes: SizeSource | None = None,
-               images_dir: str | Path | None = None, options: NvmImportOptions | None = None) -> Kapture:
+               images_dir: str | Path | None = None, options: NvmImportOptions | None = None,
+               force: bool = False) -> Kapture:
     """Write a kapture dataset; image sizes come from ``image_sizes`` or by reading files in ``images_dir``."""
+    prepare_output(output, [path, images_dir], force)
     options = options or NvmImportOptions()
     if image_sizes is None:
         if images_dir is None:
             raise ValueError("NVM holds no image size: give image_sizes or images_dir")
         def image_sizes(name: str) -> tuple[int, int]:
-            return image_size(Path(images_dir) / name)
+            return image_size(inside(images_dir, name, path, None, "image_name"))
     kapture, keypoints = nvm_to_kapture(path, image_sizes, options)
     return save_with_features(kapture, output, options.keypoints_type, keypoints.items())
 

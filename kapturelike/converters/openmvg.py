@@ -28,6 +28,7 @@ from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
+from kapturelike.io.output import prepare_output
 from kapturelike.io.text import atomic_write
 
 PIXEL_SHIFT = 0.5
@@ -176,7 +177,9 @@ def _parse(doc: dict, path: Path, keypoints_type: str, section: list[str]) -> tu
     return kapture, keypoints
 
 
-def import_openmvg(path: str | Path, output: str | Path, keypoints_type: str = "openmvg") -> Kapture:
+def import_openmvg(path: str | Path, output: str | Path, keypoints_type: str = "openmvg",
+                   force: bool = False) -> Kapture:
+    prepare_output(output, [path], force)
     kapture, keypoints = openmvg_to_kapture(path, keypoints_type)
     return save_with_features(kapture, output, keypoints_type, keypoints.items())
 

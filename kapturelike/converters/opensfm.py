@@ -28,6 +28,7 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import save_kapture
+from kapturelike.io.output import prepare_output
 from kapturelike.io.text import atomic_write
 
 
@@ -113,7 +114,8 @@ def _parse(rec: dict, path: Path) -> Kapture:
                    points3d=pts if len(points) else None)
 
 
-def import_opensfm(path: str | Path, output: str | Path) -> Kapture:
+def import_opensfm(path: str | Path, output: str | Path, force: bool = False) -> Kapture:
+    prepare_output(output, [path], force)
     kapture = opensfm_to_kapture(path)
     save_kapture(kapture, output)
     return kapture

@@ -16,6 +16,7 @@ from kapturelike.core.records import Records
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import save_kapture
+from kapturelike.io.output import prepare_output
 from kapturelike.io.text import atomic_write
 
 
@@ -74,7 +75,9 @@ def write_query_list(kapture: Kapture, path: str | Path) -> None:
             f.write(" ".join([name, cam.model, str(cam.width), str(cam.height)] + [repr(p) for p in cam.params]) + "\n")
 
 
-def import_query_list(path: str | Path, output: str | Path, options: QueryListOptions | None = None) -> Kapture:
+def import_query_list(path: str | Path, output: str | Path, options: QueryListOptions | None = None,
+                      force: bool = False) -> Kapture:
+    prepare_output(output, [path], force)
     kapture = read_query_list(path, options)
     save_kapture(kapture, output)
     return kapture

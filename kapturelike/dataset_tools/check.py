@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
 from kapturelike.errors import FormatError, KapturelikeError
 from kapturelike.io.dataset import load_kapture
-from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.features import KaptureFeatureStore, match_index_problem
+from kapturelike.io.paths import regular_file_size
 
 
 def check_kapture(root: str | Path) -> list[KapturelikeError]:
@@ -17,21 +19,27 @@ def check_kapture(root: str | Path) -> list[KapturelikeError]:
     k = load_kapture(root, on_error=problems.append, check_images=True)
     store = KaptureFeatureStore(root, k.version)
     n_keypoints: dict[tuple[str, str], int] = {}
+    typed = [(kind, name) for kind in FEATURE_KINDS for name in getattr(k, kind)]
+    typed += [("matches", name) for name in sorted(set(k.matches) | set(k.keypoints))]
+    problems += [FormatError("is a directory where a file should be", folder)
+                 for kind, name in typed for folder in store.misplaced_folders(kind, name)]
     for kind in FEATURE_KINDS:
         for name, ftype in getattr(k, kind).items():
-            row_bytes = ftype.dsize * ftype.dtype.itemsize
             for image in sorted(ftype.images):
-                path = store.path(kind, name, image)
-                size = store.nbytes(kind, name, image)
-                if size % row_bytes or (kind == "global_features" and size != row_bytes):
-                    problems.append(FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x "
-                                                f"{ftype.dsize}", path, None, "dsize"))
-                elif kind == "keypoints":
-                    n_keypoints[(name, image)] = size // row_bytes
+                try:
+                    n = store.row_count(kind, name, image)
+                except KapturelikeError as e:
+                    problems.append(e)
+                    continue
+                if kind == "keypoints":
+                    n_keypoints[(name, image)] = n
     for name, ftype in k.descriptors.items():
         for image in sorted(ftype.images):
-            n = store.nbytes("descriptors", name, image) // (ftype.dsize * ftype.dtype.itemsize)
             expected = n_keypoints.get((ftype.keypoints_type, image))
+            try:
+                n = store.row_count("descriptors", name, image)
+            except KapturelikeError:  # already reported
+                continue
             if expected is not None and n != expected:
                 problems.append(FormatError(f"{n} descriptors for {expected} keypoints of type "
                                             f"'{ftype.keypoints_type}'",
@@ -39,22 +47,27 @@ def check_kapture(root: str | Path) -> list[KapturelikeError]:
     for ktype, pairs in k.matches.items():
         images = k.keypoints[ktype].images if ktype in k.keypoints else set()
         for a, b in sorted(pairs):
-            path = store.matches_path(ktype, a, b)
+            try:
+                path = store.matches_path(ktype, a, b)
+            except FormatError as e:
+                problems.append(e)
+                continue
             missing = [x for x in (a, b) if x not in images]
             if missing:
                 problems.append(FormatError(f"matches name image(s) without keypoints of type '{ktype}': "
                                             f"{', '.join(missing)}", path, None, "image_path"))
                 continue
             try:
+                if os.path.lexists(path):
+                    regular_file_size(path)
                 m = store.read_matches(ktype, a, b)
-            except FormatError as e:
+            except KapturelikeError as e:
                 problems.append(e)
                 continue
             for col, image in ((0, a), (1, b)):
-                n = n_keypoints.get((ktype, image))
-                if n is not None and len(m) and (m[:, col].max() >= n or m[:, col].min() < 0):
-                    problems.append(FormatError(f"keypoint index {int(m[:, col].max())} out of range for "
-                                                f"{n} keypoints of '{image}'", path, None, f"idx{col + 1}"))
+                problem = match_index_problem(m[:, col], n_keypoints.get((ktype, image)))
+                if problem:
+                    problems.append(FormatError(f"{problem} of '{image}'", path, None, f"idx{col + 1}"))
     if k.observations is not None:
         problems += _check_observations(root, k, n_keypoints)
     return problems

@@ -20,6 +20,7 @@ from kapturelike.dataset_tools.output import (
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.images import image_size
+from kapturelike.io.paths import inside
 from kapturelike.io.sensors import first_non_unit_quaternion, parse_pose, pose_fields
 from kapturelike.io.text import atomic_write, float_str
 
@@ -56,7 +57,7 @@ def _build_import(images_dir: Path, out: Path, entries: list[tuple[str, Camera |
     cameras: dict[Camera, str] = {}
     items, poses = [], []
     for ts, (name, camera, pose) in enumerate(entries):
-        src = images_dir / name
+        src = inside(images_dir, name, None, None, "image_name")
         if not src.is_file():
             raise DatasetToolError(f"{src}: image file is missing")
         if camera is None:

@@ -18,7 +18,7 @@ from kapturelike.dataset_tools.output import (
     prepare_output,
     refuse_overlap,
 )
-from kapturelike.io.dataset import load_kapture, save_kapture
+from kapturelike.io.dataset import check_record_paths, load_kapture, save_kapture
 
 # parts kapture_merge can leave out (its -s/--skip choices)
 SKIPPABLE = ("trajectories", "records_camera", "records_depth", "records_lidar", "records_wifi", "keypoints",
@@ -81,6 +81,8 @@ def merge(inputs: list[str | Path], out: str | Path, options: MergeOptions | Non
     roots = [Path(p) for p in inputs]
     refuse_overlap(out, roots)
     loaded = [without_parts(load_kapture(r), options.skip) for r in roots]
+    for k, root in zip(loaded, roots):
+        check_record_paths(root, k)  # before writing anything
     merged = merge_kaptures(loaded)
     out = prepare_output(out, options.force)
     for k, root in zip(loaded, roots):

@@ -10,8 +10,11 @@ from pathlib import Path
 from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
 from kapturelike.core.records import FILE_RECORD_KINDS
 from kapturelike.errors import KapturelikeError
+from kapturelike.io import output as io_output
 from kapturelike.io.dataset import records_data_path
 from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.output import refuse_overlap  # noqa: F401 -- the dataset tools' import point
+from kapturelike.io.paths import inside
 
 
 class DatasetToolError(KapturelikeError, ValueError):
@@ -19,26 +22,9 @@ class DatasetToolError(KapturelikeError, ValueError):
 
 
 def prepare_output(out: str | Path, force: bool = False) -> Path:
-    """Create ``out``; refuse a non-empty folder unless ``force`` (then its kapture parts are removed)."""
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise DatasetToolError(f"{out}: output exists and is not a folder")
-    if out.is_dir() and any(out.iterdir()):
-        if not force:
-            raise DatasetToolError(f"{out}: output folder is not empty (use --force to overwrite)")
-        for part in ("sensors", "reconstruction"):  # stale data of a previous run must not survive
-            if (out / part).is_dir():
-                shutil.rmtree(out / part)
-    out.mkdir(parents=True, exist_ok=True)
-    return out
-
-
-def refuse_overlap(out: str | Path, inputs: list[str | Path]) -> None:
-    """An output must not be (or hold, or sit inside) an input: --force would delete what is being read."""
-    o = Path(out).resolve()
-    for i in (Path(p).resolve() for p in inputs):
-        if o == i or o in i.parents or i in o.parents:
-            raise DatasetToolError(f"{out}: output and input {i} overlap")
+    """Create ``out``; a non-empty folder is refused unless ``force`` (then what the tool writes is removed);
+    callers check ``refuse_overlap`` first (see ``io.output``)."""
+    return io_output.prepare_output(out, (), force)
 
 
 # kapture's TransferAction: how record files (images) reach an output dataset
@@ -119,7 +105,9 @@ def place_records_data(k: Kapture, src_root: Path | None, dst_root: Path, copy: 
     count = 0
     for kind in FILE_RECORD_KINDS:
         for name in k.records[kind].paths if kind in k.records else []:
-            src, dst = source / name, records_data_path(dst_root, name)
+            src = records_data_path(src_root, name, kind) if src_folder is None else \
+                inside(source, name, None, None, "image_path")
+            dst = records_data_path(dst_root, name, kind)
             if not src.exists():
                 continue
             if dst.exists():

@@ -16,7 +16,7 @@ from kapturelike.dataset_tools.output import (
     prepare_output,
     refuse_overlap,
 )
-from kapturelike.io.dataset import load_kapture, save_kapture, sensors_path
+from kapturelike.io.dataset import check_record_paths, load_kapture, save_kapture, sensors_path
 
 
 @dataclass
@@ -38,6 +38,7 @@ def split(root: str | Path, images: set[str], out_a: str | Path, out_b: str | Pa
     refuse_overlap(out_a, [root, out_b])
     refuse_overlap(out_b, [root])
     k = load_kapture(root)
+    check_record_paths(root, k)  # before writing anything
     unknown = images - set(k.image_names())
     if unknown:
         raise DatasetToolError(f"{len(unknown)} image(s) of the list are not in "

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import tempfile
 from pathlib import Path
 
 import cv2
@@ -13,6 +11,7 @@ import numpy as np
 
 from kapturelike.evaluation.kapture_stats import stats_text
 from kapturelike.evaluation.metrics import EvaluationResult, GroupStats
+from kapturelike.io.text import atomic_write_bytes
 
 # BGR colours; the first is used for the overall curve, the others for groups.
 _COLOURS = [(40, 40, 40), (200, 90, 20), (30, 140, 30), (30, 30, 200), (160, 40, 160), (20, 150, 180)]
@@ -74,23 +73,8 @@ def to_dict(result: EvaluationResult) -> dict:
             "groups": {k: _stats_dict(v) for k, v in result.groups.items()}, "queries": queries}
 
 
-def _atomic_write(path: str | Path, data: bytes) -> None:
-    # Write beside the target then rename, so a crash never leaves a truncated file behind.
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json(result: EvaluationResult, path: str | Path) -> None:
-    _atomic_write(path, json.dumps(to_dict(result), indent=2).encode())
+    atomic_write_bytes(path, json.dumps(to_dict(result), indent=2).encode())
 
 
 def _text(img: np.ndarray, s: str, org: tuple[int, int], colour=(0, 0, 0), scale: float = 0.45) -> None:
@@ -211,4 +195,4 @@ def draw_png(result: EvaluationResult, gt_centers: np.ndarray, est_centers: np.n
     ok, buf = cv2.imencode(".png", render_png(result, gt_centers, est_centers, log_scale))
     if not ok:
         raise ValueError(f"could not encode PNG for {path}")
-    _atomic_write(path, buf.tobytes())
+    atomic_write_bytes(path, buf.tobytes())

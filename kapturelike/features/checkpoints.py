@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import pickle
 import re
-import tempfile
 import types
 import zipfile
 from collections import OrderedDict
@@ -28,6 +27,7 @@ import numpy as np
 import torch
 
 from kapturelike.errors import KapturelikeError
+from kapturelike.io.text import atomic_write
 
 
 class CheckpointError(KapturelikeError, ValueError):
@@ -213,16 +213,8 @@ def save_checkpoint_atomic(checkpoint: dict, path: str | Path) -> Path:
 
     PCAStandIn objects are written as ``sklearn.decomposition._pca.PCA`` (the official name)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(checkpoint, f, pickle_module=_OFFICIAL_PICKLE_MODULE)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_write(path, "wb") as f:
+        torch.save(checkpoint, f, pickle_module=_OFFICIAL_PICKLE_MODULE)
+        f.flush()
+        os.fsync(f.fileno())
     return path

@@ -13,8 +13,6 @@ covers 4b x 4b pixels (16 to 40 px by default), as in the paper's 4 dense scales
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -24,6 +22,7 @@ import numpy as np
 import scipy.sparse
 
 from kapturelike.features.sift import resize_max_side, to_gray_uint8
+from kapturelike.io.text import atomic_write
 
 ImageSource = Iterable[np.ndarray] | Callable[[], Iterable[np.ndarray]]
 
@@ -97,15 +96,8 @@ class DenseVladModel:
     def save(self, path: str | Path) -> None:
         """Write an .npz atomically (temporary file in the same folder, then os.replace)."""
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                np.savez(f, **{k: np.asarray(v) for k, v in asdict(self).items()})
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_write(path, "wb") as f:
+            np.savez(f, **{k: np.asarray(v) for k, v in asdict(self).items()})
 
     @classmethod
     def load(cls, path: str | Path) -> DenseVladModel:

@@ -27,6 +27,7 @@ from kapturelike.core.records import Records
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import KapturelikeError
 from kapturelike.io.dataset import SENSORS_DIR, records_data_path
+from kapturelike.io.output import refuse_overlap
 from kapturelike.io.text import atomic_write
 
 logger = logging.getLogger("kapturelike.importers")
@@ -59,12 +60,14 @@ def kapture_text_files(out: Path) -> list[Path]:
     return found
 
 
-def prepare_output(out: str | Path, force: bool = False) -> Path:
-    """Create ``out``; refuse to overwrite the kapture files of a previous import unless ``force``.
+def prepare_output(out: str | Path, force: bool = False, inputs: Iterable[str | Path | None] = ()) -> Path:
+    """Create ``out``; refuse to overwrite the kapture files of a previous import unless ``force``, and
+    an ``out`` overlapping one of the ``inputs`` in any case (``io.output.refuse_overlap``).
 
     Record files already transferred stay, so that a second run skips them (resume); only the text
     files (and the reconstruction folder) are removed with ``force``, as kapture does.
     """
+    refuse_overlap(out, inputs)
     out = Path(out)
     if out.exists() and not out.is_dir():
         raise DatasetImportError(f"{out}: output exists and is not a folder")

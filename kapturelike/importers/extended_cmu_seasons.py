@@ -127,14 +127,14 @@ def import_extended_cmu_seasons(input_dir: str | Path, output: str | Path,
     written = {}
     for n in o.slice_range:
         folder = require_dir(root / f"slice{n}", f"slice {n}")
-        out = prepare_output(Path(output) / f"slice{n}" / "mapping", o.force)
+        out = prepare_output(Path(output) / f"slice{n}" / "mapping", o.force, inputs=[input_dir])
         images, poses, seen, posed = RecordsBuilder("camera"), TrajectoriesBuilder(), set(), set()
         read_image_list(folder / f"ground-truth-database-images-slice{n}.txt", images, poses, seen, posed)
         if o.all_files:
             add_folder_images(folder / "database", images, seen)
         written[f"slice{n}/mapping"] = _write(out, cameras, images, poses, folder / "database", o)
 
-        out = prepare_output(Path(output) / f"slice{n}" / "query", o.force)
+        out = prepare_output(Path(output) / f"slice{n}" / "query", o.force, inputs=[input_dir])
         images, poses, seen, posed = RecordsBuilder("camera"), TrajectoriesBuilder(), set(), set()
         read_image_list(folder / f"test-images-slice{n}.txt", images, poses, seen, posed)
         gt = folder / "camera-poses"

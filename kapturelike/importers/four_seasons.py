@@ -179,7 +179,7 @@ def import_4seasons(recording: str | Path, output: str | Path, options: FourSeas
                               "4Seasons calibration folder")
     sensors, rigs = read_cameras(calibration)
     shots = read_times(root / "times.txt")
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[recording])
 
     images = RecordsBuilder("camera")
     for cam_id in ("cam0", "cam1"):

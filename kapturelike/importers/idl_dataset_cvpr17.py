@@ -83,7 +83,7 @@ def import_idl_dataset_cvpr17(input_dir: str | Path, output: str | Path, options
         sensors[sensor] = camera
     if not len(images):
         raise DatasetImportError(f"{root}: no image found")
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[input_dir])
     k = Kapture(sensors=sensors, trajectories=poses.build() if len(poses) else None,
                 records={"camera": images.build()})
     transfer_records_data(root, out, k.records["camera"].paths, o.transfer, progress=o.progress)

@@ -100,7 +100,7 @@ def import_image_list_with_poses(list_file: str | Path, output: str | Path,
         common = path if common is None else os.path.commonpath([common, path])
     sensors: dict = {}
     calibrated = read_opencv_calibration(o.camera_model_file)[1] if o.camera_model_file else None
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[list_file])
 
     images, poses = RecordsBuilder("camera"), TrajectoriesBuilder()
     last_image: dict[str, str] = {}

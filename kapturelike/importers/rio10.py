@@ -69,7 +69,7 @@ class Rio10Options:
 
 def import_rio10_sequences(folder: Path, sequences: list[str], output: Path, o: Rio10Options) -> Kapture:
     """One kapture of the given sequences of a scene folder ``seqXX``."""
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[folder])
     sensors, rigs = {}, {}
     images, depths, poses = RecordsBuilder("camera"), RecordsBuilder("depth"), TrajectoriesBuilder()
     depth_pngs, pose_stamps, pose_devices, pose_matrices = [], [], [], []

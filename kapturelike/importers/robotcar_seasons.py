@@ -194,7 +194,7 @@ def import_robotcar_seasons(input_dir: str | Path, output: str | Path,
     for loc, rows in sorted(queries.items()):
         gone = {(ts, c) for ts, _, _ in moved.get(loc, []) for c in ("rear", "left", "right")}
         rows = [r for r in rows if (r[0], r[1]) not in gone]
-        out = prepare_output(Path(output) / f"{loc:02d}" / "query", o.force)
+        out = prepare_output(Path(output) / f"{loc:02d}" / "query", o.force, inputs=[input_dir])
         if not rows:
             continue
         k = Kapture(sensors=dict(cameras), rigs=rigs,
@@ -203,7 +203,7 @@ def import_robotcar_seasons(input_dir: str | Path, output: str | Path,
         save_kapture(k, out)
         written[f"{loc:02d}/query"] = k
     for loc, model_dir in sorted(models.items()):
-        out = prepare_output(Path(output) / f"{loc:02d}" / "mapping", o.force)
+        out = prepare_output(Path(output) / f"{loc:02d}" / "mapping", o.force, inputs=[input_dir])
         k, keypoints = location_mapping(model_dir, o.skip_reconstruction)
         if not o.use_colmap_intrinsics:
             k.sensors = dict(cameras)
@@ -233,7 +233,7 @@ def import_robotcar_seasons(input_dir: str | Path, output: str | Path,
         database = root / "3D-models" / "overcast-reference.db"
         if database.is_file():
             from kapturelike.converters.colmap import import_colmap
-            out = prepare_output(Path(output) / "mapping", o.force)
+            out = prepare_output(Path(output) / "mapping", o.force, inputs=[input_dir])
             written["mapping"] = import_colmap(out, None, database, KEYPOINTS_TYPE, KEYPOINTS_TYPE)
         else:
             logger.warning("%s: COLMAP feature database is missing, not imported", database)

@@ -195,7 +195,7 @@ def import_rosbag(bag: str | Path, rig_kapture: str | Path, output: str | Path,
         rig_id = next(iter(rig.rigs))
     if not rig.cameras:
         raise DatasetImportError(f"{rig_kapture}: no camera defined")
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[bag, rig_kapture])
     o = RosbagOptions(**{**o.__dict__, "rig_id": rig_id})
     records, trajectories = read_rosbag(bag, out, rig.sensors, o)
     k = Kapture(sensors=rig.sensors, rigs=rig.rigs, trajectories=trajectories, records={"camera": records.build()})

@@ -93,7 +93,7 @@ def import_7scenes(input_dir: str | Path, output: str | Path, options: SevenScen
     shots = {k: s for k, s in shots.items() if "color" in s}
     if not shots:
         raise DatasetImportError(f"{root}: no frame-XXXXXX.color.* file found (is it a 7-Scenes scene folder?)")
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[input_dir])
 
     ids = RgbdIds(RGB_SENSOR_ID, DEPTH_SENSOR_ID, REG_DEPTH_SENSOR_ID, RIG_ID)
     images, depths, trajectories, depth_pngs = shot_tables(root, shots, ids)

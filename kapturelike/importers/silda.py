@@ -118,7 +118,7 @@ def import_silda(input_dir: str | Path, output: str | Path, options: SildaOption
     rigs = silda_rig()
     if o.rig_collapse and trajectories is not None:
         trajectories = collapse_to_rig(trajectories, rigs)
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[input_dir])
     k = Kapture(sensors=sensors, rigs=rigs, trajectories=trajectories, records={"camera": records})
     transfer_records_data(images_root, out, names, o.transfer, sources=[images_root / f for f in originals],
                           progress=o.progress)

@@ -42,7 +42,7 @@ def import_stereolabs_imu(imu_csv: str | Path, output: str | Path, force: bool =
             if len(a) == 3 and len(g) == 3:
                 accel.add(stamp, ACCELEROMETER_ID, *a)
                 gyro.add(stamp, GYROSCOPE_ID, *g)
-    out = prepare_output(output, force)
+    out = prepare_output(output, force, inputs=[imu_csv])
     k = Kapture(sensors={ACCELEROMETER_ID: Sensor("accelerometer", (), ACCELEROMETER_ID),
                          GYROSCOPE_ID: Sensor("gyroscope", (), GYROSCOPE_ID)},
                 records={"accelerometer": accel.build(True), "gyroscope": gyro.build(True)})

@@ -80,7 +80,7 @@ def import_symphony_seasons(input_dir: str | Path, output: str | Path,
     if stamps:
         q = P.normalize_quaternions(np.array(qs))
         poses.add(stamps, SENSOR_ID, q, -P.rotate(q, np.array(cs)))
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[input_dir])
     k = Kapture(sensors={SENSOR_ID: CAMERA}, trajectories=poses.build() if len(poses) else None,
                 records={"camera": images.build()})
     transfer_records_data(root, out, k.records["camera"].paths, o.transfer, progress=o.progress)

@@ -108,7 +108,7 @@ def import_12scenes(input_dir: str | Path, output: str | Path, options: TwelveSc
     info = read_info(info_path)
     rgb = info_camera(info, info_path, "Color")
     depth_camera = info_camera(info, info_path, "Depth", "depth")
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[input_dir])
 
     ids = RgbdIds(RGB_SENSOR_ID, DEPTH_SENSOR_ID, REG_DEPTH_SENSOR_ID, RIG_ID)
     images, depths, trajectories, depth_pngs = shot_tables(data, shots, ids)

@@ -28,7 +28,7 @@ def import_utbm(bag: str | Path, camera_info: list[str | Path], output: str | Pa
     """Images of ``bag`` (``options.image_topics`` / ``camera_identifiers``) with the cameras of ``camera_info``."""
     o = options or RosbagOptions(TOPICS_BB2, BB2_CAMERA_IDENTIFIERS)
     sensors = dict(read_opencv_calibration(path) for path in camera_info)
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[bag, *camera_info])
     records, _ = read_rosbag(bag, out, sensors, RosbagOptions(**{**o.__dict__, "odometry_topic": None,
                                                                  "all_pose": False, "match_pose": False}))
     k = Kapture(sensors=sensors, records={"camera": records.build()})

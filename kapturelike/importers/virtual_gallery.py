@@ -152,7 +152,7 @@ def import_virtual_gallery(input_dir: str | Path, output: str | Path,
             poses.add(stamps, devices, q, t)
     if not len(images):
         raise DatasetImportError(f"{root}: no image listed by the selected extrinsic.txt files")
-    out = prepare_output(output, o.force)
+    out = prepare_output(output, o.force, inputs=[input_dir])
     k = Kapture(sensors=sensors, rigs=rigs, trajectories=poses.build(), records={"camera": images.build()})
     transfer_records_data(root, out, k.records["camera"].paths, o.transfer, progress=o.progress)
     save_kapture(k, out)

@@ -19,15 +19,20 @@ Warnings are handed to ``on_error`` like errors (``kapture_check`` lists them) o
 from __future__ import annotations
 
 import logging
+import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
 from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
-from kapturelike.core.records import RECORD_KINDS
+from kapturelike.core.records import FILE_RECORD_KINDS, RECORD_KINDS
 from kapturelike.errors import FormatError, FormatWarning, MissingDataError
 from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.paths import inside, line_of, regular_file_size
 from kapturelike.io.reconstruction import (
+    read_feature_type,
     read_observations,
     read_points3d,
     type_file_path,
@@ -41,6 +46,7 @@ from kapturelike.io.text import ErrorHandler, data_rows, read_lines, report
 from kapturelike.io.trajectories import read_trajectories, write_trajectories
 
 logger = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SENSORS_DIR = "sensors"
 RECONSTRUCTION_DIR = "reconstruction"
@@ -51,10 +57,23 @@ def sensors_path(root: str | Path, name: str) -> Path:
     return Path(root) / SENSORS_DIR / name
 
 
-def records_data_path(root: str | Path, image_name: str = "") -> Path:
-    """Where a record's file (image, depth map, point cloud) lives."""
+def records_data_path(root: str | Path, image_name: str = "", kind: str = "camera") -> Path:
+    """Where a record's file (image, depth map, point cloud) lives; the records folder without a name.
+
+    A name leaving the records folder is refused (see ``record_file``).
+    """
     base = Path(root) / SENSORS_DIR / RECORDS_DATA_DIR
-    return base / image_name if image_name else base
+    return record_file(base, image_name, kind) if image_name else base
+
+
+def record_file(records_folder: str | Path, name: str, kind: str = "camera") -> Path:
+    """``records_folder / name``; a name leaving the folder is refused with an error naming the line of
+    ``records_<kind>.txt`` (beside the folder) that holds it."""
+    try:
+        return inside(records_folder, name)
+    except FormatError as e:
+        records = Path(records_folder).parent / RECORD_KINDS[kind].filename
+        raise FormatError(e.reason, records, line_of(records, 2, name), RECORD_KINDS[kind].fields[0][0]) from None
 
 
 def _known_device_rows(path: Path, devices: np.ndarray, known: set[str], on_error: ErrorHandler) -> np.ndarray:
@@ -74,6 +93,53 @@ def _known_device_rows(path: Path, devices: np.ndarray, known: set[str], on_erro
                                        f"{count} row(s) are kept, and left out of computations",
                                        path, data_lines[row] if row < len(data_lines) else None, "device_id"))
     return keep
+
+
+def check_record_paths(root: str | Path, kapture: Kapture, on_error: ErrorHandler = None) -> None:
+    """Refuse (or report) every record path of ``kapture`` that leaves ``root``'s records folder: a tool
+    calls it before writing anything, so that a bad path stops it with nothing half done."""
+    for kind in FILE_RECORD_KINDS:
+        for name in kapture.records[kind].paths if kind in kapture.records else []:
+            try:
+                records_data_path(root, name, kind)
+            except FormatError as e:
+                report(on_error, e)
+
+
+def _check_record_files(root: Path, kind: str, names: list[str], on_error: ErrorHandler) -> None:
+    """Report record paths leaving the records folder and missing record files (camera records only:
+    kapture lets depth maps and point clouds be absent)."""
+    missing = []
+    for name in names:
+        try:
+            path = records_data_path(root, name, kind)
+        except FormatError as e:
+            report(on_error, e)
+            continue
+        if kind == "camera" and not path.is_file():
+            missing.append(name)
+    if missing:  # line numbers from the file: rows may have been dropped, lines may be blank
+        path = sensors_path(root, RECORD_KINDS[kind].filename)
+        line_of_name = {fields[2]: line for line, fields in data_rows(read_lines(path)[1]) if len(fields) == 3}
+        for name in missing:
+            report(on_error, FormatError(f"image file is missing: {records_data_path(root, name)}",
+                                         path, line_of_name.get(name), "image_path"))
+
+
+def _read_part(path: Path, read: Callable[[Path], T], on_error: ErrorHandler) -> T | None:
+    """``read(path)`` when something is at ``path``, else None. A part that is not a readable regular file
+    (a directory, a FIFO, a looping link) or fails as a whole is an error, or, with ``on_error``,
+    handed to it and skipped so that the other parts are still read."""
+    if not os.path.lexists(path):
+        return None
+    try:
+        regular_file_size(path)
+        return read(path)
+    except OSError as e:
+        report(on_error, FormatError(f"cannot read: {e.strerror or e}", path))
+    except FormatError as e:
+        report(on_error, e)
+    return None
 
 
 def _deduplicated(on_error: ErrorHandler) -> ErrorHandler:
@@ -102,13 +168,17 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
     root = Path(root)
     on_error = _deduplicated(on_error)
     path = sensors_path(root, "sensors.txt")
-    if not path.is_file():
+    if not os.path.lexists(path):
         raise MissingDataError(f"{path}: not a kapture dataset (sensors/sensors.txt is missing)")
-    version, sensors = read_sensors(path, on_error)
+    read = _read_part(path, lambda p: read_sensors(p, on_error), on_error)
+    if read is None:  # reported: without sensors nothing else can be checked
+        return Kapture(sensors={})
+    version, sensors = read
     kapture = Kapture(sensors=sensors, version=version)
     path = sensors_path(root, "rigs.txt")
-    if path.is_file():
-        kapture.rigs = read_rigs(path, on_error)
+    rigs = _read_part(path, lambda p: read_rigs(p, on_error), on_error)
+    if rigs is not None:
+        kapture.rigs = rigs
         line_of: dict[tuple[str, str], int] = {}
         for rig_id, rig in kapture.rigs.items():
             for sensor_id in rig:
@@ -124,40 +194,33 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
                                                    "sensor_id"))
     known = set(sensors) | set(kapture.rigs or {})
     path = sensors_path(root, "trajectories.txt")
-    if path.is_file():
-        traj = read_trajectories(path, on_error)
+    traj = _read_part(path, lambda p: read_trajectories(p, on_error), on_error)
+    if traj is not None:
         keep = _known_device_rows(path, traj.device_ids, known, on_error)
         kapture.trajectories = traj.select(keep)
         if not keep.all():
             kapture.unknown_device_rows["trajectories"] = traj.select(~keep)
     for kind, spec in RECORD_KINDS.items():
         path = sensors_path(root, spec.filename)
-        if path.is_file():
-            recs = read_records(path, kind, on_error)
+        recs = _read_part(path, lambda p, kind=kind: read_records(p, kind, on_error), on_error)
+        if recs is not None:
             keep = _known_device_rows(path, recs.device_ids, set(sensors), on_error)
             kapture.records[kind] = recs.select(keep)
             if not keep.all():
                 kapture.unknown_device_rows[kind] = recs.select(~keep)
-    if check_images and "camera" in kapture.records:
-        path = sensors_path(root, "records_camera.txt")
-        missing = [name for name in kapture.records["camera"].paths
-                   if not records_data_path(root, name).is_file()]
-        if missing:  # line numbers from the file: rows may have been dropped, lines may be blank
-            line_of = {fields[2]: line for line, fields in data_rows(read_lines(path)[1])
-                       if len(fields) == 3}
-            for name in missing:
-                report(on_error, FormatError(f"image file is missing: {records_data_path(root, name)}",
-                                             path, line_of.get(name), "image_path"))
+    if check_images:
+        for kind in FILE_RECORD_KINDS:
+            if kind in kapture.records:
+                _check_record_files(root, kind, kapture.records[kind].paths, on_error)
     store = KaptureFeatureStore(root, version)
     for kind in FEATURE_KINDS:
-        for type_name in store.types(kind):
-            try:
-                ftype = store.read_type(kind, type_name)
-            except FormatError as e:
-                report(on_error, e)
+        for type_name in _feature_types(root, kind, version, on_error):
+            path = type_file_path(root, kind, type_name, version)
+            ftype = _read_part(path, lambda p, kind=kind, type_name=type_name: store.read_type(kind, type_name),
+                               on_error)
+            if ftype is None:
                 continue
             if ftype.declared_name is not None:
-                path = type_file_path(root, kind, type_name, version)
                 report(on_error, FormatWarning(f"the type file names the type '{ftype.declared_name}' while its "
                                                f"folder is '{type_name}': keyed by the folder, as kapture does",
                                                path, next(n for n, _ in data_rows(read_lines(path, False)[1])),
@@ -175,14 +238,27 @@ def load_kapture(root: str | Path, on_error: ErrorHandler = None, check_images: 
             report(on_error, FormatWarning(f"{len(reversed_pairs)} matches file(s) stored under the reversed pair "
                                            f"order (image1 > image2), read as kapture reads them",
                                            store.matches_path(type_name, first, second), None, "image_path"))
-    path = root / RECONSTRUCTION_DIR / "points3d.txt"
-    if path.is_file():
-        kapture.points3d = read_points3d(path, on_error)
-    path = root / RECONSTRUCTION_DIR / "observations.txt"
-    if path.is_file():
-        default_type = next(iter(kapture.keypoints), "")
-        kapture.observations = read_observations(path, version, default_type, on_error)
+    kapture.points3d = _read_part(root / RECONSTRUCTION_DIR / "points3d.txt",
+                                  lambda p: read_points3d(p, on_error), on_error)
+    default_type = next(iter(kapture.keypoints), "")
+    kapture.observations = _read_part(root / RECONSTRUCTION_DIR / "observations.txt",
+                                      lambda p: read_observations(p, version, default_type, on_error), on_error)
     return kapture
+
+
+def _feature_types(root: Path, kind: str, version: str, on_error: ErrorHandler) -> list[str]:
+    """Type names of ``kind``: the folders holding a type file (1.0: the one type file's name)."""
+    base = root / RECONSTRUCTION_DIR / kind
+    if version == "1.0":  # one type file, whose name is its first field
+        name = _read_part(base / f"{kind}.txt", lambda p: read_feature_type(p, kind, "1.0").name, on_error)
+        return [] if name is None else [name]
+    try:
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and os.path.lexists(p / f"{kind}.txt"))
+    except FileNotFoundError:
+        return []
+    except OSError as e:  # a file where the folder should be, a link loop, no permission
+        report(on_error, FormatError(f"cannot list: {e.strerror or e}", base))
+        return []
 
 
 def _match_types(root: Path, version: str, kapture: Kapture) -> list[str]:

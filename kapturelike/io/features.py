@@ -23,6 +23,7 @@ import numpy as np
 
 from kapturelike.core.reconstruction import FeatureType
 from kapturelike.errors import FormatError, MissingDataError
+from kapturelike.io.paths import inside, name_problem, quote, regular_file_size
 from kapturelike.io.reconstruction import read_feature_type, type_file_path, write_feature_type
 from kapturelike.io.text import atomic_write
 
@@ -64,10 +65,39 @@ class FeatureStore(Protocol):
 
 
 def check_image_name(name: str) -> str:
-    parts = Path(name).parts
-    if Path(name).is_absolute() or ".." in parts:
-        raise ValueError(f"image name {name!r} must be a relative path inside the dataset")
+    """An image name that can name a feature or match file: a relative path staying inside its folder."""
+    problem = name_problem(name)
+    if problem is not None:
+        raise FormatError(f"image name {quote(name)} {problem}: it must be a relative path inside the dataset",
+                          None, None, "image_name")
     return name
+
+
+def check_type_name(name: str) -> str:
+    """A feature type name is one folder name."""
+    if name_problem(name) is not None or "/" in name or name in (".", ".."):
+        raise FormatError(f"feature type name {quote(name)} must be one plain folder name", None, None, "type_name")
+    return name
+
+
+def _read_array(path: Path, dtype: np.dtype) -> np.ndarray:
+    try:
+        return np.fromfile(path, dtype=dtype)
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from None
+
+
+def match_index_problem(indices: np.ndarray, num_keypoints: int | None) -> str | None:
+    """Why a column of keypoint indices of a match file is wrong (not whole numbers, out of range), or None."""
+    bad = ~np.isfinite(indices) | (indices < 0) | (indices != np.floor(indices))
+    if num_keypoints is not None:
+        bad |= indices >= num_keypoints
+    if not bad.any():
+        return None
+    value = float(indices[np.flatnonzero(bad)[0]])
+    shown = repr(int(value)) if np.isfinite(value) and value.is_integer() else repr(value)
+    where = f" for {num_keypoints} keypoints" if num_keypoints is not None else ""
+    return f"{int(bad.sum())} keypoint index(es) not valid{where} (first: {shown})"
 
 
 def matches_array(matches: np.ndarray, swapped: bool) -> np.ndarray:
@@ -126,7 +156,7 @@ class KaptureFeatureStore:
 
     def folder(self, kind: str, type_name: str) -> Path:
         base = self.root / "reconstruction" / kind
-        return base if self.version == "1.0" else base / type_name
+        return base if self.version == "1.0" else base / check_type_name(type_name)
 
     def type_path(self, kind: str, type_name: str) -> Path:
         return type_file_path(self.root, kind, type_name, self.version)
@@ -155,7 +185,8 @@ class KaptureFeatureStore:
         return sorted(p.name for p in base.iterdir() if (p / f"{kind}.txt").is_file())
 
     def path(self, kind: str, type_name: str, image_name: str) -> Path:
-        return self.folder(kind, type_name) / (check_image_name(image_name) + EXTENSIONS[kind])
+        folder = self.folder(kind, type_name)
+        return inside(folder, check_image_name(image_name) + EXTENSIONS[kind], folder, None, "image_name")
 
     def names(self, kind: str, type_name: str) -> set[str]:
         folder = self.folder(kind, type_name)
@@ -179,6 +210,23 @@ class KaptureFeatureStore:
             raise MissingDataError(f"{path}: missing {kind} file for image '{image_name}'")
         return tar[1][member].size
 
+    def row_count(self, kind: str, type_name: str, image_name: str) -> int:
+        """Rows of a feature file from its size, unread; FormatError naming the file when it is not a
+        regular file or its size does not fit the type (a global feature file holds one row)."""
+        ftype = self.read_type(kind, type_name)
+        path = self.path(kind, type_name, image_name)
+        row_bytes = ftype.dsize * ftype.dtype.itemsize
+        size = regular_file_size(path) if os.path.lexists(path) else self.nbytes(kind, type_name, image_name)
+        if size % row_bytes or (kind == "global_features" and size != row_bytes):
+            raise FormatError(f"file size {size} bytes does not fit {ftype.dtype_name} x {ftype.dsize}", path, None,
+                              "dsize")
+        return size // row_bytes
+
+    def misplaced_folders(self, kind: str, type_name: str) -> list[Path]:
+        """Folders named as feature (or match) files of ``kind``: ``names`` skips them, a check reports them."""
+        folder, ext = self.folder(kind, type_name), EXTENSIONS[kind]
+        return sorted(Path(dirpath) / d for dirpath, dirs, _ in os.walk(folder) for d in dirs if d.endswith(ext))
+
     def has(self, kind: str, type_name: str, image_name: str) -> bool:
         member = check_image_name(image_name) + EXTENSIONS[kind]
         return self.path(kind, type_name, image_name).is_file() or member in self.tar_names(kind, type_name)
@@ -187,7 +235,7 @@ class KaptureFeatureStore:
         ftype = self.read_type(kind, type_name)
         path = self.path(kind, type_name, image_name)
         if path.is_file():
-            data = np.fromfile(path, dtype=ftype.dtype)
+            data = _read_array(path, ftype.dtype)
         else:
             raw = self._tar_bytes(kind, type_name, image_name + EXTENSIONS[kind])
             if raw is None:
@@ -216,8 +264,9 @@ class KaptureFeatureStore:
         return self.folder(kind, type_name) / filename
 
     def matches_path(self, keypoints_type: str, image1: str, image2: str) -> Path:
-        return self.folder("matches", keypoints_type) / (check_image_name(image1) + PAIR_SEPARATOR) / (
-            check_image_name(image2) + EXTENSIONS["matches"])
+        folder = self.folder("matches", keypoints_type)
+        return inside(folder, f"{check_image_name(image1)}{PAIR_SEPARATOR}/{check_image_name(image2)}"
+                              f"{EXTENSIONS['matches']}", folder, None, "image_name")
 
     def _matches_member(self, image1: str, image2: str) -> str:
         return check_image_name(image1) + PAIR_SEPARATOR + "/" + check_image_name(image2) + EXTENSIONS["matches"]
@@ -250,7 +299,7 @@ class KaptureFeatureStore:
                                  dtype=np.float64).copy()
             path = self.tar_path("matches", keypoints_type)
         else:
-            data = np.fromfile(path, dtype=np.float64)
+            data = _read_array(path, np.float64)
         if data.size % 3:
             raise FormatError(f"file size {data.nbytes} is not a multiple of 3 float64", path, None, "dsize")
         return matches_array(data.reshape(-1, 3), swapped != reversed_order)
@@ -343,7 +392,7 @@ def read_global_features(stores: Sequence[FeatureStore], type_name: str, names: 
         row = store.read("global_features", type_name, name)
         dsize = store.read_type("global_features", type_name).dsize
         if row.shape != (dsize,):
-            raise FormatError(f"global feature '{type_name}' of image {name!r} holds {row.size} values, not dsize "
+            raise FormatError(f"global feature '{type_name}' of image {quote(name)} holds {row.size} values, not dsize "
                               f"{dsize}", where or None)
         rows.append(row.astype(np.float32))
     if not rows:
@@ -352,5 +401,5 @@ def read_global_features(stores: Sequence[FeatureStore], type_name: str, names: 
     norms = np.linalg.norm(feats, axis=1, keepdims=True)
     if (norms == 0).any():
         bad = names[int(np.flatnonzero(norms[:, 0] == 0)[0])]
-        raise FormatError(f"global feature '{type_name}' of image {bad!r} is all zeros", where or None)
+        raise FormatError(f"global feature '{type_name}' of image {quote(bad)} is all zeros", where or None)
     return list(names), feats / norms

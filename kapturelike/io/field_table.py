@@ -8,6 +8,8 @@ reader returns None and the caller's per-line parser takes over, finds the bad l
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +23,7 @@ from kapturelike.io.number_fields import (
     parse_int_fields,
     strip_spaces,
 )
+from kapturelike.io.paths import regular_file_size
 from kapturelike.io.text import ErrorHandler, check_version, version_of
 
 PADDING = 32  # bytes before and after the file's bytes, so that 8-byte reads near its ends stay inside
@@ -158,10 +161,10 @@ def read_field_table(path: str | Path, n_fields: int, on_error: ErrorHandler = N
     Checks the version header and UTF-8 like ``read_text``, raising ``FormatError``.
     """
     path = Path(path)
-    size = path.stat().st_size
+    size = regular_file_size(path)
     data = np.empty(size + 2 * PADDING, dtype=np.uint8)
     data[:PADDING] = data[-PADDING:] = 0
-    with open(path, "rb") as f:
+    with _opened(path) as f:
         if f.readinto(memoryview(data)[PADDING:PADDING + size]) != size:
             raise FormatError("file changed while being read", path)
     content = data[PADDING:PADDING + size]
@@ -222,3 +225,13 @@ def _field_ends(body: np.ndarray, n_fields: int, offset: int, block: int = 1 << 
         row += lines
         pos += len(part)
     return ends
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator:
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from None
+    with f:
+        yield f

@@ -25,13 +25,14 @@ import numpy as np
 from kapturelike.core.reconstruction import DTYPES, FEATURE_KINDS, FeatureType
 from kapturelike.errors import FormatError, MissingDataError
 from kapturelike.io.features import check_image_name, matches_array, ordered_pair
+from kapturelike.io.paths import quote
 
 
 def escape(name: str) -> str:
     """An image name as one HDF5 link name."""
     check_image_name(name)
     if name in ("", ".", ".."):
-        raise ValueError(f"image name {name!r} cannot be stored")
+        raise ValueError(f"image name {quote(name)} cannot be stored")
     return name.replace("%", "%25").replace("/", "%2F")
 
 
@@ -110,7 +111,7 @@ class H5FeatureStore:
             attrs = self._group(kind, type_name).attrs
             dtype_name = str(attrs.get("dtype", ""))
             if dtype_name not in DTYPES:
-                raise FormatError(f"unknown dtype {dtype_name!r}", self._where(kind, type_name), None,
+                raise FormatError(f"unknown dtype {quote(dtype_name)}", self._where(kind, type_name), None,
                                   "dtype")
             self._types[key] = FeatureType(kind, type_name, DTYPES[dtype_name], int(attrs["dsize"]),
                                            keypoints_type=str(attrs.get("keypoints_type", "")) or None,

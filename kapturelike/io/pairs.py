@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from kapturelike.errors import FormatError
+from kapturelike.io.paths import quote
 from kapturelike.io.text import VERSION_HEADER, atomic_write
 
 PAIRS_HEADER = "# query_image, map_image, score"
@@ -24,10 +25,10 @@ Pair = tuple[str, str, float]
 
 def _check_name(name: str, path: Path, index: int, field: str) -> str:
     if not isinstance(name, str) or not name:
-        raise FormatError(f"pair {index}: image name {name!r} is not a non-empty string", path, None, field)
+        raise FormatError(f"pair {index}: image name {quote(name)} is not a non-empty string", path, None, field)
     if "," in name or "\n" in name or "\r" in name or name != name.strip() \
             or (field == "query_image" and name.startswith("#")):
-        raise FormatError(f"pair {index}: image name {name!r} holds a comma, a line break, leading/trailing "
+        raise FormatError(f"pair {index}: image name {quote(name)} holds a comma, a line break, leading/trailing "
                           "spaces, or starts a line with '#', which a pairs file cannot store", path, None, field)
     return name
 
@@ -53,7 +54,7 @@ def write_pairs(path: str | Path, pairs: Iterable[Pair], sort: bool = True) -> N
     pairs = list(pairs)
     for i, pair in enumerate(pairs):
         if len(pair) != 3:
-            raise FormatError(f"pair {i}: expected (query, map, score), got {pair!r}", path)
+            raise FormatError(f"pair {i}: expected (query, map, score), got {quote(pair)}", path)
     queries = [p[0] for p in pairs]
     maps = [p[1] for p in pairs]
     try:
@@ -69,7 +70,7 @@ def write_pairs(path: str | Path, pairs: Iterable[Pair], sort: bool = True) -> N
                 _check_name(name, path, names.index(name), field)
     bad = np.flatnonzero(~np.isfinite(scores))
     if len(bad):
-        raise FormatError(f"pair {bad[0]}: score {scores[bad[0]]!r} is not finite", path, None, "score")
+        raise FormatError(f"pair {bad[0]}: score {quote(scores[bad[0]])} is not finite", path, None, "score")
     order = np.lexsort((name_ranks(maps), -scores, name_ranks(queries))) if sort and pairs \
         else np.arange(len(pairs))
     score_list = scores.tolist()  # Python floats: repr as kapture writes them, and fast to index
@@ -105,9 +106,9 @@ def read_pairs(path: str | Path) -> list[Pair]:
         try:
             score = float(score_text)
         except ValueError:
-            raise FormatError(f"{score_text!r} is not a number", path, number, "score") from None
+            raise FormatError(f"{quote(score_text)} is not a number", path, number, "score") from None
         if not math.isfinite(score):
-            raise FormatError(f"{score_text!r} is not a finite number", path, number, "score")
+            raise FormatError(f"{quote(score_text)} is not a finite number", path, number, "score")
         pairs.append((query, map_name, score))
     return pairs
 

@@ -9,6 +9,7 @@ import numpy as np
 from kapturelike.core.reconstruction import DTYPES, FeatureType, Observations
 from kapturelike.errors import FormatError
 from kapturelike.io.field_table import read_field_table
+from kapturelike.io.paths import quote, regular_file_size
 from kapturelike.io.text import (
     VERSION_HEADER,
     ErrorHandler,
@@ -27,6 +28,7 @@ TYPE_FILE_COLUMNS = {
     "descriptors": ("name", "dtype", "dsize", "keypoints_type", "metric_type"),
     "global_features": ("name", "dtype", "dsize", "metric_type"),
 }
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 OBSERVATIONS_HEADER = "# point3d_id, keypoints_type, [image_path, feature_id]*"
 
 
@@ -55,7 +57,7 @@ def parse_dtype(text: str, path: Path, line: int) -> np.dtype:
     if name.startswith("<class '") and name.endswith("'>"):
         name = name[8:-2].rsplit(".", 1)[-1]
     if name not in DTYPES:
-        raise FormatError(f"unknown dtype {text!r} (known: {', '.join(DTYPES)})", path, line, "dtype")
+        raise FormatError(f"unknown dtype {quote(text)} (known: {', '.join(DTYPES)})", path, line, "dtype")
     return DTYPES[name]
 
 
@@ -77,7 +79,7 @@ def read_feature_type(path: str | Path, kind: str, version: str = "1.1", type_na
     try:
         dsize = int(values["dsize"])
     except ValueError:
-        raise FormatError(f"{values['dsize']!r} is not an integer", path, line, "dsize") from None
+        raise FormatError(f"{quote(values['dsize'])} is not an integer", path, line, "dsize") from None
     if dsize <= 0:
         raise FormatError(f"dsize must be positive, got {dsize}", path, line, "dsize")
     name = values["name"] if type_name is None else type_name  # kapture keys a type by its folder
@@ -105,6 +107,7 @@ def _points3d_columns(head: list[str]) -> int | None:
 
 def _read_points3d_columns(path: Path, on_error: ErrorHandler = None) -> np.ndarray | None:
     """Whole columns converted from the file's bytes; None when a line needs the per-line parser."""
+    regular_file_size(path)
     with open(path, "rb") as f:
         head = f.read(4096).decode("utf-8", errors="replace").split("\n")
     check_version(path, version_of(head[0]), True, on_error, empty=head == [""])
@@ -146,7 +149,7 @@ def read_points3d(path: str | Path, on_error: ErrorHandler = None) -> np.ndarray
                 good.append([float(v) for v in fields])
             except ValueError:
                 bad = next(i for i, v in enumerate(fields) if not _is_float(v))
-                report(on_error, FormatError(f"{fields[bad]!r} is not a number", path, line, "XYZRGB"[bad]))
+                report(on_error, FormatError(f"{quote(fields[bad])} is not a number", path, line, "XYZRGB"[bad]))
         return np.array(good, dtype=np.float64).reshape(-1, width)
 
 
@@ -197,6 +200,10 @@ def read_observations(path: str | Path, version: str = "1.1", default_keypoints_
         except ValueError:
             bad = "point3d_id" if not fields[0].lstrip("-").isdigit() else "feature_id"
             report(on_error, FormatError("not an integer", path, line, bad))
+            continue
+        if not INT64_MIN <= pid <= INT64_MAX or not all(INT64_MIN <= i <= INT64_MAX for i in ids):
+            bad = "point3d_id" if not INT64_MIN <= pid <= INT64_MAX else "feature_id"
+            report(on_error, FormatError("integer beyond 64 bits", path, line, bad))
             continue
         kpt_type = fields[1] if skip == 2 else default_keypoints_type
         image_names = fields[skip::2]

@@ -9,6 +9,7 @@ import numpy as np
 from kapturelike.core.records import RECORD_KINDS, Records
 from kapturelike.errors import FormatError
 from kapturelike.io.field_table import read_field_table
+from kapturelike.io.paths import quote
 from kapturelike.io.text import (
     ErrorHandler,
     check_column,
@@ -55,7 +56,7 @@ def _cast(kind: str, fields: list[str], path: Path, line: int) -> tuple:
         try:
             values.append(typ(value))
         except ValueError:
-            raise FormatError(f"{value!r} is not a valid {typ.__name__}", path, line, name) from None
+            raise FormatError(f"{quote(value)} is not a valid {typ.__name__}", path, line, name) from None
     return tuple(values)
 
 
@@ -103,7 +104,8 @@ def read_records(path: str | Path, kind: str, on_error: ErrorHandler = None) -> 
             if not -2**63 <= ts < 2**63:
                 raise ValueError("beyond int64")
         except ValueError:
-            report(on_error, FormatError(f"{fields[0]!r} is not a 64-bit integer timestamp", path, line, "timestamp"))
+            report(on_error, FormatError(f"{quote(fields[0])} is not a 64-bit integer timestamp", path, line,
+                                         "timestamp"))
             continue
         try:
             if file_kind:

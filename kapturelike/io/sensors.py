@@ -9,6 +9,7 @@ import numpy as np
 from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, CAMERA_SENSOR_TYPES, Camera, Sensor
 from kapturelike.core.trajectories import Pose
 from kapturelike.errors import FormatError, FormatWarning
+from kapturelike.io.paths import quote
 from kapturelike.io.text import (
     ErrorHandler,
     check_field,
@@ -64,7 +65,7 @@ def parse_camera(fields: list[str], path: Path, line: int, sensor_type: str) -> 
         try:
             numbers.append(float(value))
         except ValueError:
-            raise FormatError(f"{value!r} is not a number", path, line, field_name) from None
+            raise FormatError(f"{quote(value)} is not a number", path, line, field_name) from None
     if not (numbers[0].is_integer() and numbers[1].is_integer()) or numbers[0] < 0 or numbers[1] < 0:
         raise FormatError("width and height must be non-negative integers", path, line, "width")
     return Camera(model, int(numbers[0]), int(numbers[1]), tuple(numbers[2:]), name, sensor_type)
@@ -113,7 +114,7 @@ def parse_pose(fields: list[str], path: Path, line: int) -> Pose:
         try:
             values.append(float(value))
         except ValueError:
-            raise FormatError(f"{value!r} is not a number", path, line, name) from None
+            raise FormatError(f"{quote(value)} is not a number", path, line, name) from None
     q, t = values[:4], values[4:]
     if any(v is None for v in q) and not all(v is None for v in q):
         raise FormatError("rotation is partly empty", path, line, POSE_FIELDS[q.index(None)])

@@ -9,16 +9,19 @@ the version header ``# kapture format: 1.1``.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import logging
 import os
 import re
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
 from kapturelike.errors import FormatError, FormatWarning
+from kapturelike.io.paths import quote, regular_file_size
 
 logger = logging.getLogger("kapturelike.io")
 
@@ -52,8 +55,11 @@ def read_text(path: str | Path, require_version: bool = True,
               on_error: ErrorHandler = None) -> tuple[str | None, str]:
     """The file's version and its whole text, UTF-8."""
     path = Path(path)
+    regular_file_size(path)  # a directory or FIFO is an error, never a blocked read
     try:
         text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise FormatError(f"cannot read: {e.strerror or e}", path) from None
     except UnicodeDecodeError as e:
         raise FormatError(f"not UTF-8 text ({e.reason} at byte {e.start})", path) from None
     version = version_of(text[:text.find("\n")] if "\n" in text else text)
@@ -102,10 +108,10 @@ def data_rows(lines: list[str]) -> Iterator[tuple[int, list[str]]]:
 def check_field(value: str, path: str | Path | None, field: str, line: int | None = None) -> str:
     """Refuse a value kapture cannot store or would misread (comma, line break)."""
     if "," in value or "\n" in value or "\r" in value:
-        raise FormatError(f"value {value!r} holds a comma or a line break, which the kapture format cannot "
+        raise FormatError(f"value {quote(value)} holds a comma or a line break, which the kapture format cannot "
                           "store (it has no quoting)", path, line, field)
     if value != value.strip():
-        raise FormatError(f"value {value!r} has leading or trailing spaces, which kapture strips on reading",
+        raise FormatError(f"value {quote(value)} has leading or trailing spaces, which kapture strips on reading",
                           path, line, field)
     return value
 
@@ -119,20 +125,88 @@ def check_column(values: list[str], path: str | Path | None, field: str) -> None
             check_field(value, path, field)
 
 
+# A temporary file is named ".<target name>.<8 hex>.kapturelike-tmp" beside its target (a rename
+# across file systems is not atomic) and is locked (flock) while its writer lives: the lock goes with
+# the process, even on kill -9, so ``remove_stale_temporaries`` can tell a dead writer's file from a
+# live one and never touches a file it did not create.
+TEMPORARY_SUFFIX = ".kapturelike-tmp"
+_TEMPORARY_RE = re.compile(r"^\..*\.[0-9a-f]{8}" + re.escape(TEMPORARY_SUFFIX) + "$", re.DOTALL)
+
+
+def _same_file(fd: int, path: str) -> bool:
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path, follow_symlinks=False))
+    except FileNotFoundError:
+        return False
+
+
+def _create_temporary(path: Path) -> tuple[int, str]:
+    """A new, locked temporary file beside ``path``, mode 0666 less the umask (like ``open``)."""
+    while True:
+        tmp = os.path.join(path.parent, f".{path.name[:200]}.{secrets.token_hex(4)}{TEMPORARY_SUFFIX}")
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o666)
+        except FileExistsError:
+            continue
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        if _same_file(fd, tmp):  # else a cleanup removed it between creation and lock: try again
+            return fd, tmp
+        os.close(fd)
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | Path, mode: str = "w") -> Iterator:
-    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success."""
+    """Write to a temporary file beside ``path`` and rename it over ``path`` only on success.
+
+    The file gets the mode ``open`` would give a new file (0666 less the umask), also when it
+    replaces an existing one; a temporary file left by a killed writer is removed by the next
+    ``remove_stale_temporaries`` of its dataset.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = _create_temporary(path)
     try:
         with os.fdopen(fd, mode, encoding="utf-8", newline="") if "b" not in mode else os.fdopen(fd, mode) as f:
             yield f
-        os.replace(tmp, path)
+            f.flush()
+            os.replace(tmp, path)  # before closing: the lock must cover the temporary file until it is gone
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+def atomic_write_bytes(path: str | Path, data: bytes) -> None:
+    with atomic_write(path, "wb") as f:
+        f.write(data)
+
+
+def remove_stale_temporaries(root: str | Path) -> int:
+    """Remove the temporary files of ``atomic_write`` below ``root`` whose writer is gone; their count.
+
+    Only files named as ``atomic_write`` names them and not locked by a live writer are removed;
+    symbolic links (to an input's images, say) are not followed.
+    """
+    removed = 0
+    for folder, _, files in os.walk(root):
+        for name in files:
+            if not name.endswith(TEMPORARY_SUFFIX) or not _TEMPORARY_RE.match(name):
+                continue
+            tmp = os.path.join(folder, name)
+            try:
+                fd = os.open(tmp, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK)
+            except OSError:  # a link, a FIFO opened elsewhere, gone: not ours to remove
+                continue
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                if stat.S_ISREG(os.fstat(fd).st_mode) and _same_file(fd, tmp):
+                    os.unlink(tmp)
+                    removed += 1
+            except OSError:  # locked: its writer is alive
+                pass
+            finally:
+                os.close(fd)
+    return removed
 
 
 def format_rows(rows: Iterable[list[str]], padding: list[int] | None = None) -> Iterator[str]:
@@ -186,7 +260,7 @@ def parse_float(value: str, path: Path, line: int, field: str, on_error: ErrorHa
     try:
         return float(value)
     except ValueError:
-        report(on_error, FormatError(f"{value!r} is not a number", path, line, field))
+        report(on_error, FormatError(f"{quote(value)} is not a number", path, line, field))
         return None
 
 
@@ -194,5 +268,5 @@ def parse_int(value: str, path: Path, line: int, field: str, on_error: ErrorHand
     try:
         return int(value)
     except ValueError:
-        report(on_error, FormatError(f"{value!r} is not an integer", path, line, field))
+        report(on_error, FormatError(f"{quote(value)} is not an integer", path, line, field))
         return None

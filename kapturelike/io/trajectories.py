@@ -14,6 +14,7 @@ import numpy as np
 from kapturelike.core.trajectories import Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.field_table import read_field_table
+from kapturelike.io.paths import quote
 from kapturelike.io.sensors import (
     ID_PADDING,
     POSE_PADDING,
@@ -67,7 +68,8 @@ def _slow_parse(path: Path, lines: list[str], on_error: ErrorHandler) -> Traject
             if not -2**63 <= timestamp < 2**63:
                 raise ValueError("beyond int64")
         except ValueError:
-            report(on_error, FormatError(f"{fields[0]!r} is not a 64-bit integer timestamp", path, line, "timestamp"))
+            report(on_error, FormatError(f"{quote(fields[0])} is not a 64-bit integer timestamp", path, line,
+                                         "timestamp"))
             continue
         try:
             pose = parse_pose(fields[2:], path, line)

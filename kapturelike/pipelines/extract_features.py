@@ -19,7 +19,7 @@ from kapturelike.features.registry import (
     is_extractor,
     options_from_mapping,
 )
-from kapturelike.io.dataset import records_data_path
+from kapturelike.io.dataset import record_file, records_data_path
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.images import load_image
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
@@ -54,7 +54,7 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
         return store.has("keypoints", type_name, name) and store.has("descriptors", type_name, name)
 
     def extract(name: str) -> tuple[np.ndarray, np.ndarray]:
-        return extractor(load_image(Path(image_root) / name))
+        return extractor(load_image(record_file(image_root, name)))
 
     def process(batch: list[str]):
         # decoding and OpenCV's SIFT release the GIL: a batch is extracted by one thread per core
@@ -80,7 +80,7 @@ def extract_global_features(image_names: Sequence[str], image_root: Path, store:
 
     def process(batch: list[str]):
         for name in batch:
-            feature = np.asarray(extractor(load_image(Path(image_root) / name)), dtype=np.float32).reshape(-1)
+            feature = np.asarray(extractor(load_image(record_file(image_root, name))), dtype=np.float32).reshape(-1)
             _ensure_type(store, "global_features", type_name, feature[None], metric="L2")
             store.write("global_features", type_name, name, feature)
             yield name, None
@@ -122,7 +122,7 @@ def make_global_extractor(type_name: str, config: FeaturesConfig, model_store: F
             model = DenseVladModel.load(model_path)
         elif fit:
             options = options_from_mapping("global", "densevlad", config.global_options)
-            model = fit_densevlad(lambda: (load_image(Path(image_root) / n) for n in map_images), options)
+            model = fit_densevlad(lambda: (load_image(record_file(image_root, n)) for n in map_images), options)
             model.save(model_path)
         else:
             raise MissingDataError(f"{model_path}: the map has no DenseVLAD model; run the mapping pipeline first")

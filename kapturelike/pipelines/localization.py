@@ -36,7 +36,8 @@ from kapturelike.geometry.postprocess import FAILED, LOCALIZED, PoseRecords, rec
 from kapturelike.geometry.rig_pose import localize_rig
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.text import atomic_write
+from kapturelike.io.output import refuse_overlap
+from kapturelike.io.text import atomic_write, remove_stale_temporaries
 from kapturelike.pipelines.config import PipelineConfig, save_config
 from kapturelike.pipelines.front import FrontHalf, ImageSet, RunControl, run_front_half, side_of
 from kapturelike.pipelines.match_features import make_matcher
@@ -201,6 +202,8 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     map was built from (its images' dataset) and from ``control.features``.
     """
     map_dir, query_kapture, out_dir = Path(map_dir), Path(query_kapture), Path(out_dir)
+    refuse_overlap(out_dir, [map_dir], "map")  # before anything: nothing is written into an input
+    refuse_overlap(out_dir, [query_kapture], "query kapture")
     control = control or RunControl()
     kmap, points3d, tables = _map_state(map_dir, config.features.local)
     query = load_kapture(query_kapture)
@@ -213,6 +216,8 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
     if config.query_matching not in ("points", "images"):
         raise KapturelikeError(f"query_matching: '{config.query_matching}' is not one of points, images")
+    if out_dir.is_dir():
+        remove_stale_temporaries(out_dir)  # of a killed run
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
     save_config(config, out_dir / "localization_config.yaml")
     queries = side_of(names, query_kapture, out_dir, control)

@@ -22,8 +22,9 @@ from kapturelike.errors import KapturelikeError
 from kapturelike.geometry.colmap_model import camera_ids, image_ids_by_name
 from kapturelike.geometry.triangulation import triangulate_known_poses
 from kapturelike.io.dataset import load_kapture
+from kapturelike.io.output import refuse_overlap
 from kapturelike.io.reconstruction import write_observations, write_points3d
-from kapturelike.io.text import atomic_write
+from kapturelike.io.text import atomic_write, remove_stale_temporaries
 from kapturelike.pipelines.config import PipelineConfig, save_config
 from kapturelike.pipelines.front import FrontHalf, RunControl, run_front_half, side_of
 from kapturelike.pipelines.match_features import make_matcher
@@ -52,6 +53,7 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     """Build the map of ``map_kapture`` in ``map_dir``; ``control`` says where features computed before
     are (the input's own reconstruction/ is always looked at), which steps to skip, and the pairs file."""
     map_kapture, map_dir = Path(map_kapture), Path(map_dir)
+    refuse_overlap(map_dir, [map_kapture])  # before anything: MAP_DIR on the input would overwrite it
     control = control or RunControl()
     kapture = load_kapture(map_kapture)
     cameras = kapture.cameras()
@@ -67,6 +69,8 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
     if uncalibrated:
         raise KapturelikeError(f"{map_kapture}: map cameras need intrinsics, {', '.join(uncalibrated)} have none")
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
+    if map_dir.is_dir():
+        remove_stale_temporaries(map_dir)  # of a killed run
     prepare_dataset(kapture, map_kapture, map_dir)
     save_config(config, map_dir / CONFIG_FILE)
     side = side_of(names, map_kapture, map_dir, control)

@@ -31,7 +31,7 @@ def prepare_strecha(scene_dir: str | Path, out_dir: str | Path, query_every: int
     """Import ``scene_dir`` into ``out_dir/full`` and split it into ``out_dir/mapping`` and ``out_dir/query``:
     images 1, 4, 7, ... (0-based index % query_every == 1) are queries, the others the map."""
     scene_dir, out_dir = Path(scene_dir), Path(out_dir)
-    kapture = import_strecha(scene_dir, out_dir / "full")
+    kapture = import_strecha(scene_dir, out_dir / "full", force=True)
     names = sorted(kapture.image_names())
     queries = {n for i, n in enumerate(names) if i % query_every == 1}
     split(out_dir / "full", queries, out_dir / "query", out_dir / "mapping", SplitOptions(force=True))
