@@ -21,6 +21,7 @@ from kapturelike.geometry.absolute_pose import PRESETS, LocalizationOptions, opt
 from kapturelike.geometry.triangulation import TriangulationOptions
 from kapturelike.matching.mnn import MatchingOptions
 from kapturelike.matching.verification import VerificationOptions
+from kapturelike.retrieval.faiss_index import FaissIndexOptions
 
 
 @dataclass
@@ -42,6 +43,8 @@ class PairsConfig:
     # maps with at most this many images are matched exhaustively, without global features: below ~20
     # images epipolar-guided matching of every pair costs less than fitting and extracting DenseVLAD
     exhaustive_below: int = 20
+    index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
+    faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...
 
 
 LocalizationOverrides = dataclasses.make_dataclass(

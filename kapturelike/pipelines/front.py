@@ -173,7 +173,8 @@ def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, m
         return [(q, m, 1.0) for q in queries.names for m in database.names]
     topk = config.pairs.topk_mapping if mapping else config.pairs.topk_localization
     return retrieval_pairs(queries.names, queries.stores, database.names, database.stores,
-                           global_types(config.features), topk, exclude_self=mapping, fusion=config.features.fusion)
+                           global_types(config.features), topk, exclude_self=mapping, fusion=config.features.fusion,
+                           index=config.pairs.index, faiss_options=config.pairs.faiss)
 
 
 def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig, pairs_path: Path,
