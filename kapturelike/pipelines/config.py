@@ -34,6 +34,7 @@ class FeaturesConfig:
     global_options: dict[str, Any] = field(default_factory=dict)
     global_checkpoint: str | None = None  # AP-GeM weights file
     fusion: str = "generalized_harmonic"  # late fusion operator when several global types are given
+    store: str = "kapture"  # where computed features go: kapture (per-file layout) or hdf5 (one features.h5)
 
 
 @dataclass
@@ -153,7 +154,13 @@ def _check_extractor_options(config: FeaturesConfig) -> None:
             raise ValueError(f"'features.{kind}_options': {e}") from None
 
 
+FEATURE_STORES = ("kapture", "hdf5")
+
+
 def _validate(config: PipelineConfig) -> None:
+    if config.features.store not in FEATURE_STORES:
+        raise ValueError(f"unknown setting value 'features.store: {config.features.store}' "
+                         f"(known: {', '.join(FEATURE_STORES)})")
     if config.localization_preset not in PRESETS:
         raise ValueError(f"unknown setting value 'localization_preset: {config.localization_preset}' "
                          f"(known: {', '.join(PRESETS)})")
