@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -44,15 +46,21 @@ def _ensure_type(store: FeatureStore, kind: str, name: str, array: np.ndarray, k
 
 def extract_local_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
                            extractor: LocalExtractor, overwrite: bool = False) -> StepReport:
-    """Keypoints and descriptors of each image not done yet (both files present)."""
+    """Keypoints and descriptors of each image not done yet (both files present). An extractor marked
+    ``thread_safe`` (SIFT) runs on one image per core at a time; networks run one image at a time."""
     report = StepReport(f"local features ({type_name})")
 
     def is_done(name: str) -> bool:
         return store.has("keypoints", type_name, name) and store.has("descriptors", type_name, name)
 
+    def extract(name: str) -> tuple[np.ndarray, np.ndarray]:
+        return extractor(load_image(record_file(image_root, name)))
+
     def process(batch: list[str]):
-        for name in batch:
-            keypoints, descriptors = extractor(load_image(record_file(image_root, name)))
+        # decoding and OpenCV's SIFT release the GIL: a batch is extracted by one thread per core
+        with ThreadPoolExecutor(min(len(batch), workers)) as pool:
+            features = list(pool.map(extract, batch))
+        for name, (keypoints, descriptors) in zip(batch, features):
             _ensure_type(store, "keypoints", type_name, keypoints)
             _ensure_type(store, "descriptors", type_name, descriptors, keypoints_type=type_name, metric="L2")
             # descriptors first: an image counts as done once its keypoints exist too
@@ -60,8 +68,9 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
             store.write("keypoints", type_name, name, keypoints)
             yield name, None
 
+    workers = (os.cpu_count() or 1) if getattr(extractor, "thread_safe", False) else 1
     with timed_step(report):
-        run_batched(report, image_names, is_done, process, overwrite=overwrite)
+        run_batched(report, image_names, is_done, process, batch_size=2 * workers, overwrite=overwrite)
     return report
 
 
