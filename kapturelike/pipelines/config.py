@@ -34,13 +34,16 @@ class FeaturesConfig:
     global_options: dict[str, Any] = field(default_factory=dict)
     global_checkpoint: str | None = None  # AP-GeM weights file
     fusion: str = "generalized_harmonic"  # late fusion operator when several global types are given
+    store: str = "kapture"  # where computed features go: kapture (per-file layout) or hdf5 (one features.h5)
 
 
 @dataclass
 class PairsConfig:
     topk_mapping: int = 10  # retrieved neighbours per map image
     topk_localization: int = 10  # retrieved map images per query
-    exhaustive_below: int = 0  # maps with at most this many images are matched exhaustively
+    # maps with at most this many images are matched exhaustively, without global features: below ~20
+    # images epipolar-guided matching of every pair costs less than fitting and extracting DenseVLAD
+    exhaustive_below: int = 20
     index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
     faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...
 
@@ -58,6 +61,9 @@ class PipelineConfig:
     matching: MatchingOptions = field(default_factory=lambda: MatchingOptions(ratio_threshold=0.8))
     # mnn: nearest neighbours with `matching`; lightglue: LightGlue (features.local disk or aliked, extra: learned)
     matcher: str = "mnn"
+    # localization matches a query against: points, the 3D points seen in its retrieved map images (one
+    # product, MNN only, without verification); images, each retrieved map image in turn (2D-2D)
+    query_matching: str = "points"
     verification: VerificationOptions = field(default_factory=VerificationOptions)
     triangulation: TriangulationOptions = field(default_factory=TriangulationOptions)
     localization_preset: str = "config1"  # paper Table 1: config1, config2, config3
@@ -151,7 +157,13 @@ def _check_extractor_options(config: FeaturesConfig) -> None:
             raise ValueError(f"'features.{kind}_options': {e}") from None
 
 
+FEATURE_STORES = ("kapture", "hdf5")
+
+
 def _validate(config: PipelineConfig) -> None:
+    if config.features.store not in FEATURE_STORES:
+        raise ValueError(f"unknown setting value 'features.store: {config.features.store}' "
+                         f"(known: {', '.join(FEATURE_STORES)})")
     if config.localization_preset not in PRESETS:
         raise ValueError(f"unknown setting value 'localization_preset: {config.localization_preset}' "
                          f"(known: {', '.join(PRESETS)})")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +24,7 @@ from kapturelike.io.dataset import record_file, records_data_path
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.images import load_image
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
-from kapturelike.pipelines.executor import STEP_ERRORS, Computed, Executor, run_batches
+from kapturelike.pipelines.executor import STEP_ERRORS, Computed, Executor, InProcess, run_batches
 from kapturelike.pipelines.steps import StepReport, timed_step
 from kapturelike.pipelines.workspace import load_with_images, output_dataset, require_kapture
 
@@ -46,26 +48,33 @@ def _ensure_type(store: FeatureStore, kind: str, name: str, array: np.ndarray, k
 
 @dataclass
 class _ExtractTask:
-    """A batch of images -> their features, on a worker (or here): the extractor and where images are."""
+    """A batch of images -> their features, on a worker (or here): the extractor, where the images are,
+    and how many threads extract at once (a ``thread_safe`` extractor, in-process: one per core)."""
 
     extractor: LocalExtractor | GlobalExtractor
     image_root: Path
+    threads: int = 1
+
+    def extract(self, name: str) -> Computed:
+        try:
+            return Computed(name, self.extractor(load_image(record_file(self.image_root, name))))
+        except STEP_ERRORS as e:
+            return Computed(name, error=f"{type(e).__name__}: {e}")
 
     def __call__(self, names: list[str]) -> list[Computed]:
-        out = []
-        for name in names:
-            try:
-                out.append(Computed(name, self.extractor(load_image(Path(self.image_root) / name))))
-            except STEP_ERRORS as e:
-                out.append(Computed(name, error=f"{type(e).__name__}: {e}"))
-        return out
+        if self.threads <= 1 or len(names) <= 1:
+            return [self.extract(n) for n in names]
+        # decoding and OpenCV's SIFT release the GIL: a batch is extracted by one thread per core
+        with ThreadPoolExecutor(min(len(names), self.threads)) as pool:
+            return list(pool.map(self.extract, names))
 
 
 def extract_local_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
                            extractor: LocalExtractor, overwrite: bool = False,
                            executor: Executor | None = None) -> StepReport:
-    """Keypoints and descriptors of each image not done yet (both files present); ``executor`` runs the
-    extraction (default: here), this process writes the features."""
+    """Keypoints and descriptors of each image not done yet (both files present). An extractor marked
+    ``thread_safe`` (SIFT) runs on one image per core at a time in-process; networks one image at a time.
+    ``executor`` runs the extraction (default: here; a Dask worker uses one thread), this process writes."""
     report = StepReport(f"local features ({type_name})")
 
     def is_done(name: str) -> bool:
@@ -79,9 +88,11 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
         store.write("descriptors", type_name, name, descriptors)
         store.write("keypoints", type_name, name, keypoints)
 
+    in_process = executor is None or isinstance(executor, InProcess)
+    workers = (os.cpu_count() or 1) if getattr(extractor, "thread_safe", False) else 1
+    task = _ExtractTask(extractor, Path(image_root), workers if in_process else 1)
     with timed_step(report):
-        run_batches(report, image_names, is_done, _ExtractTask(extractor, Path(image_root)), write, executor,
-                    overwrite=overwrite)
+        run_batches(report, image_names, is_done, task, write, executor, batch_size=2 * workers, overwrite=overwrite)
     return report
 
 

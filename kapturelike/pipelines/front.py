@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kapturelike.core.reconstruction import Observations
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
 from kapturelike.features.registry import GLOBAL_EXTRACTORS, LOCAL_EXTRACTORS, is_extractor
@@ -31,7 +32,7 @@ from kapturelike.pipelines.extract_features import (
     make_global_extractor,
     make_local_extractor,
 )
-from kapturelike.pipelines.match_features import FeatureSource, match_and_verify
+from kapturelike.pipelines.match_features import FeatureSource, match_and_verify, match_to_map_points
 from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
 from kapturelike.pipelines.steps import StepReport, timed_step
 
@@ -101,14 +102,40 @@ class FrontHalf:
         return self.features.keypoints(image)
 
 
-def side_of(names: list[str], kapture_dir: Path, out_dir: Path, control: RunControl) -> ImageSet:
+H5_FILE = "features.h5"
+
+
+def open_store(folder: Path, kind: str = "kapture", mode: str = "a") -> FeatureStore:
+    """The feature store of a folder: the kapture layout in it, or ``features.h5`` (``features.store``)."""
+    if kind == "hdf5":
+        from kapturelike.io.h5store import H5FeatureStore
+
+        return H5FeatureStore(Path(folder) / H5_FILE, mode)
+    return KaptureFeatureStore(folder)
+
+
+def stores_in(folder: Path) -> list[FeatureStore]:
+    """The feature stores a folder holds, to read (its HDF5 file first, when there is one)."""
+    h5 = [open_store(folder, "hdf5", "r")] if (Path(folder) / H5_FILE).is_file() else []
+    return h5 + [open_store(folder)]
+
+
+def close_stores(stores: Sequence[FeatureStore]) -> None:
+    for store in stores:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+
+
+def side_of(names: list[str], kapture_dir: Path, out_dir: Path, control: RunControl,
+            store_kind: str = "kapture") -> ImageSet:
     """The images of a dataset as one side of the front half: features computed before are read from
-    ``control.features`` (separate folders) and from the dataset's own reconstruction/; what this run
-    computes goes to ``out_dir`` (with separate folders: matches go to their -matches-gv folder)."""
-    own = KaptureFeatureStore(kapture_dir)
+    ``control.features`` (separate folders) and from the dataset's own stores; what this run computes
+    goes to ``out_dir``'s store of ``store_kind`` (with separate folders: matches go to -matches-gv)."""
+    own = stores_in(kapture_dir)
     if control.features is not None:
-        return ImageSet(names, records_data_path(kapture_dir), control.features, [control.features, own])
-    return ImageSet(names, records_data_path(kapture_dir), KaptureFeatureStore(out_dir), [own])
+        return ImageSet(names, records_data_path(kapture_dir), control.features, [control.features] + own)
+    return ImageSet(names, records_data_path(kapture_dir), open_store(out_dir, store_kind), own)
 
 
 def needs_extraction(side: ImageSet, kind: str, type_name: str, place: str) -> bool:
@@ -183,12 +210,17 @@ def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, m
 def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig, pairs_path: Path,
                    cameras: Mapping[str, Camera], poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
                    verification: VerificationOptions | None, overwrite: bool = False,
-                   matcher: Callable | None = None, control: RunControl | None = None) -> FrontHalf:
+                   matcher: Callable | None = None, control: RunControl | None = None,
+                   map_observations: Observations | None = None) -> FrontHalf:
     """Features of ``queries`` (mapping: ``queries is database``), pairs written to ``pairs_path``, then
     matches of every pair verified with ``verification`` (None: not verified) into ``queries.store``.
 
     ``matcher``: ``make_matcher(config)``, made by the caller before any work (None: MNN).
-    Extraction and matching run on ``config.scheduler`` (kapturelike.pipelines.executor; default: here).
+    ``map_observations`` (localization): with ``config.query_matching`` 'points', MNN and no verification,
+    each query is matched against the 3D points of its paired map images, and the pairs file is rewritten
+    with the map images ranked by their matches.
+    Extraction and matching of pairs run on ``config.scheduler`` (kapturelike.pipelines.executor; default:
+    here); matching to map points runs here.
     """
     control = control or RunControl()
     mapping = queries is database
@@ -196,7 +228,7 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
     exhaustive = len(database.names) <= config.pairs.exhaustive_below
     with open_executor(config.scheduler) as executor:
         reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
-                               with_global=not from_file and (mapping or not exhaustive), overwrite=overwrite,
+                               with_global=not from_file and not exhaustive, overwrite=overwrite,
                                executor=executor)
         if from_file:
             pairs = read_pairs(control.pairs_file or pairs_path)
@@ -210,7 +242,17 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
         matches: dict[tuple[str, str], np.ndarray] = {}
         if "geometric_verification" in control.skip:
             verification = None
-        if "compute_matches" not in control.skip:
+        to_points = (map_observations is not None and config.query_matching == "points" and matcher is None
+                     and verification is None and control.raw_matches is None)
+        if "compute_matches" not in control.skip and to_points:
+            candidates_of: dict[str, list[str]] = {q: [] for q in queries.names}
+            for q, m, _ in pairs:
+                candidates_of.setdefault(q, []).append(m)
+            report, pairs = match_to_map_points(queries.names, candidates_of, features, queries.store, map_observations,
+                                                config.matching_options(), overwrite=overwrite, keep=matches)
+            write_pairs(pairs_path, pairs)
+            reports.append(report)
+        elif "compute_matches" not in control.skip:
             report, _ = match_and_verify([(a, b) for a, b, _ in pairs], features, queries.store,
                                          config.matching_options(), verification, cameras, poses, overwrite=overwrite,
                                          matcher=matcher, keep=matches, raw_store=control.raw_matches,

@@ -14,15 +14,18 @@ from pathlib import Path
 
 import numpy as np
 
+from kapturelike.core.reconstruction import Observations
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
+from kapturelike.matching.guided import match_pairs_guided
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
+from kapturelike.matching.points import PointIndex, build_point_index, image_matches, match_queries_to_points
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.executor import Computed, Executor, run_batches
-from kapturelike.pipelines.steps import StepReport, timed_step
+from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
 from kapturelike.pipelines.workspace import output_dataset, require_kapture
 
 
@@ -122,50 +125,6 @@ def make_matcher(config: PipelineConfig) -> Callable | None:
     return make_lightglue_matcher(LightGlueOptions(features=config.features.local, device=config.device))
 
 
-@dataclass
-class _MatchTask:
-    """A batch of pairs with their features -> raw and verified matches, on a worker (or here)."""
-
-    matching: MatchingOptions
-    verification: VerificationOptions | None
-    cameras: Mapping[str, Camera] | None
-    poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None
-    matcher: Callable | None
-
-    def __call__(self, loaded: list[tuple[tuple[str, str], tuple | str]]) -> list[Computed]:
-        """``loaded``: per pair, ((keypoints, descriptors), (keypoints, descriptors)) or why they could
-        not be read. Result per pair: (matches (M, 3) with scores, raw matches (M, 3), failure or None)."""
-        out = [Computed(pair, error=f) for pair, f in loaded if isinstance(f, str)]
-        ok = [pair for pair, f in loaded if not isinstance(f, str)]
-        feats = [f for _, f in loaded if not isinstance(f, str)]
-        if not ok:
-            return out
-        if self.matcher is None:
-            raw = match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in feats], self.matching)
-        else:
-            raw = self.matcher(feats, [(_image_size(self.cameras, a), _image_size(self.cameras, b)) for a, b in ok])
-            if len(raw) != len(ok):
-                raise ValueError(f"the matcher returned {len(raw)} results for {len(ok)} pairs")
-        results = [m for m, _ in raw]
-        status: list[str | None] = [None] * len(ok)
-        if self.verification is not None:
-            keypoints = {n: f[k][0] for (pair, f) in zip(ok, feats) for k, n in enumerate(pair)}
-            names = set(keypoints)
-            cameras, poses = self.cameras, self.poses
-            verified = verify_pairs(ok, results, keypoints, {n: cameras[n] for n in names if cameras and n in cameras},
-                                    {n: poses[n] for n in names if poses and n in poses}, self.verification)
-            results = [v.matches for v in verified]
-            status = [None if v.status in ("ok", "too_few_inliers") else v.status for v in verified]
-        for pair, m, err, (raw_m, raw_s) in zip(ok, results, status, raw):
-            matches = None if err is not None else _with_scores(m, scores_of_kept(m, raw_m, raw_s))
-            out.append(Computed(pair, (matches, _with_scores(raw_m, raw_s), err)))
-        return out
-
-
-def _with_scores(matches: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    return np.column_stack([matches, scores]) if len(matches) else np.zeros((0, 3))
-
-
 def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, out_store: FeatureStore,
                      matching: MatchingOptions, verification: VerificationOptions | None = None,
                      cameras: Mapping[str, Camera] | None = None,
@@ -189,7 +148,6 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
     report = StepReport("matching" + (" + verification" if verification else ""))
     counts: dict[tuple[str, str], int] = {}
     type_name = features.type_name
-    unique = list(dict.fromkeys((a, b) for a, b in pairs if a != b))
 
     def prepare(batch: list[tuple[str, str]]) -> list[tuple[tuple[str, str], tuple | str]]:
         loaded = []
@@ -214,9 +172,148 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
 
     task = _MatchTask(matching, verification, cameras, poses, matcher)
     with timed_step(report):
-        run_batches(report, unique, lambda p: out_store.has_matches(type_name, *p), task, write, executor,
-                    prepare=prepare, key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size, overwrite=overwrite)
+        run_batches(report, unique_pairs(pairs), lambda p: out_store.has_matches(type_name, *p), task, write,
+                    executor, prepare=prepare, key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size,
+                    overwrite=overwrite)
     return report, counts
+
+
+@dataclass
+class _LoadedFeatures:
+    """The features a task was sent, looked up like a ``FeatureSource``."""
+
+    by_image: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def get(self, image: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.by_image[image]
+
+
+@dataclass
+class _MatchTask:
+    """A batch of pairs with their features -> raw and verified matches, on a worker (or here)."""
+
+    matching: MatchingOptions
+    verification: VerificationOptions | None
+    cameras: Mapping[str, Camera] | None
+    poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None
+    matcher: Callable | None
+
+    def __call__(self, loaded: list[tuple[tuple[str, str], tuple | str]]) -> list[Computed]:
+        """``loaded``: per pair, ((keypoints, descriptors), (keypoints, descriptors)) or why they could not
+        be read. Result per pair: (verified matches (M, 3) or None, raw matches (M, 3), failure or None)."""
+        out = [Computed(pair, error=f) for pair, f in loaded if isinstance(f, str)]
+        ok = [pair for pair, f in loaded if not isinstance(f, str)]
+        feats = [f for _, f in loaded if not isinstance(f, str)]
+        if not ok:
+            return out
+        raw = _raw_matches(feats, ok, self.matching, self.matcher, self.cameras, self.poses)
+        results, status = [m for m, _ in raw], [None] * len(ok)
+        if self.verification is not None:
+            by_image = {n: f[k] for pair, f in zip(ok, feats) for k, n in enumerate(pair)}
+            results, status = _verify(ok, results, _LoadedFeatures(by_image), self.cameras, self.poses,
+                                      self.verification)
+        for pair, m, err, (raw_m, raw_s) in zip(ok, results, status, raw):
+            matches = None if err is not None else _with_scores(m, scores_of_kept(m, raw_m, raw_s))
+            out.append(Computed(pair, (matches, _with_scores(raw_m, raw_s), err)))
+        return out
+
+
+def unique_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each unordered pair once, in its first orientation (a pair's matches are symmetric), no self pair."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for a, b in pairs:
+        key = (a, b) if a < b else (b, a)
+        if a != b and key not in seen:
+            seen.add(key)
+            out.append((a, b))
+    return out
+
+
+def _with_scores(matches: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return np.column_stack([matches, scores]) if len(matches) else np.zeros((0, 3))
+
+
+def _raw_matches(loaded: list, pairs: list[tuple[str, str]], matching: MatchingOptions, matcher: Callable | None,
+                 cameras: Mapping[str, Camera] | None, poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    if matcher is None:  # epipolar-guided where both images are posed (mapping), plain MNN for the rest
+        raw = match_pairs_guided(pairs, loaded, cameras or {}, poses or {}, matching)
+        unguided = [k for k, r in enumerate(raw) if r is None]
+        plain = match_pairs_with_scores([(loaded[k][0][1], loaded[k][1][1]) for k in unguided], matching)
+        for k, r in zip(unguided, plain):
+            raw[k] = r
+        return raw
+    raw = matcher(loaded, [(_image_size(cameras, a), _image_size(cameras, b)) for a, b in pairs])
+    if len(raw) != len(pairs):
+        raise ValueError(f"the matcher returned {len(raw)} results for {len(pairs)} pairs")
+    return raw
+
+
+def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: FeatureSource | _LoadedFeatures,
+            cameras: Mapping[str, Camera] | None, poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
+            verification: VerificationOptions) -> tuple[list[np.ndarray], list[str | None]]:
+    """Verified matches per pair, and None or the reason a pair failed."""
+    names = {n for pair in pairs for n in pair}
+    verified = verify_pairs(pairs, matches, {n: features.get(n)[0] for n in names},
+                            {n: cameras[n] for n in names if cameras and n in cameras},
+                            {n: poses[n] for n in names if poses and n in poses}, verification)
+    return [v.matches for v in verified], [None if v.status in ("ok", "too_few_inliers") else v.status
+                                           for v in verified]
+
+
+def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequence[str]],
+                        features: FeatureSource, out_store: FeatureStore, observations: Observations,
+                        matching: MatchingOptions, overwrite: bool = False,
+                        keep: dict[tuple[str, str], np.ndarray] | None = None
+                        ) -> tuple[StepReport, list[tuple[str, str, float]]]:
+    """Match each query against the 3D points seen in its candidate map images (kapturelike.matching.points)
+    and write the resulting query <-> map-image matches to ``out_store``, an empty file for a candidate
+    without any; ``keep`` receives them too, as in ``match_and_verify``.
+
+    Returns the report and the pairs (query, map image, number of matches) of every candidate with
+    matches, most matches first: a ranking of the map images by what the query actually sees.
+    """
+    report = StepReport("matching (query to map points)")
+    type_name = features.type_name
+    index: list[PointIndex] = []
+
+    def read_descriptors(image: str) -> np.ndarray:  # past the cache: a big map must not fill it
+        store = features.store_of(image)
+        return features.descriptors_store_of(image, store).read("descriptors", features.descriptors_name, image)
+
+    def point_index() -> PointIndex:
+        if not index:  # only when a query is left to match: a resumed run reads no map descriptor
+            index.append(build_point_index(observations.for_image(type_name), read_descriptors))
+        return index[0]
+
+    def process(batch: list[str]):
+        descriptors = [features.get(q)[1] for q in batch]
+        results = match_queries_to_points(descriptors, [candidates_of[q] for q in batch], point_index(), matching)
+        for query, result in zip(batch, results):
+            per_image = image_matches(result, point_index(), candidates_of[query])
+            for map_image in candidates_of[query]:
+                matches = per_image.get(map_image, np.zeros((0, 3)))
+                out_store.write_matches(type_name, query, map_image, matches)
+                if keep is not None:
+                    keep[(query, map_image)] = matches
+            yield query, None
+
+    def is_done(query: str) -> bool:
+        return all(out_store.has_matches(type_name, query, m) for m in candidates_of[query])
+
+    with timed_step(report):
+        run_batched(report, queries, is_done, process, overwrite=overwrite)
+        pairs = []
+        for query in queries:
+            counts = []
+            for m in candidates_of[query]:
+                if keep is not None and (query, m) in keep:
+                    counts.append((len(keep[(query, m)]), m))
+                elif out_store.has_matches(type_name, query, m):
+                    counts.append((len(out_store.read_matches(type_name, query, m)), m))
+            pairs += [(query, m, float(c)) for c, m in sorted(counts, key=lambda x: (-x[0], x[1])) if c]
+    return report, pairs
 
 
 def _cameras_and_poses(kapture_dir: Path, use_poses: bool) -> tuple[dict[str, Camera], dict[str, tuple]]:

@@ -27,7 +27,7 @@ FAISS_INDEX_FILE = "retrieval_index.faiss"
 FAISS_INDEX_INFO = "retrieval_index.json"
 
 
-def load_global_features(names: Sequence[str], stores: Sequence[FeatureStore], type_name: str) -> np.ndarray:
+def _features(names: Sequence[str], stores: Sequence[FeatureStore], type_name: str) -> np.ndarray:
     """(N, D) float32 unit-norm global features of ``names``, each from the first store that has it."""
     return read_global_features(stores, type_name, names)[1]
 
@@ -90,8 +90,8 @@ def retrieval_pairs(query_names: Sequence[str], query_stores: Sequence[FeatureSt
     if topk <= 0:
         return []
     if len(types) == 1 and index == "faiss":
-        query_feats = load_global_features(query_names, query_stores, types[0])
-        map_feats = load_global_features(map_names, map_stores, types[0])
+        query_feats = _features(query_names, query_stores, types[0])
+        map_feats = _features(map_names, map_stores, types[0])
         exclude = self_exclusion(query_names, map_names) if exclude_self else None
         if expansion is not None:
             query_feats, map_feats = expand_features(query_feats, map_feats, expansion, _filled_index, exclude)
@@ -100,13 +100,13 @@ def retrieval_pairs(query_names: Sequence[str], query_stores: Sequence[FeatureSt
         scores, indices = faiss_index.search(query_feats, topk, exclude=exclude)
         return ranked_to_pairs(query_names, map_names, scores, indices)
     if len(types) == 1:
-        return pairs_from_retrieval(query_names, load_global_features(query_names, query_stores, types[0]),
-                                    map_names, load_global_features(map_names, map_stores, types[0]), topk,
+        return pairs_from_retrieval(query_names, _features(query_names, query_stores, types[0]),
+                                    map_names, _features(map_names, map_stores, types[0]), topk,
                                     exclude_self=exclude_self, expansion=expansion)
     from kapturelike.retrieval.fusion import FusionOptions, late_fusion_pairs
 
-    query_feats = [load_global_features(query_names, query_stores, t) for t in types]
-    map_feats = [load_global_features(map_names, map_stores, t) for t in types]
+    query_feats = [_features(query_names, query_stores, t) for t in types]
+    map_feats = [_features(map_names, map_stores, t) for t in types]
     if expansion is not None and (expansion.qe_neighbors > 0 or expansion.dba_neighbors > 0):
         exclude = self_exclusion(query_names, map_names) if exclude_self else None
         expanded = [expand_features(_unit(q), _unit(d), expansion, _filled_index, exclude)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -297,29 +296,3 @@ def rank_within_groups(groups: np.ndarray, scores: np.ndarray, tiebreak: np.ndar
     starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
     rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
     return order[rank < topk]
-
-
-def load_global_features(root: str | Path, type_name: str) -> tuple[list[str], np.ndarray]:
-    """(sorted image names, float32 (N, D) L2-normalised features) of one global feature type."""
-    from kapturelike.io.features import KaptureFeatureStore, read_global_features
-
-    return read_global_features([KaptureFeatureStore(root)], type_name, where=str(root))
-
-
-def compute_image_pairs_files(map_root: str | Path, query_root: str | Path | None, global_features_type: str,
-                              output_path: str | Path, topk: int,
-                              expansion: ExpansionOptions | None = None,
-                              index_options: DenseIndexOptions | None = None) -> list[tuple[str, str, float]]:
-    """``kapture_compute_image_pairs``: pairs file of query (or, without query, map) images vs the map.
-
-    Mapping (``query_root`` None or the map itself) excludes self pairs. Returns the pairs written.
-    """
-    from kapturelike.io.pairs import write_pairs
-
-    db_names, db_feats = load_global_features(map_root, global_features_type)
-    mapping = query_root is None or Path(query_root).resolve() == Path(map_root).resolve()
-    q_names, q_feats = (db_names, db_feats) if mapping else load_global_features(query_root, global_features_type)
-    pairs = pairs_from_retrieval(q_names, q_feats, db_names, db_feats, topk, exclude_self=mapping,
-                                 index=DenseIndex(index_options), expansion=expansion)
-    write_pairs(output_path, pairs)
-    return pairs
