@@ -45,7 +45,7 @@ def _ensure_type(store: FeatureStore, kind: str, name: str, array: np.ndarray, k
 def extract_local_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
                            extractor: LocalExtractor, overwrite: bool = False) -> StepReport:
     """Keypoints and descriptors of each image not done yet (both files present)."""
-    report = StepReport(f"local features ({type_name})")
+    report = StepReport(f"local features ({type_name})", input_step=True)
 
     def is_done(name: str) -> bool:
         return store.has("keypoints", type_name, name) and store.has("descriptors", type_name, name)
@@ -67,7 +67,7 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
 
 def extract_global_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
                             extractor: GlobalExtractor, overwrite: bool = False) -> StepReport:
-    report = StepReport(f"global features ({type_name})")
+    report = StepReport(f"global features ({type_name})", input_step=True)
 
     def process(batch: list[str]):
         for name in batch:

@@ -100,6 +100,7 @@ class FrontHalf:
         return self.features.keypoints(image)
 
 
+
 def side_of(names: list[str], kapture_dir: Path, out_dir: Path, control: RunControl) -> ImageSet:
     """The images of a dataset as one side of the front half: features computed before are read from
     ``control.features`` (separate folders) and from the dataset's own reconstruction/; what this run
@@ -147,6 +148,9 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
                                    f"under their keypoints type '{local_type}'")
         reports.append(extract_local_features(side.names, side.image_root, side.store, local_type,
                                               make_local_extractor(config.features, config.device), overwrite))
+        _drop_failed(side, reports[-1])
+        if fit:  # the global model is fitted on the map images that have features
+            map_names = side.names
     elif needs_extraction(side, "descriptors", descriptors_type, "features.descriptors"):
         raise MissingDataError(f"keypoints '{local_type}' are given but no descriptors '{descriptors_type}'")
     if not with_global:
@@ -161,7 +165,14 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
             setup.items = setup.done = 1
         reports.append(setup)
         reports.append(extract_global_features(side.names, side.image_root, side.store, gtype, extractor, overwrite))
+        _drop_failed(side, reports[-1])
     return reports
+
+
+def _drop_failed(side: ImageSet, report: StepReport) -> None:
+    """Later steps skip the images a step reported failed (their reason stays in the report)."""
+    if report.failures:
+        side.names = [n for n in side.names if n not in report.failures]
 
 
 def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, mapping: bool) -> list[Pair]:

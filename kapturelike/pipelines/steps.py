@@ -8,6 +8,7 @@ item is recorded with its reason and the rest goes on.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable, Iterable, Sequence
@@ -33,6 +34,7 @@ class StepReport:
     failures: dict[str, str] = field(default_factory=dict)
     seconds: float = 0.0
     peak_mb: float = 0.0
+    input_step: bool = False  # its items are input images: a failure means the input is damaged (exit code)
 
     def summary(self) -> str:
         line = (f"{self.step}: {self.done} done, {self.skipped} already there, {len(self.failures)} failed "
@@ -87,3 +89,25 @@ def run_batched(report: StepReport, items: Sequence[T], is_done: Callable[[T], b
                 else:
                     report.failures[key(it)] = error
             bar.update(len(batch))
+
+
+def failures_of(reports: Sequence[StepReport]) -> dict[str, str]:
+    """Item -> "step: reason" over the reports of a run, for its final summary."""
+    return {item: f"{r.step}: {reason}" for r in reports for item, reason in r.failures.items()}
+
+
+def damaged_inputs(reports: Sequence[StepReport]) -> dict[str, str]:
+    """Input images a step could not use (unreadable, truncated, missing): the run finished without them
+    and its command exits with a non-zero code."""
+    return {item: f"{r.step}: {reason}" for r in reports if r.input_step for item, reason in r.failures.items()}
+
+
+def exit_code(reports: Sequence[StepReport]) -> int:
+    """A pipeline command's exit code: 0, or 1 when some input images could not be used (listed on stderr)."""
+    damaged = damaged_inputs(reports)
+    for item, reason in sorted(damaged.items()):
+        print(f"failed: {item}: {reason}", file=sys.stderr)
+    if damaged:
+        print(f"error: {len(damaged)} input image(s) could not be used; the run finished without them",
+              file=sys.stderr)
+    return 1 if damaged else 0
