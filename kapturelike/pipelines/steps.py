@@ -72,13 +72,18 @@ class timed_step:
 def run_batched(report: StepReport, items: Sequence[T], is_done: Callable[[T], bool],
                 process: Callable[[list[T]], Iterable[tuple[T, str | None]]], key: Callable[[T], str] = str,
                 batch_size: int = 1, overwrite: bool = False, progress: bool = True) -> None:
-    """Run ``process`` over the items not done yet, in batches; it yields (item, error or None)."""
-    todo = list(items) if overwrite else [it for it in items if not is_done(it)]
+    """Run ``process`` over the batches of ``items`` not all done yet; it yields (item, error or None).
+
+    Batches are fixed slices of ``items`` and a batch not wholly done is run whole again (its done
+    items are rewritten with the same bytes): a batched computation (padded matrix products) then
+    sees the same batches in a resumed run as in an uninterrupted one, so their outputs are equal.
+    """
+    batches = [list(items[start:start + batch_size]) for start in range(0, len(items), batch_size)]
+    todo = batches if overwrite else [b for b in batches if not all(is_done(it) for it in b)]
     report.items += len(items)
-    report.skipped += len(items) - len(todo)
-    with tqdm(total=len(todo), desc=report.step, disable=not progress or not todo, leave=False) as bar:
-        for start in range(0, len(todo), batch_size):
-            batch = todo[start:start + batch_size]
+    report.skipped += len(items) - sum(map(len, todo))
+    with tqdm(total=sum(map(len, todo)), desc=report.step, disable=not progress or not todo, leave=False) as bar:
+        for batch in todo:
             try:
                 results = list(process(batch))
             except (KapturelikeError, ValueError, OSError, RuntimeError) as e:
