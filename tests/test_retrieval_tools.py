@@ -11,10 +11,10 @@ from kapturelike.core.image_poses import image_poses
 from kapturelike.core.pose import camera_centers, viewing_directions
 from kapturelike.core.reconstruction import FeatureType
 from kapturelike.io.dataset import load_kapture
-from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.features import KaptureFeatureStore, read_global_features
 from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.retrieval.expansion import ExpansionOptions
-from kapturelike.retrieval.topk import load_global_features, pairs_from_retrieval
+from kapturelike.retrieval.topk import pairs_from_retrieval
 from kapturelike.tools import (
     kapture_compute_distance_pairs,
     kapture_compute_image_pairs,
@@ -41,7 +41,7 @@ def scene(tmp_path_factory):
     rng = np.random.default_rng(0)
     for dataset in (paths.mapping, paths.query):
         store = KaptureFeatureStore(dataset)
-        names, feats = load_global_features(dataset, "densevlad")
+        names, feats = read_global_features([KaptureFeatureStore(dataset)], "densevlad")
         noisy = feats + rng.normal(0, 0.5 / np.sqrt(feats.shape[1]), feats.shape).astype(np.float32)
         noisy /= np.linalg.norm(noisy, axis=1, keepdims=True)
         store.write_type(FeatureType("global_features", "noisy", np.float32, feats.shape[1]))
@@ -66,7 +66,7 @@ def _expected_topk(q_names, q_feats, db_names, db_feats, k, exclude_self):
 
 
 def test_image_pairs_mapping_and_query(scene, tmp_path, capsys):
-    m_names, m_feats = load_global_features(scene.mapping, "densevlad")
+    m_names, m_feats = read_global_features([KaptureFeatureStore(scene.mapping)], "densevlad")
     out = tmp_path / "map_pairs.txt"
     assert kapture_compute_image_pairs.main(["--mapping", str(scene.mapping), "-gfeat", "densevlad",
                                              "--topk", "3", "-o", str(out)]) == 0
@@ -75,7 +75,7 @@ def test_image_pairs_mapping_and_query(scene, tmp_path, capsys):
     assert len(pairs) == 18 and all(q != m for q, m, _ in pairs)
     assert {(q, m) for q, m, _ in pairs} == _expected_topk(m_names, m_feats, m_names, m_feats, 3, True)
 
-    q_names, q_feats = load_global_features(scene.query, "densevlad")
+    q_names, q_feats = read_global_features([KaptureFeatureStore(scene.query)], "densevlad")
     out = tmp_path / "query_pairs.txt"
     assert kapture_compute_image_pairs.main(["--mapping", str(scene.mapping), "--query", str(scene.query),
                                              "-gfeat", "densevlad", "--topk", "2", "-o", str(out)]) == 0
@@ -94,8 +94,8 @@ def test_image_pairs_expansion_matches_library(scene, tmp_path):
     assert kapture_compute_image_pairs.main(["--mapping", str(scene.mapping), "--query", str(scene.query),
                                              "-gfeat", "densevlad", "--topk", "4", "--qe-n", "2", "--qe-alpha", "2",
                                              "--dba-n", "1", "-o", str(out)]) == 0
-    m_names, m_feats = load_global_features(scene.mapping, "densevlad")
-    q_names, q_feats = load_global_features(scene.query, "densevlad")
+    m_names, m_feats = read_global_features([KaptureFeatureStore(scene.mapping)], "densevlad")
+    q_names, q_feats = read_global_features([KaptureFeatureStore(scene.query)], "densevlad")
     expected = pairs_from_retrieval(q_names, q_feats, m_names, m_feats, 4,
                                     expansion=ExpansionOptions(qe_neighbors=2, qe_alpha=2.0, dba_neighbors=1))
     got = read_pairs(out)
@@ -122,10 +122,10 @@ def test_fused_pairs_agree_between_tools(scene, tmp_path):
     assert [(q, m) for q, m, _ in pa] == [(q, m) for q, m, _ in pb] and len(pa) == 12
     np.testing.assert_allclose([s for *_, s in pa], [s for *_, s in pb], atol=1e-5)
     # mean fusion of cosine similarities, checked against the features themselves
-    m_names, m1 = load_global_features(scene.mapping, "densevlad")
-    _, m2 = load_global_features(scene.mapping, "noisy")
-    q_names, q1 = load_global_features(scene.query, "densevlad")
-    _, q2 = load_global_features(scene.query, "noisy")
+    m_names, m1 = read_global_features([KaptureFeatureStore(scene.mapping)], "densevlad")
+    _, m2 = read_global_features([KaptureFeatureStore(scene.mapping)], "noisy")
+    q_names, q1 = read_global_features([KaptureFeatureStore(scene.query)], "densevlad")
+    _, q2 = read_global_features([KaptureFeatureStore(scene.query)], "noisy")
     fused = (q1 @ m1.T + q2 @ m2.T) / 2
     for q, m, s in pb:
         assert s == pytest.approx(fused[q_names.index(q), m_names.index(m)], abs=1e-5)

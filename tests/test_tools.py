@@ -207,7 +207,8 @@ def test_merge_one_input_is_identical_copy(tmp_path: Path, capsys) -> None:
     out = tmp_path / "merged"
     assert kapture_merge.main(["-i", str(root), "-o", str(tmp_path / "no_images")]) == 0  # kapture: skip images
     assert not records_data_path(tmp_path / "no_images").exists()
-    assert kapture_merge.main(["-i", str(root), "-o", str(out), "--image_transfer", "link_absolute"]) == 0
+    assert kapture_merge.main(["-i", str(root), "-o", str(out), "--image_transfer", "link_absolute",
+                               "--keep-sensor-ids"]) == 0
     assert _text_files(out) == _text_files(root)
     for name in _text_files(root):
         assert filecmp.cmp(root / name, out / name, shallow=False), name

@@ -81,7 +81,14 @@ def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], 
     error (<type>): <message>``, one line too), 2 on bad arguments, 3 when the tool cannot be offered
     here (``ToolUnavailable``), 130 on Ctrl-C."""
     try:
-        args = parser.parse_args(argv)
+        if getattr(parser, "passes_unknown_to_colmap", False):
+            # kapture's COLMAP tools hand unknown options (--Mapper.ba_refine_focal_length 0) to COLMAP
+            args, unknown = parser.parse_known_args(argv)
+            if unknown:
+                print(f"{parser.prog}: note: {' '.join(unknown)}: options for the COLMAP executable, not used",
+                      file=sys.stderr)
+        else:
+            args = parser.parse_args(argv)
     except SystemExit as e:  # argparse: 2 on bad arguments, 0 for --help
         return e.code if isinstance(e.code, int) else 2
     configure_logging(getattr(args, "verbose", None))

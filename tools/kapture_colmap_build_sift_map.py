@@ -11,6 +11,7 @@ from kapturelike.tools.cli import ToolUnavailable, make_parser, run
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_colmap_build_sift_map", __doc__)
+    parser.passes_unknown_to_colmap = True
     flags.add_verbosity(parser)
     flags.add_force(parser)
     parser.add_argument("-i", "--input", required=True, help="input")

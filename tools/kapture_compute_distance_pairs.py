@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.retrieval.pose_pairs import DistancePairsOptions, compute_distance_pairs_files
+from kapturelike.pipelines.pairs_files import distance_pairs_file
+from kapturelike.retrieval.pose_pairs import DistancePairsOptions
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, note_ignored, run
 from kapturelike.tools.kapture_compute_image_pairs import add_kapture_arguments
@@ -31,7 +32,7 @@ def action(args: argparse.Namespace) -> int:
     note_ignored(build_parser(), args, ["keep_rejected"])
     options = DistancePairsOptions(max_distance=args.max_distance, min_distance=args.min_distance,
                                    max_angle=args.max_angle, topk=args.topk, query_block=args.block_size)
-    pairs = compute_distance_pairs_files(args.mapping, args.query, args.output, options)
+    pairs = distance_pairs_file(args.mapping, args.query, args.output, options)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0
 

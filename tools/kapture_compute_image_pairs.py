@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.io.dataset import load_kapture
-from kapturelike.pipelines.compute_pairs import main as compute_pairs
+from kapturelike.pipelines.pairs_files import dataset_pairs_file
 from kapturelike.retrieval.expansion import ExpansionOptions
 from kapturelike.retrieval.fusion import FusionMethod
 from kapturelike.tools import flags
@@ -47,7 +47,7 @@ def action(args: argparse.Namespace) -> int:
     expansion = ExpansionOptions(qe_neighbors=args.qe_n, qe_alpha=args.qe_alpha, dba_neighbors=args.dba_n,
                                  dba_alpha=args.dba_alpha)  # validates the values even when both are off
     types = args.global_features_type or [only_global_type(args.mapping)]
-    pairs = compute_pairs(args.mapping, args.output, args.query, types, args.topk, args.fusion,
+    pairs = dataset_pairs_file(args.mapping, args.output, args.query, types, args.topk, args.fusion,
                           expansion if args.qe_n or args.dba_n else None)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0

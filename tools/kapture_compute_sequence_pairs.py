@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.retrieval.pose_pairs import compute_sequence_pairs_files
+from kapturelike.pipelines.pairs_files import sequence_pairs_file
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, note_ignored, run
 
@@ -26,7 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def action(args: argparse.Namespace) -> int:
     note_ignored(build_parser(), args, ["loop", "expand_window"])
-    pairs = compute_sequence_pairs_files(args.mapping, args.output, args.window_size, args.max_interval)
+    pairs = sequence_pairs_file(args.mapping, args.output, args.window_size, args.max_interval)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from kapturelike.retrieval.evaluate import DEFAULT_KS, evaluate_retrieval_files, format_evaluation
+from kapturelike.pipelines.pairs_files import evaluate_pairs_file
+from kapturelike.retrieval.evaluate import DEFAULT_KS, format_evaluation
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -28,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> int:
-    evaluation = evaluate_retrieval_files(args.pairs, args.mapping, args.query, args.max_distance, args.max_angle,
+    evaluation = evaluate_pairs_file(args.pairs, args.mapping, args.query, args.max_distance, args.max_angle,
                                           args.ks)
     print(format_evaluation(evaluation))
     if args.json:

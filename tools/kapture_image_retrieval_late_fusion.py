@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.retrieval.fusion import FusionMethod, FusionOptions, image_retrieval_late_fusion_files
+from kapturelike.pipelines.pairs_files import image_pairs_file
+from kapturelike.retrieval.fusion import FusionMethod, FusionOptions
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -83,7 +84,7 @@ def action(args: argparse.Namespace) -> int:
     if not args.global_features_types:
         raise ValueError("give the global feature types to fuse (-gfeat TYPE TYPE...)")
     types = args.global_features_types
-    pairs = image_retrieval_late_fusion_files(args.input, args.query, types, args.output, topk,
+    pairs = image_pairs_file(args.input, args.query, types, args.output, topk,
                                               fusion_options(args, len(types)))
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0

@@ -1,13 +1,14 @@
 """Import a COLMAP sparse model (-txt, text or binary) and/or database.db (-db) into a kapture dataset.
 
 Accepts every flag of kapture's kapture_import_colmap; -im/--images brings the images in with
---image_transfer; --skip_reconstruction leaves out the 3D points and observations; -rig and
+--image_transfer; --skip_reconstruction leaves out the reconstruction (keypoints, points, observations); -rig and
 --no_geometric_filtering are accepted and not applied.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
 
 from kapturelike.converters.colmap import import_colmap
@@ -44,9 +45,8 @@ def action(args: argparse.Namespace) -> None:
         raise ConversionError("give -txt MODEL and/or -db DATABASE")
     k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type,
                       force=args.force)
-    if args.skip_reconstruction:
-        for name in ("points3d.txt", "observations.txt"):
-            Path(args.kapture, RECONSTRUCTION_DIR, name).unlink(missing_ok=True)
+    if args.skip_reconstruction and Path(args.kapture, RECONSTRUCTION_DIR).is_dir():
+        shutil.rmtree(Path(args.kapture, RECONSTRUCTION_DIR))
     if args.images:
         place_records_data(k, None, Path(args.kapture), args.image_transfer, Path(args.images))
     print(f"{len(k.image_names())} images, {0 if k.points3d is None else len(k.points3d)} points -> {args.kapture}")

@@ -1,6 +1,7 @@
 """Merge kapture datasets (sensors, rigs, poses, records, features, matches, points and observations).
 
-A sensor or rig id used by two inputs for different devices is renamed with a suffix _1, _2, ...
+Sensors and rigs are renamed sensor0, sensor1, ..., rig0, ... in input order, as kapture does, unless
+--keep-sensor-ids.
 Images are not transferred unless --image_transfer says how (kapture's default: skip).
 """
 
@@ -20,7 +21,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-i", "--inputs", required=True, nargs="+", help="kapture dataset folders")
     flags.add_output(parser, what="kapture dataset folder to create")
     parser.add_argument("--keep-sensor-ids", action="store_true",
-                        help="keep sensor ids (they are kept unless two inputs use one id for different devices)")
+                        help="keep sensor and rig ids (default: renamed sensor0, sensor1, ..., rig0, ... as kapture "
+                             "does); an id two inputs use for different devices gets a suffix _1, _2, ...")
     flags.add_image_transfer(parser, default="skip")
     flags.add_force(parser)
     parser.add_argument("-s", "--skip", nargs="+", choices=SKIPPABLE, default=[], help="parts to leave out")
@@ -30,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def action(args: argparse.Namespace) -> None:
     transfer = "copy" if args.copy else args.image_transfer
-    k = merge(args.inputs, args.output, MergeOptions(image_transfer=transfer, force=args.force, skip=tuple(args.skip)))
+    k = merge(args.inputs, args.output, MergeOptions(image_transfer=transfer, force=args.force, skip=tuple(args.skip),
+                                                   keep_sensor_ids=args.keep_sensor_ids))
     print(f"merged {len(args.inputs)} datasets: {len(k.sensors)} sensors, {len(k.image_names())} images "
           f"into {args.output}")
 

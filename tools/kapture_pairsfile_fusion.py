@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.retrieval.fusion import fuse_pairs_files
+from kapturelike.pipelines.pairs_files import fuse_pairs_files
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_image_retrieval_late_fusion import add_fusion_arguments, fusion_options

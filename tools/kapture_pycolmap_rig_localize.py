@@ -20,10 +20,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--rig-ids", nargs="+", default=[], help="rig ids")
     parser.add_argument("--apply-rigs-remove", action="store_true", help="apply rigs remove")
     parser.add_argument("--max-error", type=float, default=12.0, help="max error")
-    parser.add_argument("--min-inlier-ratio", type=int, default=0.01, help="min inlier ratio")
+    parser.add_argument("--min-inlier-ratio", type=float, default=0.01, help="min inlier ratio")
     parser.add_argument("--min-num-iterations", type=int, default=1000, help="min num iterations")
     parser.add_argument("--max-num-iterations", type=int, default=100000, help="max num iterations")
-    parser.add_argument("--confidence", type=int, default=0.9999, help="confidence")
+    parser.add_argument("--confidence", type=float, default=0.9999, help="confidence")
     parser.add_argument("--keypoints-type", help="keypoints type")
     parser.add_argument(
         "--duplicate-strategy",

@@ -246,28 +246,7 @@ def write_database(database: str | Path, cameras: Mapping[int, Camera], images: 
             conn.execute("INSERT INTO frames VALUES (?, ?)", (image_id, number))
             conn.execute("INSERT INTO frame_data VALUES (?, ?, ?, ?)", (image_id, image_id, number,
                                                                        SENSOR_TYPE_CAMERA))
-        for name in sorted(ids):
-            kp = keypoints(name)
-            if kp is None:
-                continue
-            kp = np.ascontiguousarray(kp, np.float32)
-            if kp.shape[1] not in (2, 4, 6):
-                if not approximate:
-                    raise ConversionError(f"keypoints of '{name}' have {kp.shape[1]} columns; COLMAP holds 2, 4 "
-                                          "or 6 (pass approximate=True to keep x, y only)")
-                kp = np.ascontiguousarray(kp[:, :2])
-            conn.execute("INSERT INTO keypoints VALUES (?, ?, ?, ?)", (ids[name], *kp.shape, kp.tobytes()))
-        for name in sorted(ids):
-            d = descriptors(name)
-            if d is None:
-                continue
-            if d.dtype != np.uint8:
-                if not approximate:
-                    raise ConversionError(f"descriptors of '{name}' are {d.dtype}; COLMAP stores uint8 "
-                                          "(pass approximate=True to quantise as SIFT: round(512 d))")
-                d = np.clip(np.rint(512.0 * d), 0, 255).astype(np.uint8)
-            d = np.ascontiguousarray(d)
-            conn.execute("INSERT INTO descriptors VALUES (?, 0, ?, ?, ?)", (ids[name], *d.shape, d.tobytes()))
+        _insert_features(conn, ids, keypoints, descriptors, approximate)
         for a, b, m in matches:
             if a not in ids or b not in ids:
                 continue
@@ -287,3 +266,30 @@ def write_database(database: str | Path, cameras: Mapping[int, Camera], images: 
     conn.close()
     os.replace(tmp, database)
     return ids
+
+
+def _insert_features(conn: sqlite3.Connection, ids: Mapping[str, int], keypoints: Callable[[str], np.ndarray | None],
+                     descriptors: Callable[[str], np.ndarray | None], approximate: bool) -> None:
+    """Keypoints (float32, 2, 4 or 6 columns) and descriptors (uint8) of each image that has them."""
+    for name in sorted(ids):
+        kp = keypoints(name)
+        if kp is None:
+            continue
+        kp = np.ascontiguousarray(kp, np.float32)
+        if kp.shape[1] not in (2, 4, 6):
+            if not approximate:
+                raise ConversionError(f"keypoints of '{name}' have {kp.shape[1]} columns; COLMAP holds 2, 4 "
+                                      "or 6 (pass approximate=True to keep x, y only)")
+            kp = np.ascontiguousarray(kp[:, :2])
+        conn.execute("INSERT INTO keypoints VALUES (?, ?, ?, ?)", (ids[name], *kp.shape, kp.tobytes()))
+    for name in sorted(ids):
+        d = descriptors(name)
+        if d is None:
+            continue
+        if d.dtype != np.uint8:
+            if not approximate:
+                raise ConversionError(f"descriptors of '{name}' are {d.dtype}; COLMAP stores uint8 "
+                                      "(pass approximate=True to quantise as SIFT: round(512 d))")
+            d = np.clip(np.rint(512.0 * d), 0, 255).astype(np.uint8)
+        d = np.ascontiguousarray(d)
+        conn.execute("INSERT INTO descriptors VALUES (?, 0, ?, ?, ?)", (ids[name], *d.shape, d.tobytes()))

@@ -109,6 +109,7 @@ def export_ltvl(trajectories_or_kapture: Kapture | str | Path | tuple[Trajectori
     q, t = q[idx], t[idx]
     if (convention == "rio10") if inverse_pose is None else inverse_pose:
         q, t = P.invert(q, t)
+        t = t + 0.0  # -0.0 -> 0.0: the text kapture writes for a zero translation
     lines = {}
     for j, i in enumerate(idx.tolist()):
         out = naming(names[i], cams[i]) if naming else benchmark_name(names[i], cams[i], convention)

@@ -41,6 +41,7 @@ SizeSource = Mapping[str, tuple[int, int]] | Callable[[str], tuple[int, int]]
 class NvmImportOptions:
     keypoints_type: str = "nvm"
     camera_prefix: str = "cam_"
+    camera_per_image: bool = False  # kapture's importer: image i gets its own camera '<prefix><i>'
 
 
 class _Grow:
@@ -135,6 +136,10 @@ def nvm_to_kapture(path: str | Path, image_sizes: SizeSource,
             raise ConversionError(f"no image size for '{name}' (NVM does not store it)") from None
         sizes[i] = w, h
         cam = Camera("SIMPLE_RADIAL", w, h, (intr[i, 0], w / 2, h / 2, -intr[i, 1]))
+        if options.camera_per_image:
+            sensors[f"{options.camera_prefix}{i}"] = cam
+            devices.append(f"{options.camera_prefix}{i}")
+            continue
         if cam not in ids:
             ids[cam] = f"{options.camera_prefix}{len(ids):05d}"
             sensors[ids[cam]] = cam

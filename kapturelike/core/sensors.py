@@ -117,11 +117,6 @@ class Sensor:
 Sensors = dict  # dict[str, Camera | Sensor], keyed by sensor id
 
 
-def cameras_of(sensors: dict[str, Camera | Sensor]) -> dict[str, Camera]:
-    """The cameras (sensor type camera) among ``sensors``."""
-    return {k: s for k, s in sensors.items() if isinstance(s, Camera) and s.sensor_type == "camera"}
-
-
 def guess_focal(width: int, height: int) -> float:
     """The focal length, in pixels, assumed for a camera without intrinsics: 1.2 x the larger image side
     (COLMAP's guess for an image without EXIF)."""

@@ -31,6 +31,30 @@ class MergeOptions:
     force: bool = False  # allow a non-empty output folder
     image_transfer: str | None = None  # kapture's transfer of record files ('skip', 'copy', 'link_absolute'...)
     skip: tuple[str, ...] = ()  # parts left out (SKIPPABLE)
+    # False: kapture_merge's default, every sensor renamed sensor0, sensor1, ... and every rig rig0, ...
+    # in input order; True: ids kept (one used by two inputs for different devices gets a suffix _1, ...)
+    keep_sensor_ids: bool = True
+
+
+def with_new_ids(kaptures: list[Kapture]) -> list[Kapture]:
+    """The inputs with kapture_merge's new ids: sensors ``sensor<n>`` and rigs ``rig<n>``, numbered across
+    the inputs in order (a rig's sensors and every row follow their device)."""
+    renamed, n_sensors, n_rigs = [], 0, 0
+    for k in kaptures:
+        sensor_ids = {sid: f"sensor{n_sensors + i}" for i, sid in enumerate(k.sensors)}
+        rig_ids = {rid: f"rig{n_rigs + i}" for i, rid in enumerate(k.rigs or {})}
+        n_sensors, n_rigs = n_sensors + len(sensor_ids), n_rigs + len(rig_ids)
+        mapping = {**sensor_ids, **rig_ids}
+        rigs = None if k.rigs is None else {rig_ids[rid]: {mapping.get(s, s): pose for s, pose in rig.items()}
+                                            for rid, rig in k.rigs.items()}
+        out = replace(k, sensors={sensor_ids[sid]: s for sid, s in k.sensors.items()}, rigs=rigs,
+                      records={kind: Records(kind, r.timestamps, _remap(r.device_ids, mapping), r.values)
+                               for kind, r in k.records.items()})
+        if k.trajectories is not None:
+            t = k.trajectories
+            out.trajectories = Trajectories(t.timestamps, _remap(t.device_ids, mapping), t.rotations, t.translations)
+        renamed.append(out)
+    return renamed
 
 
 def without_parts(k: Kapture, skip: tuple[str, ...] | list[str]) -> Kapture:
@@ -83,7 +107,7 @@ def merge(inputs: list[str | Path], out: str | Path, options: MergeOptions | Non
     loaded = [without_parts(load_kapture(r), options.skip) for r in roots]
     for k, root in zip(loaded, roots):
         check_record_paths(root, k)  # before writing anything
-    merged = merge_kaptures(loaded)
+    merged = merge_kaptures(loaded if options.keep_sensor_ids else with_new_ids(loaded))
     out = prepare_output(out, options.force)
     for k, root in zip(loaded, roots):
         place_records_data(k, root, out, options.image_transfer or options.copy)

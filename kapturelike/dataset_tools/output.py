@@ -7,11 +7,13 @@ import os
 import shutil
 from pathlib import Path
 
+import numpy as np
+
 from kapturelike.core.reconstruction import FEATURE_KINDS, Kapture
 from kapturelike.core.records import FILE_RECORD_KINDS
 from kapturelike.errors import KapturelikeError
 from kapturelike.io import output as io_output
-from kapturelike.io.dataset import records_data_path
+from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.output import refuse_overlap  # noqa: F401 -- the dataset tools' import point
 from kapturelike.io.paths import inside
@@ -123,3 +125,24 @@ def refuse_existing_file(path: str | Path, force: bool) -> None:
     """kapture's overwrite rule for an output file: an existing one is replaced only with --force."""
     if Path(path).exists() and not force:
         raise DatasetToolError(f"{path}: already exists (use --force to overwrite)")
+
+
+def keep_images(root: str | Path, names: list[str]) -> Kapture:
+    """Rewrite the dataset at ``root`` with the camera records (and their poses) of ``names`` only
+    (an importer's filter list) and the cameras they use; other parts are kept as they are."""
+    k = load_kapture(root)
+    wanted = set(names)
+    records = k.records_camera
+    if records is not None:
+        keep = np.array([p in wanted for p in records.paths], dtype=bool)
+        kept_keys = set(records.select(keep).keys())
+        k.records["camera"] = records.select(keep)
+        if k.trajectories is not None:
+            k.trajectories = k.trajectories.select(np.array([key in kept_keys for key in k.trajectories.keys()],
+                                                            dtype=bool))
+        used = {dev for _, dev in kept_keys}
+        k.sensors = {sid: s for sid, s in k.sensors.items() if sid in used or sid not in set(records.device_ids)}
+    for name in ("trajectories.txt", "records_camera.txt"):
+        (Path(root) / "sensors" / name).unlink(missing_ok=True)
+    save_kapture(k, root)
+    return k

@@ -11,8 +11,8 @@ from kapturelike.io.reconstruction import write_feature_type, write_observations
 
 
 def rename_feature_type(root: str | Path, kind: str, current: str, new: str, force: bool = False) -> None:
-    """Rename the ``kind`` type ``current`` to ``new``; keypoints take their matches, the descriptors
-    that refer to them and the observations along."""
+    """Rename the ``kind`` type ``current`` to ``new`` (its folder); keypoints take their matches, the
+    descriptors that refer to them and the observations along."""
     root = Path(root)
     k = load_kapture(root)
     types = getattr(k, kind)
@@ -25,10 +25,9 @@ def rename_feature_type(root: str | Path, kind: str, current: str, new: str, for
             if not force:
                 raise DatasetToolError(f"{target}: already exists (use --force to replace it)")
             shutil.rmtree(target)
+    # the type file is moved as it is: its name line keeps the old name, as kapture leaves it (a type is
+    # keyed by its folder)
     shutil.move(str(base / kind / current), str(base / kind / new))
-    ftype = types[current]
-    ftype.name, ftype.declared_name = new, None
-    write_feature_type(root, ftype)
     if kind != "keypoints":
         return
     if (base / "matches" / current).is_dir():

@@ -150,9 +150,3 @@ def make_learned_extractor(name: str, options: LearnedOptions | Mapping[str, Any
         return out, np.ascontiguousarray(desc, dtype=np.float32)
 
     return extract
-
-
-def extract_learned(image: np.ndarray, name: str, options: LearnedOptions | None = None
-                    ) -> tuple[np.ndarray, np.ndarray]:
-    """One-off extraction (loads the network each call; use make_learned_extractor for many images)."""
-    return make_learned_extractor(name, options)(image)

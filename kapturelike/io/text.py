@@ -254,19 +254,3 @@ def number_texts(values: np.ndarray) -> list[str]:
 def float_str(value: float) -> str:
     """A float as kapture writes it (Python's repr)."""
     return repr(float(value))
-
-
-def parse_float(value: str, path: Path, line: int, field: str, on_error: ErrorHandler = None) -> float | None:
-    try:
-        return float(value)
-    except ValueError:
-        report(on_error, FormatError(f"{quote(value)} is not a number", path, line, field))
-        return None
-
-
-def parse_int(value: str, path: Path, line: int, field: str, on_error: ErrorHandler = None) -> int | None:
-    try:
-        return int(value)
-    except ValueError:
-        report(on_error, FormatError(f"{quote(value)} is not an integer", path, line, field))
-        return None

@@ -21,6 +21,7 @@ from kapturelike.geometry.absolute_pose import PRESETS, LocalizationOptions, opt
 from kapturelike.geometry.triangulation import TriangulationOptions
 from kapturelike.matching.mnn import MatchingOptions
 from kapturelike.matching.verification import VerificationOptions
+from kapturelike.retrieval.faiss_index import FaissIndexOptions
 
 
 @dataclass
@@ -33,6 +34,7 @@ class FeaturesConfig:
     global_options: dict[str, Any] = field(default_factory=dict)
     global_checkpoint: str | None = None  # AP-GeM weights file
     fusion: str = "generalized_harmonic"  # late fusion operator when several global types are given
+    store: str = "kapture"  # where computed features go: kapture (per-file layout) or hdf5 (one features.h5)
 
 
 @dataclass
@@ -40,6 +42,8 @@ class PairsConfig:
     topk_mapping: int = 10  # retrieved neighbours per map image
     topk_localization: int = 10  # retrieved map images per query
     exhaustive_below: int = 0  # maps with at most this many images are matched exhaustively
+    index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
+    faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...
 
 
 LocalizationOverrides = dataclasses.make_dataclass(
@@ -145,7 +149,13 @@ def _check_extractor_options(config: FeaturesConfig) -> None:
             raise ValueError(f"'features.{kind}_options': {e}") from None
 
 
+FEATURE_STORES = ("kapture", "hdf5")
+
+
 def _validate(config: PipelineConfig) -> None:
+    if config.features.store not in FEATURE_STORES:
+        raise ValueError(f"unknown setting value 'features.store: {config.features.store}' "
+                         f"(known: {', '.join(FEATURE_STORES)})")
     if config.localization_preset not in PRESETS:
         raise ValueError(f"unknown setting value 'localization_preset: {config.localization_preset}' "
                          f"(known: {', '.join(PRESETS)})")

@@ -101,14 +101,40 @@ class FrontHalf:
 
 
 
-def side_of(names: list[str], kapture_dir: Path, out_dir: Path, control: RunControl) -> ImageSet:
+H5_FILE = "features.h5"
+
+
+def open_store(folder: Path, kind: str = "kapture", mode: str = "a") -> FeatureStore:
+    """The feature store of a folder: the kapture layout in it, or ``features.h5`` (``features.store``)."""
+    if kind == "hdf5":
+        from kapturelike.io.h5store import H5FeatureStore
+
+        return H5FeatureStore(Path(folder) / H5_FILE, mode)
+    return KaptureFeatureStore(folder)
+
+
+def stores_in(folder: Path) -> list[FeatureStore]:
+    """The feature stores a folder holds, to read (its HDF5 file first, when there is one)."""
+    h5 = [open_store(folder, "hdf5", "r")] if (Path(folder) / H5_FILE).is_file() else []
+    return h5 + [open_store(folder)]
+
+
+def close_stores(stores: Sequence[FeatureStore]) -> None:
+    for store in stores:
+        close = getattr(store, "close", None)
+        if callable(close):
+            close()
+
+
+def side_of(names: list[str], kapture_dir: Path, out_dir: Path, control: RunControl,
+            store_kind: str = "kapture") -> ImageSet:
     """The images of a dataset as one side of the front half: features computed before are read from
-    ``control.features`` (separate folders) and from the dataset's own reconstruction/; what this run
-    computes goes to ``out_dir`` (with separate folders: matches go to their -matches-gv folder)."""
-    own = KaptureFeatureStore(kapture_dir)
+    ``control.features`` (separate folders) and from the dataset's own stores; what this run computes
+    goes to ``out_dir``'s store of ``store_kind`` (with separate folders: matches go to -matches-gv)."""
+    own = stores_in(kapture_dir)
     if control.features is not None:
-        return ImageSet(names, records_data_path(kapture_dir), control.features, [control.features, own])
-    return ImageSet(names, records_data_path(kapture_dir), KaptureFeatureStore(out_dir), [own])
+        return ImageSet(names, records_data_path(kapture_dir), control.features, [control.features] + own)
+    return ImageSet(names, records_data_path(kapture_dir), open_store(out_dir, store_kind), own)
 
 
 def needs_extraction(side: ImageSet, kind: str, type_name: str, place: str) -> bool:
@@ -183,7 +209,8 @@ def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, m
         return [(q, m, 1.0) for q in queries.names for m in database.names]
     topk = config.pairs.topk_mapping if mapping else config.pairs.topk_localization
     return retrieval_pairs(queries.names, queries.stores, database.names, database.stores,
-                           global_types(config.features), topk, exclude_self=mapping, fusion=config.features.fusion)
+                           global_types(config.features), topk, exclude_self=mapping, fusion=config.features.fusion,
+                           index=config.pairs.index, faiss_options=config.pairs.faiss)
 
 
 def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig, pairs_path: Path,

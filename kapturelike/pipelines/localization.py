@@ -35,11 +35,18 @@ from kapturelike.geometry.correspondences import keypoint_to_point_tables, lift_
 from kapturelike.geometry.postprocess import FAILED, LOCALIZED, PoseRecords, recover_from_rig, recover_from_sequence
 from kapturelike.geometry.rig_pose import localize_rig
 from kapturelike.io.dataset import load_kapture, records_data_path, save_kapture
-from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.output import refuse_overlap
 from kapturelike.io.text import atomic_write, remove_stale_temporaries
 from kapturelike.pipelines.config import PipelineConfig, save_config
-from kapturelike.pipelines.front import FrontHalf, ImageSet, RunControl, run_front_half, side_of
+from kapturelike.pipelines.front import (
+    FrontHalf,
+    ImageSet,
+    RunControl,
+    close_stores,
+    run_front_half,
+    side_of,
+    stores_in,
+)
 from kapturelike.pipelines.match_features import make_matcher
 from kapturelike.pipelines.steps import StepReport, timed_step
 from kapturelike.pipelines.workspace import is_kapture, prepare_dataset
@@ -218,13 +225,23 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
         remove_stale_temporaries(out_dir)  # of a killed run
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
     save_config(config, out_dir / "localization_config.yaml")
-    queries = side_of(names, query_kapture, out_dir, control)
+    queries = side_of(names, query_kapture, out_dir, control, config.features.store)
     map_source = records_data_path(map_dir).resolve().parent.parent  # the dataset whose images the map uses
-    map_inputs = [KaptureFeatureStore(map_dir)] + ([KaptureFeatureStore(map_source)] if is_kapture(map_source) else [])
+    map_inputs = stores_in(map_dir) + (stores_in(map_source) if is_kapture(map_source) else [])
     map_stores = ([control.features] if control.features is not None else []) + map_inputs
     # map images the mapping could not use (their failure is in its report) have no features: left out
     usable = [n for n in kmap.image_names() if any(s.has("keypoints", config.features.local, n) for s in map_stores)]
     database = ImageSet(usable, records_data_path(map_dir), map_inputs[0], map_stores)
+    try:
+        return _localize(query, queries, database, kmap, points3d, tables, out_dir, config, overwrite, matcher,
+                         control)
+    finally:
+        close_stores(queries.stores + database.stores)
+
+
+def _localize(query: Kapture, queries: ImageSet, database: ImageSet, kmap: Kapture, points3d: np.ndarray,
+              tables: dict, out_dir: Path, config: PipelineConfig, overwrite: bool, matcher,
+              control: RunControl) -> LocalizationRun:
     verification = config.verification if config.verification.method == "ransac" else None
     cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
     front = run_front_half(queries, database, config, out_dir / (control.pairs_name or PAIRS_FILE), cameras, None,

@@ -17,7 +17,7 @@ import numpy as np
 from kapturelike.converters.colmap_common import colmap_camera
 from kapturelike.converters.colmap_database import write_database
 from kapturelike.core.image_poses import image_poses
-from kapturelike.core.reconstruction import Observations
+from kapturelike.core.reconstruction import Kapture, Observations
 from kapturelike.errors import KapturelikeError
 from kapturelike.geometry.colmap_model import camera_ids, image_ids_by_name
 from kapturelike.geometry.triangulation import triangulate_known_poses
@@ -26,7 +26,7 @@ from kapturelike.io.output import refuse_overlap
 from kapturelike.io.reconstruction import write_observations, write_points3d
 from kapturelike.io.text import atomic_write, remove_stale_temporaries
 from kapturelike.pipelines.config import PipelineConfig, save_config
-from kapturelike.pipelines.front import FrontHalf, RunControl, run_front_half, side_of
+from kapturelike.pipelines.front import FrontHalf, ImageSet, RunControl, close_stores, run_front_half, side_of
 from kapturelike.pipelines.match_features import make_matcher
 from kapturelike.pipelines.steps import StepReport, failures_of, timed_step
 from kapturelike.pipelines.workspace import prepare_dataset
@@ -77,7 +77,16 @@ def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineCo
         remove_stale_temporaries(map_dir)  # of a killed run
     prepare_dataset(kapture, map_kapture, map_dir)
     save_config(config, map_dir / CONFIG_FILE)
-    side = side_of(names, map_kapture, map_dir, control)
+    side = side_of(names, map_kapture, map_dir, control, config.features.store)
+    try:
+        return _map(kapture, side, map_dir, config, overwrite, matcher, control, poses)
+    finally:
+        close_stores(side.stores)
+
+
+def _map(kapture: Kapture, side: ImageSet, map_dir: Path, config: PipelineConfig, overwrite: bool, matcher,
+         control: RunControl, poses: dict) -> MappingResult:
+    names, cameras = side.names, kapture.cameras()
     front = run_front_half(side, side, config, map_dir / (control.pairs_name or PAIRS_FILE),
                            kapture.cameras_by_image(), poses, config.verification, overwrite, matcher, control)
     if "colmap_build_map" in control.skip:

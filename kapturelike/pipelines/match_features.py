@@ -142,7 +142,6 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
     report = StepReport("matching" + (" + verification" if verification else ""))
     counts: dict[tuple[str, str], int] = {}
     type_name = features.type_name
-    unique = list(dict.fromkeys((a, b) for a, b in pairs if a != b))
 
     def process(batch: list[tuple[str, str]]):
         loaded, ok = [], []
@@ -154,30 +153,18 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
                 yield pair, str(e)
         if not ok:
             return
-        if matcher is None:
-            raw = match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], matching)
-        else:
-            raw = matcher(loaded, [(_image_size(cameras, a), _image_size(cameras, b)) for a, b in ok])
-            if len(raw) != len(ok):
-                raise ValueError(f"the matcher returned {len(raw)} results for {len(ok)} pairs")
-        results = [m for m, _ in raw]
+        raw = _raw_matches(loaded, ok, matching, matcher, cameras)
         if raw_store is not None:
             for pair, (m, score) in zip(ok, raw):
-                raw_store.write_matches(type_name, pair[0], pair[1], np.column_stack([m, score]) if len(m)
-                                        else np.zeros((0, 3)))
-        status = [None] * len(ok)
+                raw_store.write_matches(type_name, pair[0], pair[1], _with_scores(m, score))
+        results, status = [m for m, _ in raw], [None] * len(ok)
         if verification is not None:
-            names = {n for pair in ok for n in pair}
-            verified = verify_pairs(ok, results, {n: features.get(n)[0] for n in names},
-                                    {n: cameras[n] for n in names if cameras and n in cameras},
-                                    {n: poses[n] for n in names if poses and n in poses}, verification)
-            results = [v.matches for v in verified]
-            status = [None if v.status in ("ok", "too_few_inliers") else v.status for v in verified]
+            results, status = _verify(ok, results, features, cameras, poses, verification)
         for pair, m, err, (raw_m, raw_s) in zip(ok, results, status, raw):
             if err is not None:
                 yield pair, err
                 continue
-            matches = np.column_stack([m, scores_of_kept(m, raw_m, raw_s)]) if len(m) else np.zeros((0, 3))
+            matches = _with_scores(m, scores_of_kept(m, raw_m, raw_s))
             out_store.write_matches(type_name, pair[0], pair[1], matches)
             if keep is not None:
                 keep[pair] = matches
@@ -185,9 +172,47 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
             yield pair, None
 
     with timed_step(report):
-        run_batched(report, unique, lambda p: out_store.has_matches(type_name, *p), process,
+        run_batched(report, unique_pairs(pairs), lambda p: out_store.has_matches(type_name, *p), process,
                     key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size, overwrite=overwrite)
     return report, counts
+
+
+def unique_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """Each unordered pair once, in its first orientation (a pair's matches are symmetric), no self pair."""
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for a, b in pairs:
+        key = (a, b) if a < b else (b, a)
+        if a != b and key not in seen:
+            seen.add(key)
+            out.append((a, b))
+    return out
+
+
+def _with_scores(matches: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    return np.column_stack([matches, scores]) if len(matches) else np.zeros((0, 3))
+
+
+def _raw_matches(loaded: list, pairs: list[tuple[str, str]], matching: MatchingOptions, matcher: Callable | None,
+                 cameras: Mapping[str, Camera] | None) -> list[tuple[np.ndarray, np.ndarray]]:
+    if matcher is None:
+        return match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], matching)
+    raw = matcher(loaded, [(_image_size(cameras, a), _image_size(cameras, b)) for a, b in pairs])
+    if len(raw) != len(pairs):
+        raise ValueError(f"the matcher returned {len(raw)} results for {len(pairs)} pairs")
+    return raw
+
+
+def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: FeatureSource,
+            cameras: Mapping[str, Camera] | None, poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
+            verification: VerificationOptions) -> tuple[list[np.ndarray], list[str | None]]:
+    """Verified matches per pair, and None or the reason a pair failed."""
+    names = {n for pair in pairs for n in pair}
+    verified = verify_pairs(pairs, matches, {n: features.get(n)[0] for n in names},
+                            {n: cameras[n] for n in names if cameras and n in cameras},
+                            {n: poses[n] for n in names if poses and n in poses}, verification)
+    return [v.matches for v in verified], [None if v.status in ("ok", "too_few_inliers") else v.status
+                                           for v in verified]
 
 
 def _cameras_and_poses(kapture_dir: Path, use_poses: bool) -> tuple[dict[str, Camera], dict[str, tuple]]:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 
@@ -165,21 +164,3 @@ def ranked_from_pairs(pairs: Sequence[tuple[str, str, float]], query_names: Sequ
     ranked = np.full((len(query_names), int(rank.max()) + 1), -1, dtype=np.int64)
     ranked[qi, rank] = di
     return ranked
-
-
-def evaluate_retrieval_files(pairs_path: str | Path, map_root: str | Path, query_root: str | Path,
-                             max_distance: float = 5.0, max_angle: float = 45.0,
-                             ks: Sequence[int] = DEFAULT_KS) -> RetrievalEvaluation:
-    """``kapture_evaluate_retrieval``: pose hit rate@k of a pairs file, for the posed query images."""
-    from kapturelike.core.image_poses import image_pose_table
-    from kapturelike.core.pose import camera_centers, viewing_directions
-    from kapturelike.io.dataset import load_kapture
-    from kapturelike.io.pairs import read_pairs
-
-    map_names, _, _, mq, mt = image_pose_table(load_kapture(map_root))
-    q_names, _, _, qq, qt = image_pose_table(load_kapture(query_root))
-    if not q_names:
-        raise ValueError(f"{query_root}: no query image with a ground-truth pose")
-    ranked = ranked_from_pairs(read_pairs(pairs_path), q_names, map_names)
-    return evaluate_pose_retrieval(ranked, camera_centers(qq, qt), viewing_directions(qq), camera_centers(mq, mt),
-                                   viewing_directions(mq), max_distance, max_angle, ks)

@@ -26,12 +26,11 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
-from kapturelike.io.pairs import Pair, name_ranks, read_pairs, write_pairs
+from kapturelike.io.pairs import Pair, name_ranks
 from kapturelike.retrieval.topk import (
     DenseIndex,
     DenseIndexOptions,
@@ -39,7 +38,6 @@ from kapturelike.retrieval.topk import (
     _block_topk,
     _check_names,
     _order_candidates,
-    load_global_features,
     rank_within_groups,
     ranked_to_pairs,
     self_exclusion,
@@ -313,39 +311,3 @@ def fuse_pairs(pair_lists: Sequence[Sequence[Pair]], options: FusionOptions, top
         fq, fm = keys // n_names, keys % n_names
     order = rank_within_groups(fq, fs, fm, topk)
     return list(zip(names[fq[order]].tolist(), names[fm[order]].tolist(), fs[order].astype(float).tolist()))
-
-
-def fuse_pairs_files(input_paths: Sequence[str | Path], output_path: str | Path, options: FusionOptions,
-                     topk: int | None = None, fill_missing: float | None = None) -> list[Pair]:
-    """``kapture_pairsfile_fusion``: read pairs files, fuse their scores, write the result atomically."""
-    if len(input_paths) < 2:
-        raise ValueError(f"pairs file fusion needs at least 2 input files, got {len(input_paths)}")
-    fused = fuse_pairs([read_pairs(p) for p in input_paths], options, topk, fill_missing)
-    write_pairs(output_path, fused)
-    return fused
-
-
-def image_retrieval_late_fusion_files(map_root: str | Path, query_root: str | Path | None,
-                                      global_features_types: Sequence[str], output_path: str | Path, topk: int,
-                                      options: FusionOptions,
-                                      index_options: DenseIndexOptions | None = None) -> list[Pair]:
-    """``kapture_image_retrieval_late_fusion``: fused top-k pairs from several global feature types.
-
-    Only images having every feature type take part; mapping (no query, or query = map) drops self pairs.
-    """
-    if len(global_features_types) < 1:
-        raise ValueError("late fusion needs at least one global feature type")
-    mapping = query_root is None or Path(query_root).resolve() == Path(map_root).resolve()
-
-    def load(root: str | Path) -> tuple[list[str], list[np.ndarray]]:
-        loaded = [load_global_features(root, t) for t in global_features_types]
-        common = sorted(set.intersection(*(set(n) for n, _ in loaded)))
-        feats = [f[np.searchsorted(np.asarray(n, dtype=object), np.asarray(common, dtype=object))]
-                 for n, f in loaded]
-        return common, feats
-
-    db_names, db_feats = load(map_root)
-    q_names, q_feats = (db_names, db_feats) if mapping else load(query_root)
-    pairs = late_fusion_pairs(q_names, q_feats, db_names, db_feats, topk, options, mapping, index_options)
-    write_pairs(output_path, pairs)
-    return pairs

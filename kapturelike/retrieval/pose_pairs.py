@@ -15,12 +15,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 from scipy.spatial import cKDTree
 
-from kapturelike.core.image_poses import image_pose_table
 from kapturelike.retrieval.topk import rank_within_groups, self_exclusion
 
 
@@ -173,35 +171,3 @@ def sequence_pairs(names: Sequence[str], timestamps: np.ndarray, sensor_ids: Seq
     name_rank = np.argsort(np.argsort(name_arr, kind="stable"), kind="stable")
     out = rank_within_groups(name_rank[qi], sc, name_rank[mi])
     return list(zip(name_arr[qi[out]].tolist(), name_arr[mi[out]].tolist(), sc[out].tolist()))
-
-
-def compute_distance_pairs_files(map_root: str | Path, query_root: str | Path | None, output_path: str | Path,
-                                 options: DistancePairsOptions | None = None) -> list[tuple[str, str, float]]:
-    """``kapture_compute_distance_pairs``: pairs of posed images close in position and direction."""
-    from kapturelike.core.pose import camera_centers, viewing_directions
-    from kapturelike.io.dataset import load_kapture
-    from kapturelike.io.pairs import write_pairs
-
-    map_names, _, _, mq, mt = image_pose_table(load_kapture(map_root))
-    if query_root is None or Path(query_root).resolve() == Path(map_root).resolve():
-        q_names, qq, qt = map_names, mq, mt
-    else:
-        q_names, _, _, qq, qt = image_pose_table(load_kapture(query_root))
-    pairs = distance_pairs_named(q_names, camera_centers(qq, qt), viewing_directions(qq), map_names,
-                                 camera_centers(mq, mt), viewing_directions(mq), options)
-    write_pairs(output_path, pairs)
-    return pairs
-
-
-def compute_sequence_pairs_files(root: str | Path, output_path: str | Path, window: int,
-                                 max_interval: int | None = None) -> list[tuple[str, str, float]]:
-    """``kapture_compute_sequence_pairs``: pairs of images close in capture order, from camera records."""
-    from kapturelike.io.dataset import load_kapture
-    from kapturelike.io.pairs import write_pairs
-
-    records = load_kapture(root).records_camera
-    if records is None or len(records) == 0:
-        raise ValueError(f"{root}: no camera records")
-    pairs = sequence_pairs(records.paths, records.timestamps, records.device_ids.tolist(), window, max_interval)
-    write_pairs(output_path, pairs)
-    return pairs

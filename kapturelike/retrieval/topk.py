@@ -8,13 +8,18 @@ returning the same (scores, indices) pair with -1 for missing results).
 
 Ties are broken deterministically: equal scores are ordered by ascending database index, exactly as
 a stable sort of the full score row would order them.
+
+Returned scores do not depend on the index that found the candidates: an exact index fetches a few
+more candidates than asked (``RESCORE_MARGIN``), re-scores them with ``exact_scores`` (float64 sums
+rounded to float32) and keeps the best. Two BLAS libraries (torch's, faiss's) round float32 dot
+products differently in the last bit; the re-scoring makes ``DenseIndex`` and the faiss exact index
+return the same pairs to the bit.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -46,6 +51,60 @@ class DenseIndexOptions:
     """Database vectors scored at once."""
     device: str = "cpu"
     """torch device ('cpu', 'cuda', 'cuda:1'); the database is copied there once on ``add``."""
+
+
+RESCORE_MARGIN = 8
+"""Extra candidates an exact index re-scores, so that last-bit differences of float32 products at the
+k-th place cannot change which candidates are kept."""
+
+
+def exact_scores(queries: np.ndarray, database: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """float32 (Q, K): each query's inner product with its candidates ``indices`` (-1: -inf), summed in
+    float64 and rounded once, so the same (query, candidate) gets the same bits whichever index found it."""
+    scores = np.full(indices.shape, -np.inf, dtype=np.float32)
+    if indices.size == 0:
+        return scores
+    rows = max(1, 2**21 // max(1, indices.shape[1] * database.shape[1]))  # bounds the float64 temporaries
+    for q0 in range(0, len(indices), rows):
+        idx = indices[q0:q0 + rows]
+        valid = idx >= 0
+        gathered = database[np.where(valid, idx, 0)].astype(np.float64)
+        dots = np.einsum("qd,qkd->qk", queries[q0:q0 + rows].astype(np.float64), gathered)
+        scores[q0:q0 + rows] = np.where(valid, dots, -np.inf).astype(np.float32)
+    return scores
+
+
+def rerank_exact(queries: np.ndarray, database: np.ndarray, indices: np.ndarray,
+                 k: int) -> tuple[np.ndarray, np.ndarray]:
+    """The best ``k`` candidates of each row by ``exact_scores``, ties by ascending index; -1 / -inf pad."""
+    scores = exact_scores(queries, database, indices)
+    order = np.lexsort((np.where(indices >= 0, indices, np.iinfo(np.int64).max), -scores), axis=-1)[:, :k]
+    scores, indices = np.take_along_axis(scores, order, 1), np.take_along_axis(indices, order, 1)
+    indices = np.where(np.isfinite(scores), indices, -1)
+    if indices.shape[1] < k:
+        pad = k - indices.shape[1]
+        scores = np.pad(scores, ((0, 0), (0, pad)), constant_values=-np.inf)
+        indices = np.pad(indices, ((0, 0), (0, pad)), constant_values=-1)
+    return scores, indices
+
+
+def check_search_input(queries: np.ndarray, k: int, size: int, dim: int | None, exclude: np.ndarray | None,
+                       what: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Validated float32 queries and (Q, E) int64 exclusions (or None) for ``RetrievalIndex.search``."""
+    queries = _as_features(queries, "query features")
+    if size == 0:
+        raise ValueError(f"{what}.search: the index is empty")
+    if queries.shape[1] != dim:
+        raise ValueError(f"query features: dimension {queries.shape[1]} differs from the index's {dim}")
+    if k < 1:
+        raise ValueError(f"k must be >= 1, got {k}")
+    if exclude is not None:
+        exclude = np.asarray(exclude, dtype=np.int64)
+        exclude = exclude[:, None] if exclude.ndim == 1 else exclude
+        if exclude.ndim != 2 or exclude.shape[0] != queries.shape[0]:
+            raise ValueError(f"exclude: expected ({queries.shape[0]},) or ({queries.shape[0]}, E) indices, "
+                             f"got shape {exclude.shape}")
+    return queries, exclude
 
 
 def _as_features(features: np.ndarray, field: str) -> np.ndarray:
@@ -94,6 +153,7 @@ class DenseIndex:
         self.device = torch.device(self.options.device)
         self._blocks: list[torch.Tensor] = []
         self._db: torch.Tensor | None = None
+        self._host: list[np.ndarray] = []  # the added arrays, for exact re-scoring on the CPU
 
     @property
     def size(self) -> int:
@@ -109,7 +169,16 @@ class DenseIndex:
             raise ValueError(f"database features: dimension {features.shape[1]} differs from the index's {self.dim}")
         # on CPU the tensor shares the caller's float32 array (no copy of a 100k x 2048 database)
         self._blocks.append(torch.from_numpy(features).to(self.device))
+        if self.device.type != "cpu":  # on the CPU the torch database is the host copy
+            self._host.append(features)
         self._db = None
+
+    def _host_database(self) -> np.ndarray:
+        if self.device.type == "cpu":
+            return self._database().numpy()  # shares memory with the torch database
+        if len(self._host) > 1:
+            self._host = [np.concatenate(self._host)]
+        return self._host[0]
 
     def _database(self) -> torch.Tensor:
         if self._db is None:
@@ -119,24 +188,13 @@ class DenseIndex:
 
     def search(self, queries: np.ndarray, k: int,
                exclude: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        queries = _as_features(queries, "query features")
         n_db = self.size
-        if n_db == 0:
-            raise ValueError("DenseIndex.search: the index is empty")
-        if queries.shape[1] != self.dim:
-            raise ValueError(f"query features: dimension {queries.shape[1]} differs from the index's {self.dim}")
-        if k < 1:
-            raise ValueError(f"k must be >= 1, got {k}")
+        queries, exclude = check_search_input(queries, k, n_db, self.dim, exclude, "DenseIndex")
         n_q = queries.shape[0]
-        if exclude is not None:
-            exclude = np.asarray(exclude, dtype=np.int64)
-            exclude = exclude[:, None] if exclude.ndim == 1 else exclude
-            if exclude.ndim != 2 or exclude.shape[0] != n_q:
-                raise ValueError(f"exclude: expected ({n_q},) or ({n_q}, E) indices, got shape {exclude.shape}")
-        k_eff = min(k, n_db)
+        k_eff = min(k + RESCORE_MARGIN, n_db)  # candidates; the best k after exact re-scoring
         db = self._database()
-        out_scores = np.full((n_q, k), -np.inf, dtype=np.float32)
-        out_indices = np.full((n_q, k), -1, dtype=np.int64)
+        out_scores = np.full((n_q, k_eff), -np.inf, dtype=np.float32)
+        out_indices = np.full((n_q, k_eff), -1, dtype=np.int64)
         qb, dbb = self.options.query_block, self.options.db_block
         with torch.inference_mode():
             for q0 in range(0, n_q, qb):
@@ -163,8 +221,7 @@ class DenseIndex:
                 best_i[~np.isfinite(best_s)] = -1  # excluded entries that filled a short row
                 out_scores[q0:q0 + qb, :k_eff] = best_s
                 out_indices[q0:q0 + qb, :k_eff] = best_i
-        out_scores[out_indices < 0] = -np.inf
-        return out_scores, out_indices
+        return rerank_exact(queries, self._host_database(), out_indices, k)
 
 
 def self_exclusion(query_names: Sequence[str], db_names: Sequence[str]) -> np.ndarray:
@@ -239,29 +296,3 @@ def rank_within_groups(groups: np.ndarray, scores: np.ndarray, tiebreak: np.ndar
     starts = np.r_[0, np.flatnonzero(g[1:] != g[:-1]) + 1]
     rank = np.arange(len(g)) - np.repeat(starts, np.diff(np.r_[starts, len(g)]))
     return order[rank < topk]
-
-
-def load_global_features(root: str | Path, type_name: str) -> tuple[list[str], np.ndarray]:
-    """(sorted image names, float32 (N, D) L2-normalised features) of one global feature type."""
-    from kapturelike.io.features import KaptureFeatureStore, read_global_features
-
-    return read_global_features([KaptureFeatureStore(root)], type_name, where=str(root))
-
-
-def compute_image_pairs_files(map_root: str | Path, query_root: str | Path | None, global_features_type: str,
-                              output_path: str | Path, topk: int,
-                              expansion: ExpansionOptions | None = None,
-                              index_options: DenseIndexOptions | None = None) -> list[tuple[str, str, float]]:
-    """``kapture_compute_image_pairs``: pairs file of query (or, without query, map) images vs the map.
-
-    Mapping (``query_root`` None or the map itself) excludes self pairs. Returns the pairs written.
-    """
-    from kapturelike.io.pairs import write_pairs
-
-    db_names, db_feats = load_global_features(map_root, global_features_type)
-    mapping = query_root is None or Path(query_root).resolve() == Path(map_root).resolve()
-    q_names, q_feats = (db_names, db_feats) if mapping else load_global_features(query_root, global_features_type)
-    pairs = pairs_from_retrieval(q_names, q_feats, db_names, db_feats, topk, exclude_self=mapping,
-                                 index=DenseIndex(index_options), expansion=expansion)
-    write_pairs(output_path, pairs)
-    return pairs

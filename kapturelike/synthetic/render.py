@@ -361,13 +361,6 @@ def render(scene: Scene, camera: Camera, q: np.ndarray, t: np.ndarray,
     return Rendered(image=image, depth=pix_depth, quad_ids=pix_ids)
 
 
-def render_image(scene: Scene, camera: Camera, q: np.ndarray, t: np.ndarray,
-                 illumination: Illumination | None = None,
-                 options: RenderOptions | None = None) -> np.ndarray:
-    """uint8 (H, W, 3) RGB image of the scene seen by ``camera`` at world-to-camera pose (q, t)."""
-    return render(scene, camera, q, t, illumination, options).image
-
-
 def render_depth(scene: Scene, camera: Camera, q: np.ndarray, t: np.ndarray,
                  near: float = 0.05) -> np.ndarray:
     """float32 (H, W) camera-frame depth at pixel centres (inf where nothing is hit), no shading."""

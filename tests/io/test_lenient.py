@@ -48,7 +48,7 @@ def _check_and_copy(root: Path, tmp_path: Path, n_warnings: int, capsys) -> Path
     assert out.count("warning: ") == n_warnings and f"0 error(s), {n_warnings} warning(s)" in out, out
     assert kapture_check.main(["-i", str(root), "--strict"]) == 1
     copy = tmp_path / "copy"
-    assert kapture_merge.main(["-i", str(root), "-o", str(copy)]) == 0
+    assert kapture_merge.main(["-i", str(root), "-o", str(copy), "--keep-sensor-ids"]) == 0
     capsys.readouterr()
     return copy
 
@@ -155,7 +155,7 @@ def test_kapture_tar_containers(tmp_path: Path, capsys) -> None:
     np.testing.assert_array_equal(store.read_matches("sift", "b.jpg", "a.jpg"), matches[:, [1, 0, 2]])
     assert kapture_check.main(["-i", str(root)]) == 0
     copy = tmp_path / "copy"
-    assert kapture_merge.main(["-i", str(root), "-o", str(copy)]) == 0
+    assert kapture_merge.main(["-i", str(root), "-o", str(copy), "--keep-sensor-ids"]) == 0
     for kind in ("keypoints", "matches"):
         assert (copy / f"reconstruction/{kind}/sift/{kind}.tar").read_bytes() == \
             (root / f"reconstruction/{kind}/sift/{kind}.tar").read_bytes()

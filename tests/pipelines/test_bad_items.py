@@ -5,7 +5,6 @@ final summary, and the command exits with 1 after finishing with the rest."""
 from __future__ import annotations
 
 import json
-import shutil
 
 import pytest
 

@@ -16,7 +16,7 @@ from kapturelike.io.images import load_image, save_image
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.localization import run_localization
 from kapturelike.pipelines.mapping import run_mapping
-from kapturelike.retrieval.evaluate import evaluate_retrieval_files
+from kapturelike.pipelines.pairs_files import evaluate_pairs_file
 
 
 def test_mapping_builds_a_consistent_map(synthetic_map):
@@ -84,7 +84,7 @@ def test_localization_recall_and_outputs(synthetic_map, tmp_path):
     assert len(lines) == len(localized.trajectories)
     assert all(len(line.split(" ")) == 8 for line in lines)
     # DenseVLAD top-5 holds a map image within 10 m and 30 degrees of each query
-    retrieval = evaluate_retrieval_files(tmp_path / "out" / "pairs_localization.txt", scene.mapping, scene.query,
+    retrieval = evaluate_pairs_file(tmp_path / "out" / "pairs_localization.txt", scene.mapping, scene.query,
                                          max_distance=10.0, max_angle=30.0, ks=(1, 5))
     assert retrieval.pose_hit_rate[1] >= 0.9
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from kapturelike.pipeline_tools import kapture_pipeline_localize, kapture_pipeline_mapping
+from kapturelike.pipelines.pairs_files import evaluate_pairs_file
 from kapturelike.pipelines.real_scenes import SCENES, prepare_strecha, shared_strecha_dir
-from kapturelike.retrieval.evaluate import evaluate_retrieval_files
 
 STRECHA = shared_strecha_dir(Path(__file__).resolve().parents[2])
 
@@ -34,6 +34,6 @@ def test_strecha_pipelines_from_their_commands(scene, tmp_path, capsys):
     assert overall["num_queries"] == split.num_query
     assert overall["percent_within"][0] >= 90.0, overall  # (0.25 m, 2 deg)
     # retrieval: DenseVLAD top-5 holds a map image within 10 m and 30 degrees for >= 90% of queries
-    retrieval = evaluate_retrieval_files(tmp_path / "loc" / "pairs_localization.txt", split.mapping, split.query,
+    retrieval = evaluate_pairs_file(tmp_path / "loc" / "pairs_localization.txt", split.mapping, split.query,
                                          max_distance=10.0, max_angle=30.0, ks=(1, 5))
     assert retrieval.pose_hit_rate[1] >= 0.9

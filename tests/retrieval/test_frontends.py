@@ -7,10 +7,11 @@ import pytest
 
 from kapturelike.core.reconstruction import FeatureType
 from kapturelike.errors import MissingDataError
-from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.features import KaptureFeatureStore, read_global_features
 from kapturelike.io.pairs import read_pairs
-from kapturelike.retrieval.fusion import FusionOptions, image_retrieval_late_fusion_files, late_fusion_pairs
-from kapturelike.retrieval.topk import compute_image_pairs_files, load_global_features, pairs_from_retrieval
+from kapturelike.pipelines.pairs_files import image_pairs_file
+from kapturelike.retrieval.fusion import FusionOptions, late_fusion_pairs
+from kapturelike.retrieval.topk import pairs_from_retrieval
 
 
 def write_features(root, type_name, names, feats):
@@ -21,28 +22,28 @@ def write_features(root, type_name, names, feats):
         store.write("global_features", type_name, n, f.astype(np.float32))
 
 
-def test_compute_image_pairs_files(tmp_path):
+def test_image_pairs_file(tmp_path):
     rng = np.random.default_rng(11)
     map_names = [f"map/{i:02d}.jpg" for i in range(8)]
     query_names = ["query/a.jpg", "query/b.jpg"]
     map_feats, query_feats = rng.normal(size=(8, 6)), rng.normal(size=(2, 6))
     write_features(tmp_path / "map", "gf", map_names, 3 * map_feats)  # stored unnormalised
     write_features(tmp_path / "query", "gf", query_names, query_feats)
-    names, feats = load_global_features(tmp_path / "map", "gf")
+    names, feats = read_global_features([KaptureFeatureStore(tmp_path / "map")], "gf")
     assert names == map_names
     np.testing.assert_allclose(np.linalg.norm(feats, axis=1), 1.0, rtol=1e-6)
 
     out = tmp_path / "pairs_map.txt"
-    written = compute_image_pairs_files(tmp_path / "map", None, "gf", out, topk=3)
+    written = image_pairs_file(tmp_path / "map", None, "gf", out, topk=3)
     assert read_pairs(out) == [(q, m, pytest.approx(s)) for q, m, s in written]
     assert written == pairs_from_retrieval(names, feats, names, feats, 3, exclude_self=True)
 
     out = tmp_path / "pairs_query.txt"
-    written = compute_image_pairs_files(tmp_path / "map", tmp_path / "query", "gf", out, topk=2)
+    written = image_pairs_file(tmp_path / "map", tmp_path / "query", "gf", out, topk=2)
     assert {q for q, _, _ in written} == set(query_names) and len(written) == 4
 
     with pytest.raises(MissingDataError, match="no global features"):
-        load_global_features(tmp_path / "map", "other")
+        read_global_features([KaptureFeatureStore(tmp_path / "map")], "other")
 
 
 def test_late_fusion_files(tmp_path):
@@ -53,7 +54,7 @@ def test_late_fusion_files(tmp_path):
     write_features(tmp_path, "b", names[:5], b[:5])  # 5.jpg lacks type b and is left out
     out = tmp_path / "fused.txt"
     options = FusionOptions(method="mean_and_min")
-    written = image_retrieval_late_fusion_files(tmp_path, None, ["a", "b"], out, 2, options)
+    written = image_pairs_file(tmp_path, None, ["a", "b"], out, 2, options)
     fa, fb = (x / np.linalg.norm(x, axis=1, keepdims=True) for x in (a[:5], b[:5]))
     expected = late_fusion_pairs(names[:5], [fa, fb], names[:5], [fa, fb], 2, options, exclude_self=True)
     assert [(q, m) for q, m, _ in written] == [(q, m) for q, m, _ in expected]

@@ -10,11 +10,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kapturelike.io.pairs import read_pairs, write_pairs
+from kapturelike.pipelines.pairs_files import fuse_pairs_files
 from kapturelike.retrieval.fusion import (
     FusionMethod,
     FusionOptions,
     fuse_pairs,
-    fuse_pairs_files,
     fuse_similarities,
     late_fusion_pairs,
     late_fusion_search,

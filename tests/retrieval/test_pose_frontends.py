@@ -13,11 +13,10 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.pairs import read_pairs, write_pairs
-from kapturelike.retrieval.evaluate import evaluate_retrieval_files, ranked_from_pairs
+from kapturelike.pipelines.pairs_files import distance_pairs_file, evaluate_pairs_file, sequence_pairs_file
+from kapturelike.retrieval.evaluate import ranked_from_pairs
 from kapturelike.retrieval.pose_pairs import (
     DistancePairsOptions,
-    compute_distance_pairs_files,
-    compute_sequence_pairs_files,
 )
 
 CAM = Camera("PINHOLE", 640, 480, (500.0, 500.0, 320.0, 240.0))
@@ -51,28 +50,28 @@ def test_distance_and_sequence_pairs_files(tmp_path):
     make_dataset(tmp_path / "map", "map", [0.0, 1.0, 2.0, 10.0], rig_xs=[2.4])
     make_dataset(tmp_path / "query", "query", [0.9])
     out = tmp_path / "pairs.txt"
-    pairs = compute_distance_pairs_files(tmp_path / "map", None, out, DistancePairsOptions(max_distance=1.5))
+    pairs = distance_pairs_file(tmp_path / "map", None, out, DistancePairsOptions(max_distance=1.5))
     assert read_pairs(out) == pairs
     as_set = {(a, b) for a, b, _ in pairs}
     assert ("map/c0_001.jpg", "map/c0_000.jpg") in as_set and ("map/c0_002.jpg", "map/c1_100.jpg") in as_set
     assert not any(a == b or "c0_003" in a for a, b in as_set)
-    pairs = compute_distance_pairs_files(tmp_path / "map", tmp_path / "query", out,
+    pairs = distance_pairs_file(tmp_path / "map", tmp_path / "query", out,
                                          DistancePairsOptions(max_distance=1.5, topk=1))
     assert pairs == [("query/c0_000.jpg", "map/c0_001.jpg", pytest.approx(2 - 0.1 / 1.5))]
 
-    seq = compute_sequence_pairs_files(tmp_path / "map", out, window=1)
+    seq = sequence_pairs_file(tmp_path / "map", out, window=1)
     assert {(a, b) for a, b, _ in seq} == {("map/c0_000.jpg", "map/c0_001.jpg"), ("map/c0_001.jpg", "map/c0_000.jpg"),
                                            ("map/c0_001.jpg", "map/c0_002.jpg"), ("map/c0_002.jpg", "map/c0_001.jpg"),
                                            ("map/c0_002.jpg", "map/c0_003.jpg"), ("map/c0_003.jpg", "map/c0_002.jpg")}
 
 
-def test_evaluate_retrieval_files(tmp_path):
+def test_evaluate_pairs_file(tmp_path):
     make_dataset(tmp_path / "map", "map", [0.0, 10.0, 20.0])
     make_dataset(tmp_path / "query", "query", [0.5, 19.0, 50.0])
     pairs = [("query/c0_000.jpg", "map/c0_001.jpg", 0.9), ("query/c0_000.jpg", "map/c0_000.jpg", 0.5),
              ("query/c0_001.jpg", "map/c0_002.jpg", 0.7), ("query/c0_001.jpg", "unknown.jpg", 0.99)]
     write_pairs(tmp_path / "pairs.txt", pairs)
-    ev = evaluate_retrieval_files(tmp_path / "pairs.txt", tmp_path / "map", tmp_path / "query",
+    ev = evaluate_pairs_file(tmp_path / "pairs.txt", tmp_path / "map", tmp_path / "query",
                                   max_distance=2.0, ks=(1, 2))
     assert ev.num_queries == 3
     np.testing.assert_allclose(ev.pose_hit_rate, [1 / 3, 2 / 3])
