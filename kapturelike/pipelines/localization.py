@@ -221,6 +221,8 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     if clash:
         raise KapturelikeError(f"query and map share image names (e.g. '{sorted(clash)[0]}'); rename one side")
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
+    if config.query_matching not in ("points", "images"):
+        raise KapturelikeError(f"query_matching: '{config.query_matching}' is not one of points, images")
     if out_dir.is_dir():
         remove_stale_temporaries(out_dir)  # of a killed run
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
@@ -245,7 +247,7 @@ def _localize(query: Kapture, queries: ImageSet, database: ImageSet, kmap: Kaptu
     verification = config.verification if config.verification.method == "ransac" else None
     cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
     front = run_front_half(queries, database, config, out_dir / (control.pairs_name or PAIRS_FILE), cameras, None,
-                           verification, overwrite, matcher, control)
+                           verification, overwrite, matcher, control, map_observations=kmap.observations)
     reports = front.reports
     if "colmap_localize" in control.skip:
         return LocalizationRun(out_dir, {}, None, reports)
