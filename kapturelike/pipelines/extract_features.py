@@ -75,7 +75,7 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
     """Keypoints and descriptors of each image not done yet (both files present). An extractor marked
     ``thread_safe`` (SIFT) runs on one image per core at a time in-process; networks one image at a time.
     ``executor`` runs the extraction (default: here; a Dask worker uses one thread), this process writes."""
-    report = StepReport(f"local features ({type_name})")
+    report = StepReport(f"local features ({type_name})", input_step=True)
 
     def is_done(name: str) -> bool:
         return store.has("keypoints", type_name, name) and store.has("descriptors", type_name, name)
@@ -99,7 +99,7 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
 def extract_global_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
                             extractor: GlobalExtractor, overwrite: bool = False,
                             executor: Executor | None = None) -> StepReport:
-    report = StepReport(f"global features ({type_name})")
+    report = StepReport(f"global features ({type_name})", input_step=True)
 
     def write(name: str, feature: np.ndarray) -> None:
         feature = np.asarray(feature, dtype=np.float32).reshape(-1)

@@ -102,6 +102,7 @@ class FrontHalf:
         return self.features.keypoints(image)
 
 
+
 H5_FILE = "features.h5"
 
 
@@ -177,6 +178,9 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
         reports.append(extract_local_features(side.names, side.image_root, side.store, local_type,
                                               make_local_extractor(config.features, config.device), overwrite,
                                               executor))
+        _drop_failed(side, reports[-1])
+        if fit:  # the global model is fitted on the map images that have features
+            map_names = side.names
     elif needs_extraction(side, "descriptors", descriptors_type, "features.descriptors"):
         raise MissingDataError(f"keypoints '{local_type}' are given but no descriptors '{descriptors_type}'")
     if not with_global:
@@ -192,7 +196,14 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
         reports.append(setup)
         reports.append(extract_global_features(side.names, side.image_root, side.store, gtype, extractor, overwrite,
                                                executor))
+        _drop_failed(side, reports[-1])
     return reports
+
+
+def _drop_failed(side: ImageSet, report: StepReport) -> None:
+    """Later steps skip the images a step reported failed (their reason stays in the report)."""
+    if report.failures:
+        side.names = [n for n in side.names if n not in report.failures]
 
 
 def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, mapping: bool) -> list[Pair]:

@@ -230,8 +230,10 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     queries = side_of(names, query_kapture, out_dir, control, config.features.store)
     map_source = records_data_path(map_dir).resolve().parent.parent  # the dataset whose images the map uses
     map_inputs = stores_in(map_dir) + (stores_in(map_source) if is_kapture(map_source) else [])
-    database = ImageSet(kmap.image_names(), records_data_path(map_dir), map_inputs[0],
-                        ([control.features] if control.features is not None else []) + map_inputs)
+    map_stores = ([control.features] if control.features is not None else []) + map_inputs
+    # map images the mapping could not use (their failure is in its report) have no features: left out
+    usable = [n for n in kmap.image_names() if any(s.has("keypoints", config.features.local, n) for s in map_stores)]
+    database = ImageSet(usable, records_data_path(map_dir), map_inputs[0], map_stores)
     try:
         return _localize(query, queries, database, kmap, points3d, tables, out_dir, config, overwrite, matcher,
                          control)
