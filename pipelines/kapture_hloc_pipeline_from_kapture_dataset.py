@@ -12,15 +12,15 @@ from kapturelike.tools.cli import ToolUnavailable, make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_hloc_pipeline_from_kapture_dataset", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-i", "--kapture-map", required=True, help="kapture map")
-    parser.add_argument("--query", required=True, help="query")
-    parser.add_argument("--pairsfile-map", required=True, help="pairsfile map")
-    parser.add_argument("--pairsfile-query", required=True, help="pairsfile query")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-i", "--kapture-map", required=True, help="map kapture dataset folder")
+    parser.add_argument("--query", required=True, help="query kapture dataset folder")
+    parser.add_argument("--pairsfile-map", required=True, help="pairs file of the map images")
+    parser.add_argument("--pairsfile-query", required=True, help="pairs file of the query images")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     parser.add_argument("--feature-conf", default="superpoint_max", help="hloc feature configuration name")
     parser.add_argument("--matcher-conf", default="superglue", help="hloc matcher configuration name")
-    parser.add_argument("--covisibility-clustering", action="store_true", help="covisibility clustering")
-    parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="bins")
+    parser.add_argument("--covisibility-clustering", action="store_true", help="cluster map images by co-visibility")
+    parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="'METRES DEGREES' accuracy bins")
     parser.add_argument(
         "--benchmark-style",
         choices=[
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
             "ETH_Microsoft",
         ],
         default="Default",
-        help="benchmark style",
+        help="benchmark file naming",
     )
     flags.add_colmap_binary(parser)
     flags.add_python_binary(parser)
@@ -55,7 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
             "export_LTVL2020",
         ],
         default=[],
-        help="skip",
+        help="steps to skip",
     )
     return parser
 

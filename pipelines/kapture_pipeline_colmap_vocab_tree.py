@@ -13,15 +13,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_pipeline_colmap_vocab_tree", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--kapture-map", required=True, help="kapture map")
-    parser.add_argument("--query", help="query")
-    parser.add_argument("--colmap-map", help="colmap map")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-i", "--kapture-map", required=True, help="map kapture dataset folder")
+    parser.add_argument("--query", help="query kapture dataset folder")
+    parser.add_argument("--colmap-map", help="COLMAP map folder")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     flags.add_colmap_binary(parser)
     flags.add_python_binary(parser)
-    parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocab tree path")
-    parser.add_argument("--mapping-config", type=int, choices=[0, 1], default=1, help="mapping config")
-    parser.add_argument("--localize-config", type=int, choices=[0, 1, 2, 3], default=1, help="localize config")
+    parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocabulary tree file")
+    parser.add_argument("--mapping-config", type=int, choices=[0, 1], default=1, help="mapping configuration")
+    parser.add_argument("--localize-config", type=int, choices=[0, 1, 2, 3], default=1, help="localize configuration")
     parser.add_argument(
         "--benchmark-style",
         choices=[
@@ -33,18 +33,18 @@ def build_parser() -> argparse.ArgumentParser:
             "ETH_Microsoft",
         ],
         default="Default",
-        help="benchmark style",
+        help="benchmark file naming",
     )
-    parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="bins")
+    parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="'METRES DEGREES' accuracy bins")
     parser.add_argument(
         "-s",
         "--skip",
         nargs="+",
         choices=["colmap_build_sift_mapcolmap_localize_sift.py", "import_colmap", "evaluate", "export_LTVL2020"],
         default=[],
-        help="skip",
+        help="steps to skip",
     )
-    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate")
+    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate files")
     return parser
 
 

@@ -13,19 +13,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_pipeline_image_retrieval_benchmark_from_pairsfile", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--kapture-map", required=True, help="kapture map")
-    parser.add_argument("--query", required=True, help="query")
-    parser.add_argument("--merge-path", help="merge path")
+    parser.add_argument("-i", "--kapture-map", required=True, help="map kapture dataset folder")
+    parser.add_argument("--query", required=True, help="query kapture dataset folder")
+    parser.add_argument("--merge-path", help="merged kapture dataset folder")
     flags.add_pairsfile_path(parser, required=True)
     parser.add_argument("-kpt", "--keypoints-path", required=True, help="keypoints path")
     parser.add_argument("-desc", "--descriptors-path", required=True, help="descriptors path")
     parser.add_argument("-matches", "--matches-path", required=True, help="matches path")
     parser.add_argument("-matches-gv", "--matches-gv-path", required=True, help="matches gv path")
-    parser.add_argument("--colmap-map", required=True, help="colmap map")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("--colmap-map", required=True, help="COLMAP map folder")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     flags.add_colmap_binary(parser)
     flags.add_python_binary(parser)
-    parser.add_argument("--config", type=int, choices=[0, 1, 2, 3], default=1, help="config")
+    parser.add_argument("--config", type=int, choices=[0, 1, 2, 3], default=1, help="configuration number")
     parser.add_argument(
         "--benchmark-style",
         choices=[
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
             "ETH_Microsoft",
         ],
         default="Default",
-        help="benchmark style",
+        help="benchmark file naming",
     )
     parser.add_argument(
         "-s",
@@ -53,11 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
             "export_LTVL2020",
         ],
         default=[],
-        help="skip",
+        help="steps to skip",
     )
     parser.add_argument("--keypoints-type", help="keypoints type")
     parser.add_argument("--descriptors-type", help="descriptors type")
-    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate")
+    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate files")
     return parser
 
 

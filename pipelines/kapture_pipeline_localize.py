@@ -12,6 +12,7 @@ import argparse
 from kapturelike.evaluation.report import format_table
 from kapturelike.pipelines.command_line import localize_parser, map_dir_of, request
 from kapturelike.pipelines.localization import run_localization
+from kapturelike.pipelines.steps import exit_code
 from kapturelike.tools.cli import run
 
 
@@ -34,7 +35,7 @@ def action(args: argparse.Namespace) -> int:
     result = run_localization(map_dir, args.query, args.output, config, overwrite=args.overwrite, control=control)
     print_run(result)
     print(f"poses -> {result.out_dir / 'localized'}")
-    return 0
+    return exit_code(result.reports)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -11,6 +11,7 @@ import argparse
 
 from kapturelike.pipelines.command_line import map_dir_of, mapping_parser, request
 from kapturelike.pipelines.mapping import run_mapping
+from kapturelike.pipelines.steps import exit_code
 from kapturelike.tools.cli import run
 
 
@@ -27,7 +28,7 @@ def action(args: argparse.Namespace) -> int:
     print(f"map: {result.num_images} images, {result.num_pairs} pairs, {result.num_points} points, "
           f"{result.num_observations} observations, reprojection error {result.mean_reprojection_error:.2f} px "
           f"-> {result.map_dir}")
-    return 0
+    return exit_code(result.reports)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,15 @@
-"""kapture_colmap_build_map: accepts the flags of kapture's tool of this name; not offered here: not offered;
-kapture_pipeline_mapping triangulates the map with pycolmap."""
+"""Build a map from a posed kapture dataset's matches (kapture-localization's kapture_colmap_build_map):
+triangulation with known poses through pycolmap, no COLMAP executable; -o gets the COLMAP text model in
+reconstruction/ (colmap.db is not written). -colmap, --use-colmap-matches-importer, -s and COLMAP's
+pass-through options are accepted and not used."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.dataset_tools.build_map import build_map
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,11 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.passes_unknown_to_colmap = True
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     flags.add_colmap_binary(parser)
-    parser.add_argument("--use-colmap-matches-importer", action="store_true", help="use colmap matches importer")
-    parser.add_argument("--pairs-file-path", help="pairs file path")
+    parser.add_argument("--use-colmap-matches-importer", action="store_true", help="use COLMAP's matches importer")
+    parser.add_argument("--pairs-file-path", "--pairsfile-path", dest="pairs_file_path", help="pairs file")
     flags.add_keypoints_type(parser)
     parser.add_argument(
         "-s",
@@ -26,13 +29,15 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=["delete_existing", "colmap_db", "priors_for_reconstruction", "triangulation", "model_converter"],
         default=[],
-        help="skip",
+        help="steps to skip",
     )
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("not offered; kapture_pipeline_mapping triangulates the map with pycolmap")
+def action(args: argparse.Namespace) -> None:
+    note_ignored(build_parser(), args, ["use_colmap_matches_importer", "skip"])
+    result = build_map(args.input, args.output, args.pairs_file_path, args.keypoints_type, args.force)
+    print(f"{len(result.points3d)} points triangulated -> {args.output}/reconstruction")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,12 +14,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.passes_unknown_to_colmap = True
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     flags.add_colmap_binary(parser)
-    parser.add_argument("--cpu", action="store_true", help="cpu")
-    parser.add_argument("-gpu_idx", "--colmap_gpu_index", help="colmap gpu index")
-    parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocab tree path")
+    parser.add_argument("--cpu", action="store_true", help="run on the CPU")
+    parser.add_argument("-gpu_idx", "--colmap_gpu_index", help="GPU index")
+    parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocabulary tree file")
     parser.add_argument(
         "-s",
         "--skip",
@@ -34,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
             "model_converter",
         ],
         default=[],
-        help="skip",
+        help="steps to skip",
     )
     return parser
 

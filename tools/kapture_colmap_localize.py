@@ -14,13 +14,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.passes_unknown_to_colmap = True
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
     flags.add_database(parser)
     flags.add_reconstruction(parser)
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     flags.add_colmap_binary(parser)
-    parser.add_argument("--use-colmap-matches-importer", action="store_true", help="use colmap matches importer")
-    parser.add_argument("--pairs-file-path", help="pairs file path")
+    parser.add_argument("--use-colmap-matches-importer", action="store_true", help="use COLMAP's matches importer")
+    parser.add_argument("--pairs-file-path", help="pairs file")
     flags.add_keypoints_type(parser)
     parser.add_argument(
         "-s",
@@ -28,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=["delete_existing", "import_to_db", "image_registrator", "model_converter"],
         default=[],
-        help="skip",
+        help="steps to skip",
     )
     return parser
 

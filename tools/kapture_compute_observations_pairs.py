@@ -12,13 +12,13 @@ from kapturelike.tools.cli import make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_compute_observations_pairs", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("--mapping", required=True, help="mapping")
-    parser.add_argument("--query", help="query")
+    parser.add_argument("--mapping", required=True, help="map kapture dataset folder")
+    parser.add_argument("--query", help="query kapture dataset folder")
     parser.add_argument("--keypoints-type", help="keypoints type")
-    parser.add_argument("--iou", action="store_true", help="iou")
+    parser.add_argument("--iou", action="store_true", help="score pairs by intersection over union")
     flags.add_threads(parser)
-    parser.add_argument("-o", "--output", required=True, help="output")
-    parser.add_argument("--topk", type=int, help="topk")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
+    parser.add_argument("--topk", type=int, help="number of best pairs kept per image")
     return parser
 
 

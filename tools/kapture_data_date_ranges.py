@@ -12,7 +12,7 @@ from kapturelike.tools.cli import make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_data_date_ranges", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-k", "--kapture", required=True, help="kapture")
+    parser.add_argument("-k", "--kapture", required=True, help="kapture dataset folder")
     return parser
 
 

@@ -13,10 +13,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_export_4seasons_pairs", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-p", "--pairs", required=True, help="pairs")
-    parser.add_argument("--no_heal", action="store_true", help="no heal")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-p", "--pairs", required=True, help="pairs file")
+    parser.add_argument("--no_heal", action="store_true", help="do not heal the pairs")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     return parser
 
 

@@ -14,8 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_export_ETH_MS_LTVL", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     return parser
 
 

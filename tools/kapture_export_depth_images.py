@@ -12,9 +12,9 @@ from kapturelike.tools.cli import make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_export_depth_images", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-o", "--output", help="output")
-    parser.add_argument("-r", "--range", nargs="+", type=float, help="range")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-o", "--output", help="output folder or file")
+    parser.add_argument("-r", "--range", nargs="+", type=float, help="depth range (min max) mapped to the PNG values")
     return parser
 
 

@@ -12,7 +12,7 @@ from kapturelike.tools.cli import ToolUnavailable, make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_extract_exif", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-i", "--input", "--kapture", required=True, help="input")
+    parser.add_argument("-i", "--input", "--kapture", required=True, help="input kapture dataset folder")
     return parser
 
 

@@ -12,9 +12,9 @@ from kapturelike.tools.cli import make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_recover_timestamps_and_ids", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-ref", "--reference", required=True, help="reference")
-    parser.add_argument("-o", "--output", help="output")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-ref", "--reference", required=True, help="reference kapture dataset folder")
+    parser.add_argument("-o", "--output", help="output folder or file")
     flags.add_image_transfer(parser, default="skip")
     flags.add_force(parser)
     return parser

@@ -13,12 +13,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_rename_features", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
     parser.add_argument(
-        "--feature-type", choices=["keypoints", "descriptors", "global_features"], required=True, help="feature type"
+        "--feature-type", choices=["keypoints", "descriptors", "global_features"], required=True, help="kind of feature"
     )
-    parser.add_argument("--current-name", required=True, help="current name")
-    parser.add_argument("--new-name", required=True, help="new name")
+    parser.add_argument("--current-name", required=True, help="current type name")
+    parser.add_argument("--new-name", required=True, help="new type name")
     return parser
 
 

@@ -14,8 +14,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.passes_unknown_to_colmap = True
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-o", "--output", required=True, help="output")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
     flags.add_pairsfile_path(parser, required=False)
     flags.add_colmap_binary(parser)
     parser.add_argument(
@@ -24,7 +24,7 @@ def build_parser() -> argparse.ArgumentParser:
         nargs="+",
         choices=["delete_existing", "matches_importer", "import", "delete_db"],
         default=[],
-        help="skip",
+        help="steps to skip",
     )
     flags.add_keypoints_type(parser)
     return parser

@@ -12,12 +12,12 @@ from kapturelike.tools.cli import make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_slice_pairsfile", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
-    parser.add_argument("-o", "--output", required=True, help="output")
-    parser.add_argument("--topk", type=int, default=float("inf"), help="topk")
-    parser.add_argument("--threshold", type=float, default=0, help="threshold")
-    parser.add_argument("--startk", type=int, default=0, help="startk")
-    parser.add_argument("--skip-if-na", action="store_true", help="skip if na")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
+    parser.add_argument("-o", "--output", required=True, help="output folder or file")
+    parser.add_argument("--topk", type=int, default=float("inf"), help="number of best pairs kept per image")
+    parser.add_argument("--threshold", type=float, default=0, help="smallest score kept")
+    parser.add_argument("--startk", type=int, default=0, help="first rank kept")
+    parser.add_argument("--skip-if-na", action="store_true", help="leave out pairs without a score")
     return parser
 
 

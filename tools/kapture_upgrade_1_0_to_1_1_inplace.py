@@ -12,7 +12,7 @@ from kapturelike.tools.cli import make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_upgrade_1_0_to_1_1_inplace", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-i", "--input", required=True, help="input")
+    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
     parser.add_argument("--keypoints-type", help="keypoints type")
     parser.add_argument("--descriptors-type", help="descriptors type")
     parser.add_argument("--descriptors-metric-type", default="L2", help="descriptors metric type")

@@ -12,8 +12,8 @@ from kapturelike.tools.cli import make_parser, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_upgrade_1_0_to_1_1_orphan_features", __doc__)
     flags.add_verbosity(parser)
-    parser.add_argument("-gfeat", "--global-features", nargs="+", default=[], help="global features")
-    parser.add_argument("-lfeat", "--local-features", nargs="+", default=[], help="local features")
+    parser.add_argument("-gfeat", "--global-features", nargs="+", default=[], help="global feature folders")
+    parser.add_argument("-lfeat", "--local-features", nargs="+", default=[], help="local feature folders")
     return parser
 
 

@@ -40,6 +40,7 @@ class TriangulationOptions:
         refinement_rounds: rounds of (bundle adjustment, complete / merge, filter).
         ba_loss: Ceres loss of the bundle adjustment: TRIVIAL, SOFT_L1, CAUCHY or HUBER.
         ba_max_iterations: Ceres iterations per bundle adjustment.
+        ba_function_tolerance: Ceres stops when the relative cost decrease of an iteration is below this.
         random_seed: seed of the triangulator's RANSAC (-1 for random).
     """
 
@@ -54,6 +55,7 @@ class TriangulationOptions:
     refinement_rounds: int = 2
     ba_loss: str = "SOFT_L1"
     ba_max_iterations: int = 50
+    ba_function_tolerance: float = 1e-6
     random_seed: int = 0
 
     def triangulator_options(self) -> pycolmap.IncrementalTriangulatorOptions:
@@ -78,6 +80,9 @@ class TriangulationOptions:
         opts.print_summary = False
         opts.ceres.loss_function_type = pycolmap.LossFunctionType.__members__[self.ba_loss]
         opts.ceres.solver_options.max_num_iterations = self.ba_max_iterations
+        # poses are fixed, so every point converges on its own within a few iterations: stop once the
+        # cost no longer moves (Ceres' default 0 runs all iterations, most of them moving nothing)
+        opts.ceres.solver_options.function_tolerance = self.ba_function_tolerance
         return opts
 
 

@@ -33,6 +33,10 @@ class MatchingOptions:
         normalize: L2-normalise descriptors first (needed for the distance formula; SIFT uint8 included).
         device: 'auto' (CUDA when available), 'cpu', 'cuda' or any torch device string.
         batch_size: number of pairs per bmm; memory is about batch_size * N1 * N2 * 4 bytes.
+        epipolar_band: pixels; when both images of a pair have a known pose (mapping), only keypoints
+            within this distance of the epipolar line are compared (kapturelike.matching.guided); 0: never.
+        chunk_elements: a pair with more than this many similarities (N1 * N2) is matched alone, its
+            similarity matrix computed in row blocks of about this many elements (memory bound).
     """
 
     ratio_threshold: float | None = None
@@ -41,6 +45,8 @@ class MatchingOptions:
     normalize: bool = True
     device: str = "auto"
     batch_size: int = 4
+    chunk_elements: int = 2048 * 8192
+    epipolar_band: float = 8.0
 
     def __post_init__(self) -> None:
         if self.ratio_threshold is not None and not 0.0 < self.ratio_threshold <= 1.0:
@@ -49,6 +55,8 @@ class MatchingOptions:
             raise MatchingInputError(f"distance_threshold must be >= 0, got {self.distance_threshold}")
         if self.batch_size < 1:
             raise MatchingInputError(f"batch_size must be >= 1, got {self.batch_size}")
+        if self.chunk_elements < 1:
+            raise MatchingInputError(f"chunk_elements must be >= 1, got {self.chunk_elements}")
 
 
 def _check(desc: np.ndarray, where: str) -> np.ndarray:
@@ -120,6 +128,52 @@ def _match_batch(pairs: Sequence[tuple[np.ndarray, np.ndarray]], options: Matchi
     return list(zip(np.split(matches, splits), np.split(scores_np, splits)))
 
 
+def _tie_first(i_idx: torch.Tensor, j_idx: torch.Tensor) -> torch.Tensor:
+    """Mask keeping, among rows tied for a column's maximum (all pass the value test), the first."""
+    order = torch.argsort(j_idx, stable=True)
+    first = torch.ones_like(j_idx, dtype=torch.bool)
+    first[order[1:]] = j_idx[order[1:]] != j_idx[order[:-1]]
+    return first
+
+
+def _match_large(desc1: np.ndarray, desc2: np.ndarray, options: MatchingOptions, device: torch.device,
+                 chunk_rows: int) -> tuple[np.ndarray, np.ndarray]:
+    """One pair, the similarity matrix in row blocks of ``chunk_rows``: the same result as ``_match_batch``
+    with memory bounded by chunk_rows * N2 floats (an 8k x 8k matrix is 256 MB, a batch of them GBs)."""
+    dim = desc1.shape[1]
+    d1 = _batch_tensor([desc1], len(desc1), dim, options.normalize, device)[0]
+    d2t = _batch_tensor([desc2], len(desc2), dim, options.normalize, device)[0].T.contiguous()
+    n1, n2 = len(desc1), len(desc2)
+    best = torch.empty(n1, device=device)
+    idx = torch.empty(n1, dtype=torch.int64, device=device)
+    keep = torch.ones(n1, dtype=torch.bool, device=device)
+    col_best = torch.full((n2,), -torch.inf, device=device)
+    for start in range(0, n1, chunk_rows):
+        stop = min(start + chunk_rows, n1)
+        sim = d1[start:stop] @ d2t
+        if options.mutual:
+            torch.maximum(col_best, sim.amax(dim=0), out=col_best)
+        if options.ratio_threshold is not None and n2 > 1:
+            top = sim.topk(2, dim=1)
+            best[start:stop], idx[start:stop] = top.values[:, 0], top.indices[:, 0]
+            dist1_sq = (2 - 2 * top.values[:, 0]).clamp_min(0)
+            dist2_sq = (2 - 2 * top.values[:, 1]).clamp_min(0)
+            keep[start:stop] = dist1_sq < options.ratio_threshold ** 2 * dist2_sq
+        else:
+            best[start:stop], idx[start:stop] = sim.max(dim=1)
+    if options.distance_threshold is not None:
+        keep &= (2 - 2 * best).clamp_min(0) <= options.distance_threshold ** 2
+    if options.mutual:
+        keep &= best >= col_best[idx]
+    i_idx = torch.nonzero(keep, as_tuple=True)[0]
+    j_idx = idx[i_idx]
+    if options.mutual and len(j_idx):
+        first = _tie_first(i_idx, j_idx)
+        i_idx, j_idx = i_idx[first], j_idx[first]
+    matches = torch.stack([i_idx, j_idx], 1).cpu().numpy().astype(np.int64)
+    return matches, best[i_idx].float().cpu().numpy()
+
+
 def match_pairs_with_scores(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
                             options: MatchingOptions | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
     """Match many descriptor pairs; per pair (matches (M, 2) int64, similarity scores (M,) float32).
@@ -143,8 +197,13 @@ def match_pairs_with_scores(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
     # group by descriptor dimension, then by size, so a batch pads little
     order = sorted(todo, key=lambda k: (checked[k][0].shape[1], len(checked[k][0]), len(checked[k][1])))
     with torch.inference_mode():
+        large = [k for k in order if len(checked[k][0]) * len(checked[k][1]) > options.chunk_elements]
+        for k in large:
+            a, b = checked[k]
+            results[k] = _match_large(a, b, options, device, max(1, options.chunk_elements // len(b)))
         for dim in dims:
-            group = [k for k in order if checked[k][0].shape[1] == dim]
+            group = [k for k in order if checked[k][0].shape[1] == dim
+                     and len(checked[k][0]) * len(checked[k][1]) <= options.chunk_elements]
             for start in range(0, len(group), options.batch_size):
                 chunk = group[start:start + options.batch_size]
                 for k, res in zip(chunk, _match_batch([checked[k] for k in chunk], options, device)):

@@ -120,6 +120,38 @@ def _mean_focal(cam: pycolmap.Camera) -> float:
     return float(np.mean([cam.params[i] for i in cam.focal_length_idxs()]))
 
 
+@dataclass
+class EpipolarGeometry:
+    """Two posed cameras in undistorted pixel units: a keypoint maps to ``cam_from_img * f`` (principal
+    point at 0, focal length f, distortion removed); ``fmat`` is the fundamental matrix between those
+    coordinates (x2^T F x1 = 0), None for a zero baseline, where ``homography`` maps image 1 to image 2."""
+
+    focal1: float
+    focal2: float
+    fmat: np.ndarray | None
+    homography: np.ndarray | None
+
+    def points1(self, cam1: pycolmap.Camera, kp1: np.ndarray) -> np.ndarray:
+        return np.c_[np.asarray(cam1.cam_from_img(kp1)) * self.focal1, np.ones(len(kp1))]
+
+    def points2(self, cam2: pycolmap.Camera, kp2: np.ndarray) -> np.ndarray:
+        return np.c_[np.asarray(cam2.cam_from_img(kp2)) * self.focal2, np.ones(len(kp2))]
+
+
+def epipolar_geometry(cam1: pycolmap.Camera, cam2: pycolmap.Camera, pose1: Pose, pose2: Pose) -> EpipolarGeometry:
+    # cam2_from_cam1 = cam2_from_world * world_from_cam1
+    rel_q, rel_t = compose(pose2[0], pose2[1], *invert(pose1[0], pose1[1]))
+    rel_r = quat_to_rotmat(rel_q)
+    f1, f2 = _mean_focal(cam1), _mean_focal(cam2)
+    k1_inv = np.diag([1 / f1, 1 / f1, 1.0])
+    k2_inv = np.diag([1 / f2, 1 / f2, 1.0])
+    scale = max(np.linalg.norm(pose1[1]), np.linalg.norm(pose2[1]), 1.0)
+    if np.linalg.norm(rel_t) <= 1e-12 * scale:
+        return EpipolarGeometry(f1, f2, None, np.linalg.inv(k2_inv) @ rel_r @ k1_inv)
+    tx = np.array([[0, -rel_t[2], rel_t[1]], [rel_t[2], 0, -rel_t[0]], [-rel_t[1], rel_t[0], 0]])
+    return EpipolarGeometry(f1, f2, k2_inv.T @ (tx @ rel_r) @ k1_inv, None)
+
+
 def known_pose_errors(kp1: np.ndarray, kp2: np.ndarray, cam1: pycolmap.Camera, cam2: pycolmap.Camera,
                       pose1: Pose, pose2: Pose) -> tuple[np.ndarray, bool]:
     """Per-correspondence epipolar (Sampson) distance in pixels between (M, 2) keypoint rows.
@@ -127,24 +159,15 @@ def known_pose_errors(kp1: np.ndarray, kp2: np.ndarray, cam1: pycolmap.Camera, c
     Returns (errors (M,), panoramic): when the baseline is zero the epipolar geometry is undefined and
     the error is the transfer error of the rotation-only homography instead (panoramic = True).
     """
-    # cam2_from_cam1 = cam2_from_world * world_from_cam1
-    rel_q, rel_t = compose(pose2[0], pose2[1], *invert(pose1[0], pose1[1]))
-    rel_r = quat_to_rotmat(rel_q)
-    f1, f2 = _mean_focal(cam1), _mean_focal(cam2)
+    geometry = epipolar_geometry(cam1, cam2, pose1, pose2)
     # undistorted normalised coordinates, scaled back to pixel units by the mean focal length
-    x1 = np.c_[np.asarray(cam1.cam_from_img(kp1)) * f1, np.ones(len(kp1))]
-    x2 = np.c_[np.asarray(cam2.cam_from_img(kp2)) * f2, np.ones(len(kp2))]
-    k1_inv = np.diag([1 / f1, 1 / f1, 1.0])
-    k2_inv = np.diag([1 / f2, 1 / f2, 1.0])
-    scale = max(np.linalg.norm(pose1[1]), np.linalg.norm(pose2[1]), 1.0)
-    if np.linalg.norm(rel_t) <= 1e-12 * scale:
-        h = np.linalg.inv(k2_inv) @ rel_r @ k1_inv
-        y = x1 @ h.T
+    x1, x2 = geometry.points1(cam1, kp1), geometry.points2(cam2, kp2)
+    if geometry.fmat is None:
+        y = x1 @ geometry.homography.T
         with np.errstate(divide="ignore", invalid="ignore"):
             err = np.linalg.norm(y[:, :2] / y[:, 2:3] - x2[:, :2], axis=1)
         return np.nan_to_num(err, nan=np.inf), True
-    tx = np.array([[0, -rel_t[2], rel_t[1]], [rel_t[2], 0, -rel_t[0]], [-rel_t[1], rel_t[0], 0]])
-    fmat = k2_inv.T @ (tx @ rel_r) @ k1_inv
+    fmat = geometry.fmat
     fx1 = x1 @ fmat.T  # F x1, one row per match
     ftx2 = x2 @ fmat  # F^T x2
     num = np.einsum("ij,ij->i", x2, fx1) ** 2

@@ -41,7 +41,9 @@ class FeaturesConfig:
 class PairsConfig:
     topk_mapping: int = 10  # retrieved neighbours per map image
     topk_localization: int = 10  # retrieved map images per query
-    exhaustive_below: int = 0  # maps with at most this many images are matched exhaustively
+    # maps with at most this many images are matched exhaustively, without global features: below ~20
+    # images epipolar-guided matching of every pair costs less than fitting and extracting DenseVLAD
+    exhaustive_below: int = 20
     index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
     faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...
 
@@ -59,6 +61,9 @@ class PipelineConfig:
     matching: MatchingOptions = field(default_factory=lambda: MatchingOptions(ratio_threshold=0.8))
     # mnn: nearest neighbours with `matching`; lightglue: LightGlue (features.local disk or aliked, extra: learned)
     matcher: str = "mnn"
+    # localization matches a query against: points, the 3D points seen in its retrieved map images (one
+    # product, MNN only, without verification); images, each retrieved map image in turn (2D-2D)
+    query_matching: str = "points"
     verification: VerificationOptions = field(default_factory=VerificationOptions)
     triangulation: TriangulationOptions = field(default_factory=TriangulationOptions)
     localization_preset: str = "config1"  # paper Table 1: config1, config2, config3

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 
 from kapturelike.core.reconstruction import FeatureType
-from kapturelike.errors import FormatError, MissingDataError
+from kapturelike.errors import FormatError, KapturelikeError, MissingDataError
 from kapturelike.features.registry import (
     GlobalExtractor,
     LocalExtractor,
@@ -44,15 +46,28 @@ def _ensure_type(store: FeatureStore, kind: str, name: str, array: np.ndarray, k
 
 def extract_local_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
                            extractor: LocalExtractor, overwrite: bool = False) -> StepReport:
-    """Keypoints and descriptors of each image not done yet (both files present)."""
-    report = StepReport(f"local features ({type_name})")
+    """Keypoints and descriptors of each image not done yet (both files present). An extractor marked
+    ``thread_safe`` (SIFT) runs on one image per core at a time; networks run one image at a time."""
+    report = StepReport(f"local features ({type_name})", input_step=True)
 
     def is_done(name: str) -> bool:
         return store.has("keypoints", type_name, name) and store.has("descriptors", type_name, name)
 
+    def extract(name: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
+        try:  # one bad image fails alone, not its whole batch
+            return extractor(load_image(record_file(image_root, name))), None
+        except (KapturelikeError, ValueError, OSError, RuntimeError) as e:
+            return None, f"{type(e).__name__}: {e}"
+
     def process(batch: list[str]):
-        for name in batch:
-            keypoints, descriptors = extractor(load_image(record_file(image_root, name)))
+        # decoding and OpenCV's SIFT release the GIL: a batch is extracted by one thread per core
+        with ThreadPoolExecutor(min(len(batch), workers)) as pool:
+            results = list(pool.map(extract, batch))
+        for name, (features, error) in zip(batch, results):
+            if error is not None:
+                yield name, error
+                continue
+            keypoints, descriptors = features
             _ensure_type(store, "keypoints", type_name, keypoints)
             _ensure_type(store, "descriptors", type_name, descriptors, keypoints_type=type_name, metric="L2")
             # descriptors first: an image counts as done once its keypoints exist too
@@ -60,14 +75,15 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
             store.write("keypoints", type_name, name, keypoints)
             yield name, None
 
+    workers = (os.cpu_count() or 1) if getattr(extractor, "thread_safe", False) else 1
     with timed_step(report):
-        run_batched(report, image_names, is_done, process, overwrite=overwrite)
+        run_batched(report, image_names, is_done, process, batch_size=2 * workers, overwrite=overwrite)
     return report
 
 
 def extract_global_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
                             extractor: GlobalExtractor, overwrite: bool = False) -> StepReport:
-    report = StepReport(f"global features ({type_name})")
+    report = StepReport(f"global features ({type_name})", input_step=True)
 
     def process(batch: list[str]):
         for name in batch:

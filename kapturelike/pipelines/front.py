@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from kapturelike.core.reconstruction import Observations
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
 from kapturelike.features.registry import GLOBAL_EXTRACTORS, LOCAL_EXTRACTORS, is_extractor
@@ -30,7 +31,7 @@ from kapturelike.pipelines.extract_features import (
     make_global_extractor,
     make_local_extractor,
 )
-from kapturelike.pipelines.match_features import FeatureSource, match_and_verify
+from kapturelike.pipelines.match_features import FeatureSource, match_and_verify, match_to_map_points
 from kapturelike.pipelines.retrieval_pairs import retrieval_pairs
 from kapturelike.pipelines.steps import StepReport, timed_step
 
@@ -98,6 +99,7 @@ class FrontHalf:
 
     def keypoints(self, image: str) -> np.ndarray:
         return self.features.keypoints(image)
+
 
 
 H5_FILE = "features.h5"
@@ -173,6 +175,9 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
                                    f"under their keypoints type '{local_type}'")
         reports.append(extract_local_features(side.names, side.image_root, side.store, local_type,
                                               make_local_extractor(config.features, config.device), overwrite))
+        _drop_failed(side, reports[-1])
+        if fit:  # the global model is fitted on the map images that have features
+            map_names = side.names
     elif needs_extraction(side, "descriptors", descriptors_type, "features.descriptors"):
         raise MissingDataError(f"keypoints '{local_type}' are given but no descriptors '{descriptors_type}'")
     if not with_global:
@@ -187,7 +192,14 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
             setup.items = setup.done = 1
         reports.append(setup)
         reports.append(extract_global_features(side.names, side.image_root, side.store, gtype, extractor, overwrite))
+        _drop_failed(side, reports[-1])
     return reports
+
+
+def _drop_failed(side: ImageSet, report: StepReport) -> None:
+    """Later steps skip the images a step reported failed (their reason stays in the report)."""
+    if report.failures:
+        side.names = [n for n in side.names if n not in report.failures]
 
 
 def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, mapping: bool) -> list[Pair]:
@@ -205,18 +217,22 @@ def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, m
 def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig, pairs_path: Path,
                    cameras: Mapping[str, Camera], poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
                    verification: VerificationOptions | None, overwrite: bool = False,
-                   matcher: Callable | None = None, control: RunControl | None = None) -> FrontHalf:
+                   matcher: Callable | None = None, control: RunControl | None = None,
+                   map_observations: Observations | None = None) -> FrontHalf:
     """Features of ``queries`` (mapping: ``queries is database``), pairs written to ``pairs_path``, then
     matches of every pair verified with ``verification`` (None: not verified) into ``queries.store``.
 
     ``matcher``: ``make_matcher(config)``, made by the caller before any work (None: MNN).
+    ``map_observations`` (localization): with ``config.query_matching`` 'points', MNN and no verification,
+    each query is matched against the 3D points of its paired map images, and the pairs file is rewritten
+    with the map images ranked by their matches.
     """
     control = control or RunControl()
     mapping = queries is database
     from_file = control.pairs_file is not None or "compute_image_pairs" in control.skip
     exhaustive = len(database.names) <= config.pairs.exhaustive_below
     reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
-                           with_global=not from_file and (mapping or not exhaustive), overwrite=overwrite)
+                           with_global=not from_file and not exhaustive, overwrite=overwrite)
     if from_file:
         pairs = read_pairs(control.pairs_file or pairs_path)
     else:
@@ -229,7 +245,17 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
     matches: dict[tuple[str, str], np.ndarray] = {}
     if "geometric_verification" in control.skip:
         verification = None
-    if "compute_matches" not in control.skip:
+    to_points = (map_observations is not None and config.query_matching == "points" and matcher is None
+                 and verification is None and control.raw_matches is None)
+    if "compute_matches" not in control.skip and to_points:
+        candidates_of: dict[str, list[str]] = {q: [] for q in queries.names}
+        for q, m, _ in pairs:
+            candidates_of.setdefault(q, []).append(m)
+        report, pairs = match_to_map_points(queries.names, candidates_of, features, queries.store, map_observations,
+                                            config.matching_options(), overwrite=overwrite, keep=matches)
+        write_pairs(pairs_path, pairs)
+        reports.append(report)
+    elif "compute_matches" not in control.skip:
         report, _ = match_and_verify([(a, b) for a, b, _ in pairs], features, queries.store,
                                      config.matching_options(), verification, cameras, poses, overwrite=overwrite,
                                      matcher=matcher, keep=matches, raw_store=control.raw_matches)

@@ -221,6 +221,8 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     if clash:
         raise KapturelikeError(f"query and map share image names (e.g. '{sorted(clash)[0]}'); rename one side")
     matcher = make_matcher(config)  # before any work: a wrong matcher / feature combination fails here
+    if config.query_matching not in ("points", "images"):
+        raise KapturelikeError(f"query_matching: '{config.query_matching}' is not one of points, images")
     if out_dir.is_dir():
         remove_stale_temporaries(out_dir)  # of a killed run
     prepare_dataset(_query_dataset(query), query_kapture, out_dir)
@@ -228,8 +230,10 @@ def run_localization(map_dir: str | Path, query_kapture: str | Path, out_dir: st
     queries = side_of(names, query_kapture, out_dir, control, config.features.store)
     map_source = records_data_path(map_dir).resolve().parent.parent  # the dataset whose images the map uses
     map_inputs = stores_in(map_dir) + (stores_in(map_source) if is_kapture(map_source) else [])
-    database = ImageSet(kmap.image_names(), records_data_path(map_dir), map_inputs[0],
-                        ([control.features] if control.features is not None else []) + map_inputs)
+    map_stores = ([control.features] if control.features is not None else []) + map_inputs
+    # map images the mapping could not use (their failure is in its report) have no features: left out
+    usable = [n for n in kmap.image_names() if any(s.has("keypoints", config.features.local, n) for s in map_stores)]
+    database = ImageSet(usable, records_data_path(map_dir), map_inputs[0], map_stores)
     try:
         return _localize(query, queries, database, kmap, points3d, tables, out_dir, config, overwrite, matcher,
                          control)
@@ -243,7 +247,7 @@ def _localize(query: Kapture, queries: ImageSet, database: ImageSet, kmap: Kaptu
     verification = config.verification if config.verification.method == "ransac" else None
     cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
     front = run_front_half(queries, database, config, out_dir / (control.pairs_name or PAIRS_FILE), cameras, None,
-                           verification, overwrite, matcher, control)
+                           verification, overwrite, matcher, control, map_observations=kmap.observations)
     reports = front.reports
     if "colmap_localize" in control.skip:
         return LocalizationRun(out_dir, {}, None, reports)

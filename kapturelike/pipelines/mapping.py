@@ -28,7 +28,7 @@ from kapturelike.io.text import atomic_write, remove_stale_temporaries
 from kapturelike.pipelines.config import PipelineConfig, save_config
 from kapturelike.pipelines.front import FrontHalf, ImageSet, RunControl, close_stores, run_front_half, side_of
 from kapturelike.pipelines.match_features import make_matcher
-from kapturelike.pipelines.steps import StepReport, timed_step
+from kapturelike.pipelines.steps import StepReport, failures_of, timed_step
 from kapturelike.pipelines.workspace import prepare_dataset
 
 logger = logging.getLogger("kapturelike")
@@ -46,6 +46,10 @@ class MappingResult:
     num_observations: int
     mean_reprojection_error: float
     reports: list[StepReport] = field(default_factory=list)
+
+    def failures(self) -> dict[str, str]:
+        """Item -> step and reason of every item some step could not do (the run went on without it)."""
+        return failures_of(self.reports)
 
 
 def run_mapping(map_kapture: str | Path, map_dir: str | Path, config: PipelineConfig,
@@ -90,7 +94,7 @@ def _map(kapture: Kapture, side: ImageSet, map_dir: Path, config: PipelineConfig
     image_camera = dict(zip(kapture.records_camera.paths, kapture.records_camera.device_ids.tolist()))
     triangulation = StepReport("triangulation")
     with timed_step(triangulation):
-        result, rows = triangulate(front, names, cameras, image_camera, poses, config)
+        result, rows = triangulate(front, side.names, cameras, image_camera, poses, config)  # failed images left out
         write_points3d(map_dir / "reconstruction" / "points3d.txt",
                        np.hstack([result.points3d, result.colors.astype(np.float64)]))
         write_observations(map_dir / "reconstruction" / "observations.txt", Observations.from_lists(rows))
@@ -102,6 +106,7 @@ def _map(kapture: Kapture, side: ImageSet, map_dir: Path, config: PipelineConfig
         f.write("\n".join(r.summary() for r in reports) + "\n")
         f.write(f"points: {len(result.points3d)}, observations: {len(rows)}, "
                 f"mean reprojection error: {result.mean_reprojection_error:.3f} px\n")
+        f.writelines(f"failed: {item}: {reason}\n" for item, reason in failures_of(reports).items())
     return MappingResult(map_dir, len(names), len(front.pairs), len(result.points3d), len(rows),
                          result.mean_reprojection_error, reports)
 

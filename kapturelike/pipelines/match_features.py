@@ -14,11 +14,14 @@ from pathlib import Path
 
 import numpy as np
 
+from kapturelike.core.reconstruction import Observations
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
+from kapturelike.matching.guided import match_pairs_guided
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
+from kapturelike.matching.points import PointIndex, build_point_index, image_matches, match_queries_to_points
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
@@ -153,7 +156,7 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
                 yield pair, str(e)
         if not ok:
             return
-        raw = _raw_matches(loaded, ok, matching, matcher, cameras)
+        raw = _raw_matches(loaded, ok, matching, matcher, cameras, poses)
         if raw_store is not None:
             for pair, (m, score) in zip(ok, raw):
                 raw_store.write_matches(type_name, pair[0], pair[1], _with_scores(m, score))
@@ -194,9 +197,15 @@ def _with_scores(matches: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def _raw_matches(loaded: list, pairs: list[tuple[str, str]], matching: MatchingOptions, matcher: Callable | None,
-                 cameras: Mapping[str, Camera] | None) -> list[tuple[np.ndarray, np.ndarray]]:
-    if matcher is None:
-        return match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], matching)
+                 cameras: Mapping[str, Camera] | None, poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None
+                 ) -> list[tuple[np.ndarray, np.ndarray]]:
+    if matcher is None:  # epipolar-guided where both images are posed (mapping), plain MNN for the rest
+        raw = match_pairs_guided(pairs, loaded, cameras or {}, poses or {}, matching)
+        unguided = [k for k, r in enumerate(raw) if r is None]
+        plain = match_pairs_with_scores([(loaded[k][0][1], loaded[k][1][1]) for k in unguided], matching)
+        for k, r in zip(unguided, plain):
+            raw[k] = r
+        return raw
     raw = matcher(loaded, [(_image_size(cameras, a), _image_size(cameras, b)) for a, b in pairs])
     if len(raw) != len(pairs):
         raise ValueError(f"the matcher returned {len(raw)} results for {len(pairs)} pairs")
@@ -213,6 +222,60 @@ def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: F
                             {n: poses[n] for n in names if poses and n in poses}, verification)
     return [v.matches for v in verified], [None if v.status in ("ok", "too_few_inliers") else v.status
                                            for v in verified]
+
+
+def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequence[str]],
+                        features: FeatureSource, out_store: FeatureStore, observations: Observations,
+                        matching: MatchingOptions, overwrite: bool = False,
+                        keep: dict[tuple[str, str], np.ndarray] | None = None
+                        ) -> tuple[StepReport, list[tuple[str, str, float]]]:
+    """Match each query against the 3D points seen in its candidate map images (kapturelike.matching.points)
+    and write the resulting query <-> map-image matches to ``out_store``, an empty file for a candidate
+    without any; ``keep`` receives them too, as in ``match_and_verify``.
+
+    Returns the report and the pairs (query, map image, number of matches) of every candidate with
+    matches, most matches first: a ranking of the map images by what the query actually sees.
+    """
+    report = StepReport("matching (query to map points)")
+    type_name = features.type_name
+    index: list[PointIndex] = []
+
+    def read_descriptors(image: str) -> np.ndarray:  # past the cache: a big map must not fill it
+        store = features.store_of(image)
+        return features.descriptors_store_of(image, store).read("descriptors", features.descriptors_name, image)
+
+    def point_index() -> PointIndex:
+        if not index:  # only when a query is left to match: a resumed run reads no map descriptor
+            index.append(build_point_index(observations.for_image(type_name), read_descriptors))
+        return index[0]
+
+    def process(batch: list[str]):
+        descriptors = [features.get(q)[1] for q in batch]
+        results = match_queries_to_points(descriptors, [candidates_of[q] for q in batch], point_index(), matching)
+        for query, result in zip(batch, results):
+            per_image = image_matches(result, point_index(), candidates_of[query])
+            for map_image in candidates_of[query]:
+                matches = per_image.get(map_image, np.zeros((0, 3)))
+                out_store.write_matches(type_name, query, map_image, matches)
+                if keep is not None:
+                    keep[(query, map_image)] = matches
+            yield query, None
+
+    def is_done(query: str) -> bool:
+        return all(out_store.has_matches(type_name, query, m) for m in candidates_of[query])
+
+    with timed_step(report):
+        run_batched(report, queries, is_done, process, overwrite=overwrite)
+        pairs = []
+        for query in queries:
+            counts = []
+            for m in candidates_of[query]:
+                if keep is not None and (query, m) in keep:
+                    counts.append((len(keep[(query, m)]), m))
+                elif out_store.has_matches(type_name, query, m):
+                    counts.append((len(out_store.read_matches(type_name, query, m)), m))
+            pairs += [(query, m, float(c)) for c, m in sorted(counts, key=lambda x: (-x[0], x[1])) if c]
+    return report, pairs
 
 
 def _cameras_and_poses(kapture_dir: Path, use_poses: bool) -> tuple[dict[str, Camera], dict[str, tuple]]:

@@ -163,3 +163,18 @@ def test_against_brute_force(ratio, dist, mutual):
                                              batch_size=2, device="cpu"))
     for (d1, d2), m in zip(pairs, got):
         assert as_set(m) == reference(d1, d2, ratio, dist, mutual)
+
+
+@pytest.mark.parametrize("ratio, distance", [(0.8, None), (None, 0.9), (None, None)])
+def test_row_blocks_match_like_one_batch(ratio, distance):
+    # pairs bigger than chunk_elements go through row blocks: same matches and scores, ties included
+    rng = np.random.default_rng(3)
+    d1 = rng.random((300, 16)).astype(np.float32)
+    d2 = np.vstack([d1[::3] + 0.01 * rng.random((100, 16)).astype(np.float32), rng.random((150, 16))])
+    d1[10] = d1[11]  # tied rows: both best for the same column, the first one wins
+    whole = match_pairs_with_scores([(d1, d2)], MatchingOptions(ratio, distance, device="cpu"))[0]
+    blocks = match_pairs_with_scores([(d1, d2)], MatchingOptions(ratio, distance, device="cpu",
+                                                                 chunk_elements=7 * 250))[0]
+    assert len(whole[0]) > 20
+    np.testing.assert_array_equal(whole[0], blocks[0])
+    np.testing.assert_allclose(whole[1], blocks[1], rtol=1e-6)

@@ -24,7 +24,6 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.tools import (
-    kapture_colmap_build_map,
     kapture_colmap_localize,
     kapture_evaluate,
     kapture_export_LTVL2020,
@@ -173,21 +172,16 @@ def test_tutorial_evaluate_and_ltvl_export(tmp_path: Path, monkeypatch, capsys) 
         assert sorted(out.read_text().splitlines()) == sorted((tmp_path / "theirs.txt").read_text().splitlines())
 
 
-def test_tutorial_colmap_commands_say_they_are_not_offered(tmp_path: Path, monkeypatch, capsys) -> None:
-    """kapture_colmap_build_map / _localize need the COLMAP executable's own pipeline: one line, exit 3,
-    even with the COLMAP options the tutorial passes through."""
-    for main, command in ((kapture_colmap_build_map.main,
-                           "kapture_colmap_build_map.py -v info -i ./mapping --pairsfile-path "
-                           "./tutorial/mapping_pairs.txt -o ./tutorial/mapping_colmap --use-colmap-matches-importer "
-                           "--Mapper.ba_refine_focal_length 0 --Mapper.ba_refine_principal_point 0"),
-                          (kapture_colmap_localize.main,
-                           "kapture_colmap_localize.py -v info -i ./tutorial/mapping_query --pairsfile-path "
-                           "./tutorial/query_pairs.txt -db ./tutorial/mapping_colmap/colmap.db -txt "
-                           "./tutorial/mapping_colmap/reconstruction -o ./tutorial/localized_colmap "
-                           "--use-colmap-matches-importer --Mapper.ba_refine_focal_length 0")):
-        assert _ours(main, command, tmp_path, monkeypatch) == 3
-        err = capsys.readouterr().err.splitlines()
-        assert len(err) == 2 and "not used" in err[0] and "not available here" in err[1]
+def test_tutorial_colmap_localize_says_it_is_not_offered(tmp_path: Path, monkeypatch, capsys) -> None:
+    """kapture_colmap_localize needs the COLMAP executable's image_registrator: one line, exit 3, even with
+    the COLMAP options the tutorial passes through."""
+    command = ("kapture_colmap_localize.py -v info -i ./tutorial/mapping_query --pairsfile-path "
+               "./tutorial/query_pairs.txt -db ./tutorial/mapping_colmap/colmap.db -txt "
+               "./tutorial/mapping_colmap/reconstruction -o ./tutorial/localized_colmap "
+               "--use-colmap-matches-importer --Mapper.ba_refine_focal_length 0")
+    assert _ours(kapture_colmap_localize.main, command, tmp_path, monkeypatch) == 3
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and "not used" in err[0] and "not available here" in err[1]
 
 
 def test_tutorial_merge_with_skip(tmp_path: Path, monkeypatch) -> None:

@@ -24,12 +24,15 @@ from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.tools import (
+    kapture_colmap_build_map,
     kapture_compute_observations_pairs,
     kapture_create_kapture_proxy,
     kapture_data_date_ranges,
     kapture_export_depth_images,
+    kapture_import_colmap,
     kapture_pose_approximation,
     kapture_pose_approximation_from_pairsfile,
+    kapture_pycolmap_localize,
     kapture_recover_timestamps_and_ids,
     kapture_rename_features,
     kapture_slice_pairsfile,
@@ -201,3 +204,70 @@ def test_pose_approximation(tmp_path: Path, method: str) -> None:
         ["--mapping", str(mapping), "--query", str(query), "-o", str(tmp_path / "out2"), "--pairsfile-path",
          str(tmp_path / "pairs.txt"), "equal_weighted_barycenter"]) == 0
     assert load_kapture(tmp_path / "out2").trajectories[(0, "q")].t.tolist() == pytest.approx([2.0, 0, 0])
+
+
+def test_pycolmap_localize_recovers_a_known_pose(tmp_path: Path) -> None:
+    rng = np.random.default_rng(0)
+    camera = Camera("PINHOLE", 640, 480, (500.0, 500.0, 320.0, 240.0))
+    points = np.column_stack([rng.uniform(-2, 2, 80), rng.uniform(-1.5, 1.5, 80), rng.uniform(4, 8, 80)])
+    q_true, t_true = np.array([0.9998, 0.01, -0.015, 0.005]), np.array([0.2, -0.1, 0.3])
+    q_true /= np.linalg.norm(q_true)
+
+    def project(q: np.ndarray, t: np.ndarray) -> np.ndarray:
+        w, x, y, z = q
+        rotation = np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+                             [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+                             [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+        cam = points @ rotation.T + t
+        return (cam[:, :2] / cam[:, 2:] * 500.0 + [320.0, 240.0]).astype(np.float32)
+
+    both = tmp_path / "mapping_query"
+    records = Records.camera([((0, "cam"), "map.jpg"), ((1, "cam"), "query.jpg")])
+    k = Kapture(sensors={"cam": camera}, records={"camera": records}, points3d=points,
+                trajectories=Trajectories.from_items([((0, "cam"), Pose([1.0, 0, 0, 0], [0.0, 0, 0]))]),
+                observations=Observations.from_lists([(i, "sift", "map.jpg", i) for i in range(80)]))
+    save_kapture(k, both)
+    store = KaptureFeatureStore(both)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    store.write("keypoints", "sift", "map.jpg", project(np.array([1.0, 0, 0, 0]), np.zeros(3)))
+    store.write("keypoints", "sift", "query.jpg", project(q_true, t_true))
+    store.write_matches("sift", "query.jpg", "map.jpg", np.column_stack([np.arange(80), np.arange(80)]))
+    save_kapture(Kapture(sensors={"cam": camera}, records={"camera": Records.camera([((1, "cam"), "query.jpg")])}),
+                 tmp_path / "query")
+    write_pairs(tmp_path / "pairs.txt", [("query.jpg", "map.jpg", 1.0)])
+    command = (f"-i {both} --query {tmp_path / 'query'} -o {tmp_path / 'out'} --pairsfile-path "
+               f"{tmp_path / 'pairs.txt'} --max-error 4 --min-inlier-ratio 0.1 --confidence 0.9999")
+    assert kapture_pycolmap_localize.main(command.split()) == 0
+    pose = load_kapture(tmp_path / "out").trajectories[(1, "cam")]
+    np.testing.assert_allclose(pose.t, t_true, atol=1e-4)
+    np.testing.assert_allclose(np.abs(pose.q @ q_true), 1.0, atol=1e-6)
+
+
+
+def test_colmap_build_map_triangulates_known_poses(tmp_path: Path, monkeypatch) -> None:
+    """The tutorial's command line (COLMAP options included) triangulates with pycolmap; the model reads back."""
+    rng = np.random.default_rng(1)
+    camera = Camera("PINHOLE", 640, 480, (500.0, 500.0, 320.0, 240.0))
+    points = np.column_stack([rng.uniform(-2, 2, 40), rng.uniform(-1.5, 1.5, 40), rng.uniform(4, 8, 40)])
+    centres = {"a.jpg": 0.0, "b.jpg": -0.5}  # translations along x: a baseline of 0.5
+    root = tmp_path / "mapping"
+    records = Records.camera([((i, "cam"), n) for i, n in enumerate(centres)])
+    poses = Trajectories.from_items(((i, "cam"), Pose([1.0, 0, 0, 0], [x, 0.0, 0.0]))
+                                    for i, x in enumerate(centres.values()))
+    save_kapture(Kapture(sensors={"cam": camera}, records={"camera": records}, trajectories=poses), root)
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    for name, x in centres.items():
+        cam = points + [x, 0.0, 0.0]
+        store.write("keypoints", "sift", name, (cam[:, :2] / cam[:, 2:] * 500.0 + [320.0, 240.0]).astype(np.float32))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.column_stack([np.arange(40), np.arange(40)]))
+    write_pairs(tmp_path / "pairs.txt", [("a.jpg", "b.jpg", 1.0)])
+    monkeypatch.chdir(tmp_path)
+    command = ("kapture_colmap_build_map.py -v info -i ./mapping --pairsfile-path ./pairs.txt -o ./mapping_colmap "
+               "--use-colmap-matches-importer --Mapper.ba_refine_focal_length 0")
+    assert kapture_colmap_build_map.main(command.split()[1:]) == 0
+    assert kapture_import_colmap.main(["-txt", "mapping_colmap/reconstruction", "-o", "imported"]) == 0
+    triangulated = load_kapture(tmp_path / "imported").points3d[:, :3]
+    assert len(triangulated) == 40
+    nearest = np.linalg.norm(triangulated[:, None] - points[None], axis=2).min(axis=1)
+    assert nearest.max() < 1e-3
