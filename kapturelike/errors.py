@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 
@@ -9,11 +10,20 @@ class KapturelikeError(Exception):
     """Base class of every error kapturelike raises on purpose."""
 
 
+_LONG_QUOTE = re.compile(r"'([^'\n]{80,})'")
+
+
+def _cut_quote(match: re.Match) -> str:
+    value = match.group(1)
+    return f"'{value[:70]}...' ({len(value)} characters)"
+
+
 class FormatError(KapturelikeError, ValueError):
     """Malformed kapture data: names the file, the 1-based line number and the field."""
 
     def __init__(self, message: str, path: str | Path | None = None, line: int | None = None,
                  field: str | None = None):
+        message = _LONG_QUOTE.sub(_cut_quote, message)  # a 2 MB bad value must not make a 2 MB error line
         self.path = str(path) if path is not None else None
         self.line = line
         self.field = field

@@ -117,16 +117,18 @@ class Sensor:
 Sensors = dict  # dict[str, Camera | Sensor], keyed by sensor id
 
 
-def guess_focal(width: int, height: int) -> float:
+def guess_focal(width: int, height: int, focal_factor: float = 1.2) -> float:
     """The focal length, in pixels, assumed for a camera without intrinsics: 1.2 x the larger image side
     (COLMAP's guess for an image without EXIF)."""
-    return 1.2 * max(width, height)
+    return focal_factor * max(width, height)
 
 
-def unknown_camera_guess(width: int, height: int, model: str = "SIMPLE_PINHOLE") -> Camera:
-    """A camera without intrinsics as ``model`` (SIMPLE_PINHOLE or SIMPLE_RADIAL): the focal guess, the
-    principal point at the image centre, no distortion."""
-    if model not in ("SIMPLE_PINHOLE", "SIMPLE_RADIAL"):
-        raise ValueError(f"the unknown-camera guess is SIMPLE_PINHOLE or SIMPLE_RADIAL, not '{model}'")
-    params = (guess_focal(width, height), width / 2.0, height / 2.0) + ((0.0,) if model == "SIMPLE_RADIAL" else ())
-    return Camera(model, width, height, params)
+def unknown_camera_guess(width: int, height: int, model: str = "SIMPLE_PINHOLE",
+                         focal_factor: float = 1.2) -> Camera:
+    """A camera without intrinsics as ``model``: the focal guess (``guess_focal``), the principal point at
+    the image centre, no distortion."""
+    if model not in CAMERA_MODEL_PARAMS:
+        raise ValueError(f"unknown camera model '{model}' (known: {', '.join(CAMERA_MODEL_PARAMS)})")
+    f = guess_focal(width, height, focal_factor)
+    values = {"f": f, "fx": f, "fy": f, "cx": width / 2.0, "cy": height / 2.0}
+    return Camera(model, width, height, tuple(values.get(p, 0.0) for p in CAMERA_MODEL_PARAMS[model]))

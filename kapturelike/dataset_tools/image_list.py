@@ -9,7 +9,7 @@ import numpy as np
 
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
-from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera
+from kapturelike.core.sensors import CAMERA_MODEL_PARAMS, Camera, unknown_camera_guess
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import (
     DatasetToolError,
@@ -40,9 +40,7 @@ def guess_camera(model: str, width: int, height: int, focal_factor: float = 1.2)
     """A camera of ``model`` for an image size: focal guessed, principal point centred, no distortion."""
     if model not in CAMERA_MODEL_PARAMS:
         raise DatasetToolError(f"unknown camera model '{model}' (known: {', '.join(CAMERA_MODEL_PARAMS)})")
-    f, values = focal_factor * max(width, height), {"cx": width / 2.0, "cy": height / 2.0}
-    values.update(f=f, fx=f, fy=f)
-    return Camera(model, width, height, tuple(values.get(p, 0.0) for p in CAMERA_MODEL_PARAMS[model]))
+    return unknown_camera_guess(width, height, model, focal_factor)
 
 
 def list_images(folder: Path) -> list[str]:

@@ -63,6 +63,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, steps: tuple[str, ...]
     parser.add_argument("--global-features-type", nargs="+", help="global features type(s)")
     parser.add_argument("--topk", type=int, help="retrieved images per image")
     parser.add_argument("-s", "--skip", nargs="+", choices=steps, default=[], help="steps to skip")
+    parser.add_argument("--scheduler", help="run extraction and matching on Dask: local:N (N worker processes) or "
+                        "a scheduler address, e.g. tcp://host:8786 (extra: requirements-dask.txt)")
     parser.add_argument("-colmap", "--colmap_binary", help="accepted for kapture-localization's command lines; "
                         "ignored (pycolmap runs in process)")
     parser.add_argument("-python", "--python_binary", help="accepted; ignored (no subprocess)")
@@ -130,6 +132,8 @@ def _settings(args: argparse.Namespace, mapping: bool) -> dict:
         overrides["verification"] = {"method": "ransac"}
     if not mapping and (args.benchmark_style or args.prepend_cam):
         overrides["ltvl_convention"] = "robotcar" if args.prepend_cam else BENCHMARK_STYLES[args.benchmark_style]
+    if args.scheduler:
+        overrides["scheduler"] = args.scheduler
     if not mapping and args.bins:
         overrides["eval_thresholds"] = [[float(v) for v in b.split()] for b in args.bins]
     return overrides

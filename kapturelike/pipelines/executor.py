@@ -18,8 +18,10 @@ dask is an optional extra: requirements-dask.txt.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar
 
@@ -112,7 +114,11 @@ class DaskExecutor:
                     if payload is _END:
                         exhausted = True
                     else:
-                        pending.append(self.client.submit(_call, remote, payload, pure=False))
+                        # the payload (a batch's features) stays in the task, not scattered to one worker:
+                        # the scheduler keeps it, so the task can rerun elsewhere when its worker dies
+                        with warnings.catch_warnings():
+                            warnings.filterwarnings("ignore", message="Sending large graph")
+                            pending.append(self.client.submit(_call, remote, payload, pure=False))
                 if not pending:
                     return
                 future = pending.popleft()
@@ -141,6 +147,16 @@ def make_executor(scheduler: str | None) -> Executor:
     if not scheduler or scheduler == "inprocess":
         return InProcess()
     return DaskExecutor(scheduler)
+
+
+@contextmanager
+def open_executor(scheduler: str | None) -> Iterator[Executor]:
+    """``make_executor(scheduler)``, closed (its LocalCluster stopped) on leaving the block."""
+    executor = make_executor(scheduler)
+    try:
+        yield executor
+    finally:
+        executor.close()
 
 
 def run_batches(report: StepReport, items: Sequence[T], is_done: Callable[[T], bool],

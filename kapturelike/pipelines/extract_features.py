@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from kapturelike.core.reconstruction import FeatureType
-from kapturelike.errors import FormatError, KapturelikeError, MissingDataError
+from kapturelike.errors import FormatError, MissingDataError
 from kapturelike.features.registry import (
     GlobalExtractor,
     LocalExtractor,
@@ -21,7 +24,8 @@ from kapturelike.io.dataset import record_file, records_data_path
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.images import load_image
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
-from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
+from kapturelike.pipelines.executor import STEP_ERRORS, Computed, Executor, InProcess, run_batches
+from kapturelike.pipelines.steps import StepReport, timed_step
 from kapturelike.pipelines.workspace import load_with_images, output_dataset, require_kapture
 
 DENSEVLAD_MODEL_FILE = "densevlad_model.npz"
@@ -42,54 +46,70 @@ def _ensure_type(store: FeatureStore, kind: str, name: str, array: np.ndarray, k
                          f"gives {wanted.dtype_name} x {wanted.dsize}: choose another type name or remove it")
 
 
+@dataclass
+class _ExtractTask:
+    """A batch of images -> their features, on a worker (or here): the extractor, where the images are,
+    and how many threads extract at once (a ``thread_safe`` extractor, in-process: one per core)."""
+
+    extractor: LocalExtractor | GlobalExtractor
+    image_root: Path
+    threads: int = 1
+
+    def extract(self, name: str) -> Computed:
+        try:
+            return Computed(name, self.extractor(load_image(record_file(self.image_root, name))))
+        except STEP_ERRORS as e:
+            return Computed(name, error=f"{type(e).__name__}: {e}")
+
+    def __call__(self, names: list[str]) -> list[Computed]:
+        if self.threads <= 1 or len(names) <= 1:
+            return [self.extract(n) for n in names]
+        # decoding and OpenCV's SIFT release the GIL: a batch is extracted by one thread per core
+        with ThreadPoolExecutor(min(len(names), self.threads)) as pool:
+            return list(pool.map(self.extract, names))
+
+
 def extract_local_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
-                           extractor: LocalExtractor, overwrite: bool = False) -> StepReport:
-    """Keypoints and descriptors of each image not done yet (both files present)."""
+                           extractor: LocalExtractor, overwrite: bool = False,
+                           executor: Executor | None = None) -> StepReport:
+    """Keypoints and descriptors of each image not done yet (both files present). An extractor marked
+    ``thread_safe`` runs on one image per core at a time in-process; SIFT is not marked (two 1536 x 1024
+    images in flight took mapping past 1 GB for no measurable gain), networks run one image at a time.
+    ``executor`` runs the extraction (default: here; a Dask worker uses one thread), this process writes."""
     report = StepReport(f"local features ({type_name})", input_step=True)
 
     def is_done(name: str) -> bool:
         return store.has("keypoints", type_name, name) and store.has("descriptors", type_name, name)
 
-    def extract(name: str) -> tuple[tuple[np.ndarray, np.ndarray] | None, str | None]:
-        try:  # one bad image fails alone, not its whole batch
-            return extractor(load_image(record_file(image_root, name))), None
-        except (KapturelikeError, ValueError, OSError, RuntimeError) as e:
-            return None, f"{type(e).__name__}: {e}"
+    def write(name: str, features: tuple[np.ndarray, np.ndarray]) -> None:
+        keypoints, descriptors = features
+        _ensure_type(store, "keypoints", type_name, keypoints)
+        _ensure_type(store, "descriptors", type_name, descriptors, keypoints_type=type_name, metric="L2")
+        # descriptors first: an image counts as done once its keypoints exist too
+        store.write("descriptors", type_name, name, descriptors)
+        store.write("keypoints", type_name, name, keypoints)
 
-    def process(batch: list[str]):
-        # one image at a time: two SIFT extractions in flight (3072 x 2048 first octave) took the
-        # mapping command past 1 GB for no measurable gain (OpenCV already spreads SIFT over the cores)
-        for name, (features, error) in zip(batch, map(extract, batch)):
-            if error is not None:
-                yield name, error
-                continue
-            keypoints, descriptors = features
-            _ensure_type(store, "keypoints", type_name, keypoints)
-            _ensure_type(store, "descriptors", type_name, descriptors, keypoints_type=type_name, metric="L2")
-            # descriptors first: an image counts as done once its keypoints exist too
-            store.write("descriptors", type_name, name, descriptors)
-            store.write("keypoints", type_name, name, keypoints)
-            yield name, None
-
+    in_process = executor is None or isinstance(executor, InProcess)
+    workers = (os.cpu_count() or 1) if getattr(extractor, "thread_safe", False) else 1
+    task = _ExtractTask(extractor, Path(image_root), workers if in_process else 1)
     with timed_step(report):
-        run_batched(report, image_names, is_done, process, overwrite=overwrite)
+        run_batches(report, image_names, is_done, task, write, executor, batch_size=2 * workers, overwrite=overwrite)
     return report
 
 
 def extract_global_features(image_names: Sequence[str], image_root: Path, store: FeatureStore, type_name: str,
-                            extractor: GlobalExtractor, overwrite: bool = False) -> StepReport:
+                            extractor: GlobalExtractor, overwrite: bool = False,
+                            executor: Executor | None = None) -> StepReport:
     report = StepReport(f"global features ({type_name})", input_step=True)
 
-    def process(batch: list[str]):
-        for name in batch:
-            feature = np.asarray(extractor(load_image(record_file(image_root, name))), dtype=np.float32).reshape(-1)
-            _ensure_type(store, "global_features", type_name, feature[None], metric="L2")
-            store.write("global_features", type_name, name, feature)
-            yield name, None
+    def write(name: str, feature: np.ndarray) -> None:
+        feature = np.asarray(feature, dtype=np.float32).reshape(-1)
+        _ensure_type(store, "global_features", type_name, feature[None], metric="L2")
+        store.write("global_features", type_name, name, feature)
 
     with timed_step(report):
-        run_batched(report, image_names, lambda n: store.has("global_features", type_name, n), process,
-                    overwrite=overwrite)
+        run_batches(report, image_names, lambda n: store.has("global_features", type_name, n),
+                    _ExtractTask(extractor, Path(image_root)), write, executor, overwrite=overwrite)
     return report
 
 

@@ -24,6 +24,7 @@ from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.matching.verification import VerificationOptions
 from kapturelike.pipelines.config import PipelineConfig
+from kapturelike.pipelines.executor import Executor, open_executor
 from kapturelike.pipelines.extract_features import (
     extract_global_features,
     extract_local_features,
@@ -163,7 +164,8 @@ def needs_extraction(side: ImageSet, kind: str, type_name: str, place: str) -> b
 
 
 def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureStore, map_names: Sequence[str],
-                 map_image_root: Path, fit: bool, with_global: bool, overwrite: bool) -> list[StepReport]:
+                 map_image_root: Path, fit: bool, with_global: bool, overwrite: bool,
+                 executor: Executor | None = None) -> list[StepReport]:
     """Local features, then each global type (its model loaded from ``model_store``, or fitted on the map);
     types already present in the side's input stores are used as they are."""
     local_type = config.features.local
@@ -174,7 +176,8 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
             raise MissingDataError(f"features.descriptors '{descriptors_type}': our extractors write descriptors "
                                    f"under their keypoints type '{local_type}'")
         reports.append(extract_local_features(side.names, side.image_root, side.store, local_type,
-                                              make_local_extractor(config.features, config.device), overwrite))
+                                              make_local_extractor(config.features, config.device), overwrite,
+                                              executor))
         _drop_failed(side, reports[-1])
         if fit:  # the global model is fitted on the map images that have features
             map_names = side.names
@@ -191,7 +194,8 @@ def extract_side(side: ImageSet, config: PipelineConfig, model_store: FeatureSto
                                               config.device, fit=fit)
             setup.items = setup.done = 1
         reports.append(setup)
-        reports.append(extract_global_features(side.names, side.image_root, side.store, gtype, extractor, overwrite))
+        reports.append(extract_global_features(side.names, side.image_root, side.store, gtype, extractor, overwrite,
+                                               executor))
         _drop_failed(side, reports[-1])
     return reports
 
@@ -226,38 +230,43 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
     ``map_observations`` (localization): with ``config.query_matching`` 'points', MNN and no verification,
     each query is matched against the 3D points of its paired map images, and the pairs file is rewritten
     with the map images ranked by their matches.
+    Extraction and matching of pairs run on ``config.scheduler`` (kapturelike.pipelines.executor; default:
+    here); matching to map points runs here.
     """
     control = control or RunControl()
     mapping = queries is database
     from_file = control.pairs_file is not None or "compute_image_pairs" in control.skip
     exhaustive = len(database.names) <= config.pairs.exhaustive_below
-    reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
-                           with_global=not from_file and not exhaustive, overwrite=overwrite)
-    if from_file:
-        pairs = read_pairs(control.pairs_file or pairs_path)
-    else:
-        pairs = image_pairs(queries, database, config, mapping)
-        write_pairs(pairs_path, pairs)
-    stores = queries.stores if mapping else queries.stores + database.stores
-    features = FeatureSource(list(dict.fromkeys(stores)), config.features.local,
-                             descriptors_type=config.features.descriptors,
-                             retain=frozenset() if mapping else frozenset(queries.names))
-    matches: dict[tuple[str, str], np.ndarray] = {}
-    if "geometric_verification" in control.skip:
-        verification = None
-    to_points = (map_observations is not None and config.query_matching == "points" and matcher is None
-                 and verification is None and control.raw_matches is None)
-    if "compute_matches" not in control.skip and to_points:
-        candidates_of: dict[str, list[str]] = {q: [] for q in queries.names}
-        for q, m, _ in pairs:
-            candidates_of.setdefault(q, []).append(m)
-        report, pairs = match_to_map_points(queries.names, candidates_of, features, queries.store, map_observations,
-                                            config.matching_options(), overwrite=overwrite, keep=matches)
-        write_pairs(pairs_path, pairs)
-        reports.append(report)
-    elif "compute_matches" not in control.skip:
-        report, _ = match_and_verify([(a, b) for a, b, _ in pairs], features, queries.store,
-                                     config.matching_options(), verification, cameras, poses, overwrite=overwrite,
-                                     matcher=matcher, keep=matches, raw_store=control.raw_matches)
-        reports.append(report)
+    with open_executor(config.scheduler) as executor:
+        reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
+                               with_global=not from_file and not exhaustive, overwrite=overwrite,
+                               executor=executor)
+        if from_file:
+            pairs = read_pairs(control.pairs_file or pairs_path)
+        else:
+            pairs = image_pairs(queries, database, config, mapping)
+            write_pairs(pairs_path, pairs)
+        stores = queries.stores if mapping else queries.stores + database.stores
+        features = FeatureSource(list(dict.fromkeys(stores)), config.features.local,
+                                 descriptors_type=config.features.descriptors,
+                                 retain=frozenset() if mapping else frozenset(queries.names))
+        matches: dict[tuple[str, str], np.ndarray] = {}
+        if "geometric_verification" in control.skip:
+            verification = None
+        to_points = (map_observations is not None and config.query_matching == "points" and matcher is None
+                     and verification is None and control.raw_matches is None)
+        if "compute_matches" not in control.skip and to_points:
+            candidates_of: dict[str, list[str]] = {q: [] for q in queries.names}
+            for q, m, _ in pairs:
+                candidates_of.setdefault(q, []).append(m)
+            report, pairs = match_to_map_points(queries.names, candidates_of, features, queries.store, map_observations,
+                                                config.matching_options(), overwrite=overwrite, keep=matches)
+            write_pairs(pairs_path, pairs)
+            reports.append(report)
+        elif "compute_matches" not in control.skip:
+            report, _ = match_and_verify([(a, b) for a, b, _ in pairs], features, queries.store,
+                                         config.matching_options(), verification, cameras, poses, overwrite=overwrite,
+                                         matcher=matcher, keep=matches, raw_store=control.raw_matches,
+                                         executor=executor)
+            reports.append(report)
     return FrontHalf(pairs, features, matches, reports)

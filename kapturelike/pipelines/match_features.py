@@ -24,6 +24,7 @@ from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
 from kapturelike.matching.points import PointIndex, build_point_index, image_matches, match_queries_to_points
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
+from kapturelike.pipelines.executor import Computed, Executor, run_batches
 from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
 from kapturelike.pipelines.workspace import output_dataset, require_kapture
 
@@ -129,8 +130,8 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
                      cameras: Mapping[str, Camera] | None = None,
                      poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
                      batch_size: int = 32, overwrite: bool = False, matcher: Callable | None = None,
-                     keep: dict[tuple[str, str], np.ndarray] | None = None, raw_store: FeatureStore | None = None
-                     ) -> tuple[StepReport, dict[tuple[str, str], int]]:
+                     keep: dict[tuple[str, str], np.ndarray] | None = None, raw_store: FeatureStore | None = None,
+                     executor: Executor | None = None) -> tuple[StepReport, dict[tuple[str, str], int]]:
     """Match (and verify when ``verification`` is given) every pair without a matches file.
 
     ``matcher`` (default: mutual nearest neighbours with ``matching``) takes a batch's feature pairs
@@ -141,43 +142,80 @@ def match_and_verify(pairs: Sequence[tuple[str, str]], features: FeatureSource, 
     given, also receives each written pair's (M, 3) matches, so the next step need not read them back.
     ``raw_store``, when given, also receives the matches before verification (kapture-localization's
     ``-matches`` folder beside ``-matches-gv``).
+    ``executor``: where batches are matched (default: here); this process reads the features and
+    writes every result (kapturelike.pipelines.executor).
     """
     report = StepReport("matching" + (" + verification" if verification else ""))
     counts: dict[tuple[str, str], int] = {}
     type_name = features.type_name
 
-    def process(batch: list[tuple[str, str]]):
-        loaded, ok = [], []
+    def prepare(batch: list[tuple[str, str]]) -> list[tuple[tuple[str, str], tuple | str]]:
+        loaded = []
         for pair in batch:
             try:
-                loaded.append((features.get(pair[0]), features.get(pair[1])))
-                ok.append(pair)
+                loaded.append((pair, (features.get(pair[0]), features.get(pair[1]))))
             except (FileNotFoundError, ValueError) as e:
-                yield pair, str(e)
-        if not ok:
-            return
-        raw = _raw_matches(loaded, ok, matching, matcher, cameras, poses)
-        if raw_store is not None:
-            for pair, (m, score) in zip(ok, raw):
-                raw_store.write_matches(type_name, pair[0], pair[1], _with_scores(m, score))
-        results, status = [m for m, _ in raw], [None] * len(ok)
-        if verification is not None:
-            results, status = _verify(ok, results, features, cameras, poses, verification)
-        for pair, m, err, (raw_m, raw_s) in zip(ok, results, status, raw):
-            if err is not None:
-                yield pair, err
-                continue
-            matches = _with_scores(m, scores_of_kept(m, raw_m, raw_s))
-            out_store.write_matches(type_name, pair[0], pair[1], matches)
-            if keep is not None:
-                keep[pair] = matches
-            counts[pair] = len(m)
-            yield pair, None
+                loaded.append((pair, str(e)))
+        return loaded
 
+    def write(pair: tuple[str, str], result: tuple) -> str | None:
+        matches, raw, failure = result
+        if raw_store is not None:
+            raw_store.write_matches(type_name, pair[0], pair[1], raw)
+        if failure is not None:
+            return failure
+        out_store.write_matches(type_name, pair[0], pair[1], matches)
+        if keep is not None:
+            keep[pair] = matches
+        counts[pair] = len(matches)
+        return None
+
+    task = _MatchTask(matching, verification, cameras, poses, matcher)
     with timed_step(report):
-        run_batched(report, unique_pairs(pairs), lambda p: out_store.has_matches(type_name, *p), process,
-                    key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size, overwrite=overwrite)
+        run_batches(report, unique_pairs(pairs), lambda p: out_store.has_matches(type_name, *p), task, write,
+                    executor, prepare=prepare, key=lambda p: f"{p[0]} <-> {p[1]}", batch_size=batch_size,
+                    overwrite=overwrite)
     return report, counts
+
+
+@dataclass
+class _LoadedFeatures:
+    """The features a task was sent, looked up like a ``FeatureSource``."""
+
+    by_image: dict[str, tuple[np.ndarray, np.ndarray]]
+
+    def get(self, image: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.by_image[image]
+
+
+@dataclass
+class _MatchTask:
+    """A batch of pairs with their features -> raw and verified matches, on a worker (or here)."""
+
+    matching: MatchingOptions
+    verification: VerificationOptions | None
+    cameras: Mapping[str, Camera] | None
+    poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None
+    matcher: Callable | None
+
+    def __call__(self, loaded: list[tuple[tuple[str, str], tuple | str]]) -> list[Computed]:
+        """``loaded``: per pair, ((keypoints, descriptors), (keypoints, descriptors)) or why they could not
+        be read. Result per pair: (verified matches (M, 3) or None, raw matches (M, 3), failure or None)."""
+        out = [Computed(pair, error=f) for pair, f in loaded if isinstance(f, str)]
+        ok = [pair for pair, f in loaded if not isinstance(f, str)]
+        feats = [f for _, f in loaded if not isinstance(f, str)]
+        if not ok:
+            return out
+        raw = _raw_matches(feats, ok, self.matching, self.matcher, self.cameras, self.poses)
+        results, status = [m for m, _ in raw], [None] * len(ok)
+        if self.verification is not None:
+            by_image = {n: f[k] for pair, f in zip(ok, feats) for k, n in enumerate(pair)}
+            results, status = _verify(ok, results, _LoadedFeatures(by_image), self.cameras, self.poses,
+                                      self.verification)
+        for pair, m, err, (raw_m, raw_s) in zip(ok, results, status, raw):
+            matches = None if err is not None else _with_scores(m, scores_of_kept(m, raw_m, raw_s))
+            out.append(Computed(pair, (matches, _with_scores(raw_m, raw_s), err)))
+        return out
 
 
 def unique_pairs(pairs: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -212,7 +250,7 @@ def _raw_matches(loaded: list, pairs: list[tuple[str, str]], matching: MatchingO
     return raw
 
 
-def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: FeatureSource,
+def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: FeatureSource | _LoadedFeatures,
             cameras: Mapping[str, Camera] | None, poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
             verification: VerificationOptions) -> tuple[list[np.ndarray], list[str | None]]:
     """Verified matches per pair, and None or the reason a pair failed."""

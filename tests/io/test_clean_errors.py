@@ -133,3 +133,13 @@ def test_fuzz_a_few_hundred_cases(tmp_path: Path) -> None:
     counts, bad = fuzz.fuzz(300, seed=1, timeout=10.0, work=tmp_path)
     assert bad == [] and counts["traceback"] == counts["hang"] == 0
     assert counts["clean error"] > 100 and counts["accepted"] > 10  # both kinds of outcome are exercised
+
+
+def test_warnings_quoting_huge_values_stay_short(tmp_path: Path, capsys) -> None:
+    root = _dataset(tmp_path / "ds")
+    (root / "sensors" / "records_camera.txt").write_text(V + "0, cam, a.png\n1, " + "x" * 100_000 + ", b.png\n")
+    kapture_print.main(["-i", str(root)])
+    captured = capsys.readouterr()
+    lines = (captured.out + captured.err).splitlines()
+    assert any("line 3, field 'device_id'" in line for line in lines), lines
+    assert max(len(line) for line in lines) < 400

@@ -1,0 +1,137 @@
+"""Batches in-process or on Dask: same outputs byte for byte, resumable, a killed worker retried."""
+
+from __future__ import annotations
+
+import filecmp
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from kapturelike.core.reconstruction import FeatureType
+from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
+from kapturelike.pipelines.executor import Computed, InProcess, make_executor, run_batches
+from kapturelike.pipelines.match_features import FeatureSource, match_and_verify
+from kapturelike.pipelines.steps import StepReport
+
+
+def test_run_batches_reports_failures_and_resumes():
+    written: dict[int, int] = {}
+
+    def compute(batch):
+        if 13 in batch:
+            raise ValueError("unlucky batch")
+        return [Computed(i, i * i) if i % 5 else Computed(i, error="multiple of five") for i in batch]
+
+    def write(item, result):
+        if item == 7:
+            raise OSError("disk full")
+        written[item] = result
+        return "negative" if item == 8 else None
+
+    report = StepReport("squares")
+    run_batches(report, list(range(1, 16)), lambda i: i in written, compute, write, InProcess(), batch_size=3,
+                progress=False)
+    assert report.items == 15 and report.skipped == 0
+    assert report.failures == {"5": "multiple of five", "10": "multiple of five", "15": "ValueError: unlucky batch",
+                               "7": "OSError: disk full", "8": "negative", "13": "ValueError: unlucky batch",
+                               "14": "ValueError: unlucky batch"}
+    assert report.done == 15 - 7 and written[4] == 16
+    again = StepReport("squares")
+    run_batches(again, list(range(1, 16)), lambda i: i in written, compute, write, InProcess(), batch_size=3,
+                progress=False)
+    assert again.skipped == len(written) and again.done == 0  # only the failed ones were tried again
+
+
+def test_make_executor_rejects_bad_local_count():
+    pytest.importorskip("distributed")
+    with pytest.raises(ValueError, match="local:N"):
+        make_executor("local:two")
+    assert isinstance(make_executor(""), InProcess)
+
+
+def _features(root: Path, names: list[str]) -> KaptureFeatureStore:
+    rng = np.random.default_rng(0)
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2, dtype_name="float32"))
+    store.write_type(FeatureType("descriptors", "sift", np.float32, 32, keypoints_type="sift", metric_type="L2",
+                                 dtype_name="float32"))
+    base = rng.normal(size=(300, 32)).astype(np.float32)
+    for name in names:
+        pick = rng.choice(300, 200, replace=False)
+        store.write("keypoints", "sift", name, (rng.random((200, 2)) * 640).astype(np.float32))
+        store.write("descriptors", "sift", name, base[pick] + 0.1 * rng.normal(size=(200, 32)).astype(np.float32))
+    return store
+
+
+def _matches_files(root: Path) -> list[Path]:
+    return sorted(p.relative_to(root) for p in (root / "reconstruction" / "matches").rglob("*") if p.is_file())
+
+
+def test_dask_matching_is_byte_identical_and_survives_a_killed_worker(tmp_path):
+    pytest.importorskip("distributed")
+    names = [f"img{i:02d}.jpg" for i in range(8)]
+    pairs = [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]
+    options = MatchingOptions(ratio_threshold=0.9)
+    here = _features(tmp_path / "here", names)
+    report, _ = match_and_verify(pairs, FeatureSource([here], "sift"), here, options, batch_size=2)
+    assert report.done == len(pairs) and not report.failures
+
+    def slow_mnn(loaded, sizes):  # pickled by value: slow enough to be killed mid-task
+        time.sleep(0.4)
+        return match_pairs_with_scores([(f1[1], f2[1]) for f1, f2 in loaded], options)
+
+    there = _features(tmp_path / "there", names)
+    executor = make_executor("local:2")
+    try:
+        pids = list(executor.client.run(os.getpid).values())
+        assert len(set(pids)) == 2 and os.getpid() not in pids
+        killed = []
+
+        matches_dir = tmp_path / "there" / "reconstruction" / "matches"
+
+        def kill_one_worker() -> None:  # once the first results are written, kill a worker mid-task
+            deadline = time.time() + 60
+            while time.time() < deadline and not (matches_dir.exists() and any(matches_dir.rglob("*.matches"))):
+                time.sleep(0.05)
+            os.kill(pids[0], signal.SIGKILL)
+            killed.append(pids[0])
+
+        killer = threading.Thread(target=kill_one_worker)
+        killer.start()
+        report, _ = match_and_verify(pairs, FeatureSource([there], "sift"), there, options, batch_size=2,
+                                     matcher=slow_mnn, executor=executor)
+        killer.join()
+    finally:
+        executor.close()
+    assert killed and report.done == len(pairs) and not report.failures
+    files = _matches_files(tmp_path / "here")
+    assert files == _matches_files(tmp_path / "there") and len(files) == len(pairs)
+    for rel in files:
+        assert filecmp.cmp(tmp_path / "here" / rel, tmp_path / "there" / rel, shallow=False), rel
+    assert not list((tmp_path / "there").rglob("*.tmp"))
+
+
+def test_mapping_on_a_local_cluster_writes_the_same_files(synthetic_map, tmp_path):
+    """Extraction and matching as Dask tasks (2 worker processes): every feature, matches and 3D file
+    is byte-identical to the in-process map of the session fixture."""
+    pytest.importorskip("distributed")
+    import dataclasses
+
+    from kapturelike.pipelines.config import PipelineConfig
+    from kapturelike.pipelines.mapping import run_mapping
+
+    scene, map_dir, result = synthetic_map
+    dask_map = run_mapping(scene.mapping, tmp_path / "map", dataclasses.replace(PipelineConfig(), scheduler="local:2"))
+    assert dask_map.num_points == result.num_points
+    here = sorted(p.relative_to(map_dir) for p in (map_dir / "reconstruction").rglob("*") if p.is_file())
+    there = sorted(p.relative_to(tmp_path / "map") for p in (tmp_path / "map" / "reconstruction").rglob("*")
+                   if p.is_file())
+    assert here == there
+    for rel in here:
+        assert filecmp.cmp(map_dir / rel, tmp_path / "map" / rel, shallow=False), rel
