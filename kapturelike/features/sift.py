@@ -186,5 +186,4 @@ def make_sift_extractor(options: SiftOptions | None = None) -> Extractor:
     def extract(image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return extract_sift(image, options)
 
-    extract.thread_safe = True  # a new OpenCV / pycolmap extractor per call, no shared state
     return extract

@@ -55,7 +55,7 @@ class TriangulationOptions:
     refinement_rounds: int = 2
     ba_loss: str = "SOFT_L1"
     ba_max_iterations: int = 50
-    ba_function_tolerance: float = 1e-6
+    ba_function_tolerance: float = 1e-4
     random_seed: int = 0
 
     def triangulator_options(self) -> pycolmap.IncrementalTriangulatorOptions:
