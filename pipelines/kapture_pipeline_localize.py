@@ -30,9 +30,11 @@ def print_run(run_result) -> None:
 
 
 def action(args: argparse.Namespace) -> int:
+    if not args.query:
+        raise ValueError("the query dataset is missing: give -q QUERY or --query QUERY")
     map_dir = map_dir_of(args, build_parser(), mapping=False)
     config, control = request(args, mapping=False, out_dir=args.output)
-    result = run_localization(map_dir, args.query, args.output, config, overwrite=args.overwrite, control=control)
+    result = run_localization(map_dir, args.query, args.output, config, overwrite=args.force, control=control)
     print_run(result)
     print(f"poses -> {result.out_dir / 'localized'}")
     return exit_code(result.reports)

@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
 def action(args: argparse.Namespace) -> int:
     map_dir = map_dir_of(args, build_parser(), mapping=True)
     config, control = request(args, mapping=True, out_dir=map_dir)
-    result = run_mapping(args.input, map_dir, config, overwrite=args.overwrite, control=control)
+    result = run_mapping(args.input, map_dir, config, overwrite=args.force, control=control)
     for report in result.reports:
         print(report.summary())
     print(f"map: {result.num_images} images, {result.num_pairs} pairs, {result.num_points} points, "

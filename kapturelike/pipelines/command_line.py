@@ -46,8 +46,10 @@ def add_common_arguments(parser: argparse.ArgumentParser, steps: tuple[str, ...]
     parser.add_argument("-v", "--verbose", nargs="?", type=verbosity, default=logging.WARNING, const=logging.INFO,
                         help="verbosity level (debug, info, warning, critical or a number); -v alone: info")
     parser.add_argument("--silent", "--quiet", dest="verbose", action="store_const", const=logging.CRITICAL)
-    parser.add_argument("-f", "-y", "--force", "--overwrite", dest="overwrite", action="store_true",
+    parser.add_argument("-f", "-y", "--force", "--overwrite", dest="force", action="store_true",
                         help="recompute what already exists")
+    parser.add_argument("--remove-intermediate", action="store_true", help="kapture-localization removes the "
+                        "proxy folders it builds; kapturelike builds none, so there is nothing to remove")
     parser.add_argument("--config", help="YAML configuration (see datasets/configs/default.yaml), or 0-3: "
                         "kapture-localization's COLMAP config index, i.e. the paper's localization preset")
     parser.add_argument("-kpt", "--keypoints-path", help="folder of keypoints computed before (kapture's "
@@ -85,6 +87,18 @@ def mapping_parser(prog: str = "kapture_pipeline_mapping") -> argparse.ArgumentP
     return parser
 
 
+class QueryOrQuiet(argparse.Action):
+    """``-q DIR`` is our short interface's query dataset, a bare ``-q`` kapture-localization's quiet flag:
+    both spellings are in users' scripts, and a bare flag can never be a folder name."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: str | None,
+                 option_string: str | None = None) -> None:
+        if values is None:
+            namespace.verbose = logging.CRITICAL
+        else:
+            namespace.query = values
+
+
 def localize_parser(prog: str = "kapture_pipeline_localize") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, allow_abbrev=False, description=(
         "map + query kapture -> poses, post-processing, evaluation, benchmark file"))
@@ -92,8 +106,10 @@ def localize_parser(prog: str = "kapture_pipeline_localize") -> argparse.Argumen
     parser.add_argument("--colmap-map", help="kapture-localization's name for MAP_DIR")
     parser.add_argument("-i", "--kapture-map", help="the map kapture (kapture-localization's interface; the map "
                         "in MAP_DIR already refers to it)")
-    parser.add_argument("-q", "--query", required=True, help="query kapture dataset (ground truth, if any, is "
-                        "used only for evaluation)")
+    parser.add_argument("-q", dest="verbose", nargs="?", action=QueryOrQuiet, default=argparse.SUPPRESS,
+                        metavar="QUERY", help="-q QUERY: the query kapture (our short interface); -q alone: quiet "
+                        "(kapture-localization's -q)")
+    parser.add_argument("--query", help="query kapture dataset (ground truth, if any, is used only for evaluation)")
     parser.add_argument("-o", "--output", required=True, help="OUT_DIR (resumable)")
     parser.add_argument("--merge-path", help="accepted; ignored (nothing is merged)")
     parser.add_argument("--benchmark-style", choices=sorted(BENCHMARK_STYLES), help="LTVL2020 file naming")

@@ -87,6 +87,15 @@ def test_short_interface_keeps_working():
     assert config.matching.ratio_threshold == 0.8 and config.localization_preset == "config1"
 
 
+def test_q_is_our_query_or_their_quiet():
+    ours = localize_parser().parse_args(["-m", "MAP", "-q", "QUERY", "-o", "OUT"])
+    assert ours.query == "QUERY" and ours.verbose == logging.WARNING
+    theirs = localize_parser().parse_args(["-i", "mapping", "--query", "QUERY", "--colmap-map", "MAP", "-q", "-o", "O"])
+    assert theirs.query == "QUERY" and theirs.verbose == logging.CRITICAL
+    assert localize_parser().parse_args(["-m", "MAP", "-o", "OUT"]).query is None  # the command refuses it
+    assert mapping_parser().parse_args(["-i", "m", "-o", "M", "-f", "--remove-intermediate"]).force
+
+
 def test_global_features_of_any_dtype_rank_by_dot_product(tmp_path):
     from kapturelike.pipelines.pairs_files import image_pairs_file
 
