@@ -128,7 +128,8 @@ def parse_pose(fields: list[str], path: Path, line: int) -> Pose:
 
 def first_non_unit_quaternion(quaternions: np.ndarray) -> int | None:
     """Row of the first quaternion whose norm differs from 1 beyond the tolerance (absent rows ignored)."""
-    norms = np.linalg.norm(np.asarray(quaternions, dtype=np.float64).reshape(-1, 4), axis=1)
+    with np.errstate(over="ignore"):  # a norm past the float range is inf: not unit, as it should be
+        norms = np.linalg.norm(np.asarray(quaternions, dtype=np.float64).reshape(-1, 4), axis=1)
     bad = np.flatnonzero(np.abs(norms - 1.0) > QUATERNION_TOLERANCE)
     return int(bad[0]) if len(bad) else None
 

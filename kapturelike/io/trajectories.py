@@ -111,7 +111,7 @@ def _fast_parse(path: Path, on_error: ErrorHandler = None) -> Trajectories | Non
             if (part.any(axis=1) != part.all(axis=1)).any():
                 return None  # partly empty: the line parser names it
         values[absent] = np.nan
-    if (np.linalg.norm(values[:, :4], axis=1) == 0).any():
+    if (values[:, :4] == 0).all(axis=1).any():
         return None  # a zero quaternion: the line parser names it
     bad = first_non_unit_quaternion(np.nan_to_num(values[:, :4], nan=1.0 / 2))  # absent rotation: unit
     if bad is not None:  # the line number, from the file's lines (rare: only for such a file)
