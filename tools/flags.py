@@ -123,6 +123,48 @@ def add_pairsfile_path(parser: argparse.ArgumentParser, required: bool = True,
                         help="pairs file: 'image, image, score' lines")
 
 
+def add_localizer_io(parser: argparse.ArgumentParser, input_help: str = "input kapture dataset folder",
+                     query_help: str = "query kapture dataset folder",
+                     output_help: str = "output folder or file") -> None:
+    """-i MAP, --query QUERY, -o OUT and --pairsfile-path of kapture-localization's localizers."""
+    parser.add_argument("-i", "--input", required=True, help=input_help)
+    parser.add_argument("--query", required=True, help=query_help)
+    parser.add_argument("-o", "--output", required=True, help=output_help)
+    add_pairsfile_path(parser, required=True)
+
+
+def add_rig_localization(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rig-ids", nargs="+", default=[], help="rig ids to localize as rigs")
+    parser.add_argument("--apply-rigs-remove", action="store_true", help="write camera poses instead of rig poses")
+
+
+def add_pycolmap_ransac(parser: argparse.ArgumentParser, max_error: float = 8.0) -> None:
+    """pycolmap's absolute-pose RANSAC options, with kapture-localization's defaults (the rig localizer's
+    inlier threshold is 12 px, the others' 8 px)."""
+    parser.add_argument("--max-error", type=float, default=max_error, help="RANSAC inlier threshold in pixels")
+    parser.add_argument("--min-inlier-ratio", type=float, default=0.01, help="smallest inlier ratio")
+    parser.add_argument("--min-num-iterations", type=int, default=1000, help="fewest RANSAC iterations")
+    parser.add_argument("--max-num-iterations", type=int, default=100000, help="most RANSAC iterations")
+    parser.add_argument("--confidence", type=float, default=0.9999, help="RANSAC confidence")
+
+
+def add_pyransaclib_ransac(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--inlier-threshold", type=float, default=8.0, help="RANSAC inlier threshold")
+    parser.add_argument("--number-lo-steps", type=int, default=10, help="local optimisation steps")
+    parser.add_argument("--min-num-iterations", type=int, default=200, help="fewest RANSAC iterations")
+    parser.add_argument("--max-num-iterations", type=int, default=100000, help="most RANSAC iterations")
+    parser.add_argument("--refine-poses", action="store_true", help="refine the poses")
+
+
+def add_correspondence_strategies(parser: argparse.ArgumentParser) -> None:
+    """How kapture-localization's localizers treat duplicate 2D-3D correspondences and rank map images."""
+    parser.add_argument("--duplicate-strategy", default="ignore",
+                        choices=["keep", "ignore_strict", "ignore", "ignore_same_kpid", "ignore_same_p3did"],
+                        help="what to do with duplicate 2D-3D correspondences")
+    parser.add_argument("--rerank-strategy", choices=["none", "matches_count", "correspondences_count"],
+                        default="none", help="how to re-rank the map images")
+
+
 def add_rig(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-rig", "--rig", dest="rig", default=None, help="COLMAP rig json file to write")
 

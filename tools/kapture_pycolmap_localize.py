@@ -16,28 +16,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_pycolmap_localize", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="dataset with the map, keypoints and matches")
-    parser.add_argument("--query", required=True, help="kapture dataset of the images to localize")
-    parser.add_argument("-o", "--output", required=True, help="kapture dataset to write the poses to")
-    flags.add_pairsfile_path(parser, required=True)
-    parser.add_argument("--max-error", type=float, default=8.0, help="RANSAC inlier threshold in pixels")
-    parser.add_argument("--min-inlier-ratio", type=float, default=0.01, help="smallest inlier ratio")
-    parser.add_argument("--min-num-iterations", type=int, default=1000, help="fewest RANSAC iterations")
-    parser.add_argument("--max-num-iterations", type=int, default=100000, help="most RANSAC iterations")
-    parser.add_argument("--confidence", type=float, default=0.9999, help="RANSAC confidence")
+    flags.add_localizer_io(parser, "dataset with the map, keypoints and matches",
+                           "kapture dataset of the images to localize", "kapture dataset to write the poses to")
+    flags.add_pycolmap_ransac(parser)
     parser.add_argument("--keypoints-type", help="keypoints type")
-    parser.add_argument(
-        "--duplicate-strategy",
-        choices=["keep", "ignore_strict", "ignore", "ignore_same_kpid", "ignore_same_p3did"],
-        default="ignore",
-        help="what to do with duplicate 2D-3D correspondences",
-    )
-    parser.add_argument(
-        "--rerank-strategy",
-        choices=["none", "matches_count", "correspondences_count"],
-        default="none",
-        help="how to re-rank the map images",
-    )
+    flags.add_correspondence_strategies(parser)
     parser.add_argument("--write-detailed-report", action="store_true", help="write a report per query")
     return parser
 

@@ -13,30 +13,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_pycolmap_rig_localize", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
-    parser.add_argument("--query", required=True, help="query kapture dataset folder")
-    parser.add_argument("-o", "--output", required=True, help="output folder or file")
-    flags.add_pairsfile_path(parser, required=True)
-    parser.add_argument("--rig-ids", nargs="+", default=[], help="rig ids to localize as rigs")
-    parser.add_argument("--apply-rigs-remove", action="store_true", help="write camera poses instead of rig poses")
-    parser.add_argument("--max-error", type=float, default=12.0, help="RANSAC inlier threshold in pixels")
-    parser.add_argument("--min-inlier-ratio", type=float, default=0.01, help="smallest inlier ratio")
-    parser.add_argument("--min-num-iterations", type=int, default=1000, help="fewest RANSAC iterations")
-    parser.add_argument("--max-num-iterations", type=int, default=100000, help="most RANSAC iterations")
-    parser.add_argument("--confidence", type=float, default=0.9999, help="RANSAC confidence")
+    flags.add_localizer_io(parser)
+    flags.add_rig_localization(parser)
+    flags.add_pycolmap_ransac(parser, max_error=12.0)
     parser.add_argument("--keypoints-type", help="keypoints type")
-    parser.add_argument(
-        "--duplicate-strategy",
-        choices=["keep", "ignore_strict", "ignore", "ignore_same_kpid", "ignore_same_p3did"],
-        default="ignore",
-        help="what to do with duplicate 2D-3D correspondences",
-    )
-    parser.add_argument(
-        "--rerank-strategy",
-        choices=["none", "matches_count", "correspondences_count"],
-        default="none",
-        help="how to re-rank the map images",
-    )
+    flags.add_correspondence_strategies(parser)
     parser.add_argument("--write-detailed-report", action="store_true", help="write a report per query")
     return parser
 

@@ -13,28 +13,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_pyransaclib_localize", __doc__)
     flags.add_verbosity(parser)
     flags.add_force(parser)
-    parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
-    parser.add_argument("--query", required=True, help="query kapture dataset folder")
-    parser.add_argument("-o", "--output", required=True, help="output folder or file")
-    flags.add_pairsfile_path(parser, required=True)
-    parser.add_argument("--inlier-threshold", type=float, default=8.0, help="RANSAC inlier threshold")
-    parser.add_argument("--number-lo-steps", type=int, default=10, help="local optimisation steps")
-    parser.add_argument("--min-num-iterations", type=int, default=200, help="fewest RANSAC iterations")
-    parser.add_argument("--max-num-iterations", type=int, default=100000, help="most RANSAC iterations")
-    parser.add_argument("--refine-poses", action="store_true", help="refine the poses")
+    flags.add_localizer_io(parser)
+    flags.add_pyransaclib_ransac(parser)
     parser.add_argument("--keypoints-type", help="keypoints type")
-    parser.add_argument(
-        "--duplicate-strategy",
-        choices=["keep", "ignore_strict", "ignore", "ignore_same_kpid", "ignore_same_p3did"],
-        default="ignore",
-        help="what to do with duplicate 2D-3D correspondences",
-    )
-    parser.add_argument(
-        "--rerank-strategy",
-        choices=["none", "matches_count", "correspondences_count"],
-        default="none",
-        help="how to re-rank the map images",
-    )
+    flags.add_correspondence_strategies(parser)
     parser.add_argument("--write-detailed-report", action="store_true", help="write a report per query")
     return parser
 
