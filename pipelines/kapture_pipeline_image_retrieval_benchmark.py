@@ -9,23 +9,29 @@ from kapturelike.tools import flags
 from kapturelike.tools.cli import ToolUnavailable, make_parser, run
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("kapture_pipeline_image_retrieval_benchmark", __doc__)
+def benchmark_parser(prog: str, description: str, from_pairsfile: bool) -> argparse.ArgumentParser:
+    """kapture-localization's two retrieval-benchmark pipelines differ only in where the pairs come from:
+    a pairs file, or global features (then also --topk and the compute_image_pairs step)."""
+    parser = make_parser(prog, description)
     flags.add_verbosity(parser)
     flags.add_force(parser)
     parser.add_argument("-i", "--kapture-map", required=True, help="map kapture dataset folder")
     parser.add_argument("--query", required=True, help="query kapture dataset folder")
     parser.add_argument("--merge-path", help="merged kapture dataset folder")
+    if from_pairsfile:
+        flags.add_pairsfile_path(parser, required=True)
     parser.add_argument("-kpt", "--keypoints-path", required=True, help="keypoints path")
     parser.add_argument("-desc", "--descriptors-path", required=True, help="descriptors path")
-    parser.add_argument("-gfeat", "--global-features-path", required=True, help="global features path")
+    if not from_pairsfile:
+        parser.add_argument("-gfeat", "--global-features-path", required=True, help="global features path")
     parser.add_argument("-matches", "--matches-path", required=True, help="matches path")
     parser.add_argument("-matches-gv", "--matches-gv-path", required=True, help="matches gv path")
     parser.add_argument("--colmap-map", required=True, help="COLMAP map folder")
     parser.add_argument("-o", "--output", required=True, help="output folder or file")
     flags.add_colmap_binary(parser)
     flags.add_python_binary(parser)
-    parser.add_argument("--topk", type=int, default=20, help="number of best pairs kept per image")
+    if not from_pairsfile:
+        parser.add_argument("--topk", type=int, default=20, help="number of best pairs kept per image")
     parser.add_argument("--config", type=int, choices=[0, 1, 2, 3], default=1, help="configuration number")
     parser.add_argument(
         "--benchmark-style",
@@ -44,8 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-s",
         "--skip",
         nargs="+",
-        choices=[
-            "compute_image_pairs",
+        choices=[*([] if from_pairsfile else ["compute_image_pairs"]),
             "compute_matches",
             "geometric_verification",
             "global_sfm",
@@ -59,9 +64,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--keypoints-type", help="keypoints type")
     parser.add_argument("--descriptors-type", help="descriptors type")
-    parser.add_argument("--global-features-type", help="global features type")
+    if not from_pairsfile:
+        parser.add_argument("--global-features-type", help="global features type")
     parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate files")
     return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    return benchmark_parser("kapture_pipeline_image_retrieval_benchmark", __doc__, from_pairsfile=False)
 
 
 def action(args: argparse.Namespace) -> int | None:

@@ -5,64 +5,12 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.pipeline_tools.kapture_pipeline_image_retrieval_benchmark import action, benchmark_parser
+from kapturelike.tools.cli import run
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = make_parser("kapture_pipeline_image_retrieval_benchmark_from_pairsfile", __doc__)
-    flags.add_verbosity(parser)
-    flags.add_force(parser)
-    parser.add_argument("-i", "--kapture-map", required=True, help="map kapture dataset folder")
-    parser.add_argument("--query", required=True, help="query kapture dataset folder")
-    parser.add_argument("--merge-path", help="merged kapture dataset folder")
-    flags.add_pairsfile_path(parser, required=True)
-    parser.add_argument("-kpt", "--keypoints-path", required=True, help="keypoints path")
-    parser.add_argument("-desc", "--descriptors-path", required=True, help="descriptors path")
-    parser.add_argument("-matches", "--matches-path", required=True, help="matches path")
-    parser.add_argument("-matches-gv", "--matches-gv-path", required=True, help="matches gv path")
-    parser.add_argument("--colmap-map", required=True, help="COLMAP map folder")
-    parser.add_argument("-o", "--output", required=True, help="output folder or file")
-    flags.add_colmap_binary(parser)
-    flags.add_python_binary(parser)
-    parser.add_argument("--config", type=int, choices=[0, 1, 2, 3], default=1, help="configuration number")
-    parser.add_argument(
-        "--benchmark-style",
-        choices=[
-            "Default",
-            "RobotCar_Seasons",
-            "Gangnam_Station",
-            "Hyundai_Department_Store",
-            "RIO10",
-            "ETH_Microsoft",
-        ],
-        default="Default",
-        help="benchmark file naming",
-    )
-    parser.add_argument(
-        "-s",
-        "--skip",
-        nargs="+",
-        choices=[
-            "compute_matches",
-            "geometric_verification",
-            "global_sfm",
-            "local_sfm",
-            "pose_approximation",
-            "evaluate",
-            "export_LTVL2020",
-        ],
-        default=[],
-        help="steps to skip",
-    )
-    parser.add_argument("--keypoints-type", help="keypoints type")
-    parser.add_argument("--descriptors-type", help="descriptors type")
-    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate files")
-    return parser
-
-
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("the image retrieval benchmark pipeline is not implemented here")
+    return benchmark_parser("kapture_pipeline_image_retrieval_benchmark_from_pairsfile", __doc__, from_pairsfile=True)
 
 
 def main(argv: list[str] | None = None) -> int:
