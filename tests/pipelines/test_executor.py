@@ -69,6 +69,23 @@ def _features(root: Path, names: list[str]) -> KaptureFeatureStore:
     return store
 
 
+def _kill_when_written(pid: int, matches_dir: Path) -> tuple[threading.Thread, list[int]]:
+    """A started thread that SIGKILLs the worker process ``pid`` once the first matches file is written
+    (tasks are then in flight); the list receives ``pid`` when it is done."""
+    killed: list[int] = []
+
+    def kill() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (matches_dir.exists() and any(matches_dir.rglob("*.matches"))):
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    return killer, killed
+
+
 def _matches_files(root: Path) -> list[Path]:
     return sorted(p.relative_to(root) for p in (root / "reconstruction" / "matches").rglob("*") if p.is_file())
 
@@ -91,19 +108,7 @@ def test_dask_matching_is_byte_identical_and_survives_a_killed_worker(tmp_path):
     try:
         pids = list(executor.client.run(os.getpid).values())
         assert len(set(pids)) == 2 and os.getpid() not in pids
-        killed = []
-
-        matches_dir = tmp_path / "there" / "reconstruction" / "matches"
-
-        def kill_one_worker() -> None:  # once the first results are written, kill a worker mid-task
-            deadline = time.time() + 60
-            while time.time() < deadline and not (matches_dir.exists() and any(matches_dir.rglob("*.matches"))):
-                time.sleep(0.05)
-            os.kill(pids[0], signal.SIGKILL)
-            killed.append(pids[0])
-
-        killer = threading.Thread(target=kill_one_worker)
-        killer.start()
+        killer, killed = _kill_when_written(pids[0], tmp_path / "there" / "reconstruction" / "matches")
         report, _ = match_and_verify(pairs, FeatureSource([there], "sift"), there, options, batch_size=2,
                                      matcher=slow_mnn, executor=executor)
         killer.join()
@@ -161,18 +166,7 @@ def test_localization_on_a_cluster_gives_the_same_matches_and_poses(synthetic_ma
     cluster = make_executor("local:2")  # started here so that the test knows its worker processes
     try:
         pids = list(cluster.client.run(os.getpid).values())
-        matches_dir = tmp_path / "there" / "reconstruction" / "matches"
-        killed = []
-
-        def kill_one_worker() -> None:
-            deadline = time.time() + 60
-            while time.time() < deadline and not (matches_dir.exists() and any(matches_dir.rglob("*.matches"))):
-                time.sleep(0.01)
-            os.kill(pids[0], signal.SIGKILL)
-            killed.append(pids[0])
-
-        killer = threading.Thread(target=kill_one_worker)
-        killer.start()
+        killer, killed = _kill_when_written(pids[0], tmp_path / "there" / "reconstruction" / "matches")
         there = run_localization(map_dir, scene.query, tmp_path / "there",
                                  dataclasses.replace(config, scheduler=cluster.client.scheduler.address))
         killer.join()
