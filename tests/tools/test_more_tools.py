@@ -1,0 +1,103 @@
+"""kapture tools made real in the second drop-in round: extract_exif (EXIF read without Pillow),
+export_4seasons_pairs, create_3D_model_from_depth. Inputs are written here; kapture reads our outputs."""
+
+from __future__ import annotations
+
+import struct
+from pathlib import Path
+
+import cv2
+import kapture.io.csv as kcsv
+import numpy as np
+import pytest
+
+from kapturelike.io.exif import gps_position, read_exif
+from kapturelike.tools import kapture_extract_exif
+
+
+def _tiff(order: str, gps: list[tuple[int, int, bytes]]) -> bytes:
+    """A TIFF structure: IFD0 with one entry (the GPS IFD pointer), then the GPS IFD with ``gps`` entries
+    (tag, type, value bytes); values longer than 4 bytes go after the IFD."""
+    fmt = "<" if order == "II" else ">"
+    ifd0_at = 8
+    gps_at = ifd0_at + 2 + 12 + 4
+    data_at = gps_at + 2 + 12 * len(gps) + 4
+    head = order.encode() + struct.pack(fmt + "HL", 42, ifd0_at)
+    ifd0 = struct.pack(fmt + "H", 1) + struct.pack(fmt + "HHLL", 0x8825, 4, 1, gps_at) + struct.pack(fmt + "L", 0)
+    entries, data = b"", b""
+    sizes = {1: 1, 2: 1, 3: 2, 5: 8}
+    for tag, type_id, value in gps:
+        count = len(value) // sizes[type_id]
+        if len(value) <= 4:
+            entries += struct.pack(fmt + "HHL", tag, type_id, count) + value.ljust(4, b"\0")
+        else:
+            entries += struct.pack(fmt + "HHLL", tag, type_id, count, data_at + len(data))
+            data += value
+    return head + ifd0 + struct.pack(fmt + "H", len(gps)) + entries + struct.pack(fmt + "L", 0) + data
+
+
+def _rationals(order: str, *pairs: tuple[int, int]) -> bytes:
+    fmt = "<" if order == "II" else ">"
+    return b"".join(struct.pack(fmt + "LL", n, d) for n, d in pairs)
+
+
+def _jpeg_with_exif(path: Path, tiff: bytes | None) -> None:
+    ok, jpeg = cv2.imencode(".jpg", np.full((6, 8, 3), 128, np.uint8))
+    assert ok
+    jpeg = jpeg.tobytes()
+    if tiff is not None:
+        body = b"Exif\0\0" + tiff
+        jpeg = jpeg[:2] + b"\xff\xe1" + struct.pack(">H", len(body) + 2) + body + jpeg[2:]
+    path.write_bytes(jpeg)
+
+
+def _gps_tiff(order: str, lat: tuple, lat_ref: str, lon: tuple, lon_ref: str, alt: tuple | None,
+              below_sea: bool = False) -> bytes:
+    entries = [(1, 2, lat_ref.encode() + b"\0"), (2, 5, _rationals(order, *lat)),
+               (3, 2, lon_ref.encode() + b"\0"), (4, 5, _rationals(order, *lon))]
+    if alt is not None:
+        entries += [(5, 1, b"\x01" if below_sea else b"\x00"), (6, 5, _rationals(order, alt))]
+    entries.append((11, 5, _rationals(order, (5, 2))))
+    return _tiff(order, entries)
+
+
+def test_exif_parser_reads_both_byte_orders(tmp_path: Path) -> None:
+    for order in ("II", "MM"):
+        image = tmp_path / f"{order}.jpg"
+        _jpeg_with_exif(image, _gps_tiff(order, ((52, 1), (31, 1), (810, 100)), "N", ((13, 1), (24, 1), (106, 100)),
+                                         "W", (27, 1), below_sea=True))
+        lon, lat, alt, dop = gps_position(read_exif(image))
+        assert lat == pytest.approx(52 + 31 / 60 + 8.10 / 3600)
+        assert lon == pytest.approx(-(13 + 24 / 60 + 1.06 / 3600))
+        assert (alt, dop) == (-27.0, 2.5)  # AltitudeRef 1: below sea level
+    plain = tmp_path / "plain.jpg"
+    _jpeg_with_exif(plain, None)
+    assert read_exif(plain) is None
+
+
+def test_extract_exif_documented_command(tmp_path: Path) -> None:
+    """kapture's command line ``kapture_extract_exif.py -i DATASET``; kapture reads the sensors and the gnss
+    records we add (kapture's own tool needs Pillow and piexif, absent here)."""
+    root = tmp_path / "dataset"
+    images = root / "sensors/records_data"
+    images.mkdir(parents=True)
+    (root / "sensors/sensors.txt").write_text("# kapture format: 1.1\n# sensor_id, name, sensor_type, model, "
+                                              "model_params+\ncam, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n")
+    (root / "sensors/records_camera.txt").write_text("# kapture format: 1.1\n# timestamp, device_id, image_path\n"
+                                                     "1, cam, a.jpg\n2, cam, b.jpg\n3, cam, c.jpg\n")
+    _jpeg_with_exif(images / "a.jpg", _gps_tiff("MM", ((48, 1), (51, 1), (2400, 100)), "N",
+                                                ((2, 1), (21, 1), (300, 100)), "E", (35, 1)))
+    _jpeg_with_exif(images / "b.jpg", _gps_tiff("II", ((33, 1), (52, 1), (0, 1)), "S",
+                                                ((151, 1), (12, 1), (3600, 100)), "E", None))
+    _jpeg_with_exif(images / "c.jpg", None)  # no EXIF: no record, a warning (kapture's tool crashes)
+    assert kapture_extract_exif.main(["-v", "info", "-i", str(root)]) == 0
+    theirs = kcsv.kapture_from_dir(str(root))
+    assert theirs.sensors["GPS_cam"].sensor_type == "gnss"
+    assert theirs.sensors["GPS_cam"].sensor_params == ["EPSG:4326"]
+    assert theirs.sensors["cam"].sensor_type == "camera"
+    gnss = theirs.records_gnss
+    assert sorted(gnss.keys()) == [1, 2]
+    a, b = gnss[1]["GPS_cam"], gnss[2]["GPS_cam"]
+    assert (a.x, a.y, a.z, a.dop) == pytest.approx((2 + 21 / 60 + 3 / 3600, 48 + 51 / 60 + 24 / 3600, 35.0, 2.5))
+    assert (b.x, b.y, b.z) == pytest.approx((151 + 12 / 60 + 36 / 3600, -(33 + 52 / 60), 0.0))
+    assert a.utc == 0
