@@ -4,15 +4,20 @@ export_4seasons_pairs, create_3D_model_from_depth. Inputs are written here; kapt
 from __future__ import annotations
 
 import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
+import kapture
 import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
 from kapturelike.io.exif import gps_position, read_exif
-from kapturelike.tools import kapture_extract_exif
+from kapturelike.tools import kapture_export_4seasons_pairs, kapture_extract_exif
+
+KAPTURE_TOOLS = Path(kapture.__file__).resolve().parents[1] / "tools"
 
 
 def _tiff(order: str, gps: list[tuple[int, int, bytes]]) -> bytes:
@@ -101,3 +106,53 @@ def test_extract_exif_documented_command(tmp_path: Path) -> None:
     assert (a.x, a.y, a.z, a.dop) == pytest.approx((2 + 21 / 60 + 3 / 3600, 48 + 51 / 60 + 24 / 3600, 35.0, 2.5))
     assert (b.x, b.y, b.z) == pytest.approx((151 + 12 / 60 + 36 / 3600, -(33 + 52 / 60), 0.0))
     assert a.utc == 0
+
+
+def _kapture_tool(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, str(KAPTURE_TOOLS / f"{name}.py"), *args], capture_output=True, text=True,
+                          timeout=120)
+
+
+def _four_seasons(root: Path) -> None:
+    """Two sequences of a rig 'car' (two cameras) in one kapture; records carry made-up timestamps, the image
+    names the real ones (what kapture's healing is for)."""
+    rng = np.random.default_rng(4)
+    sensors = ["# kapture format: 1.1", "cam0, , camera, PINHOLE, 8, 6, 5, 5, 4, 3",
+               "cam1, , camera, PINHOLE, 8, 6, 5, 5, 4, 3"]
+    rigs = ["# kapture format: 1.1", "car, cam0, 1, 0, 0, 0, 0, 0, 0", "car, cam1, 1, 0, 0, 0, 0.3, 0, 0"]
+    records, traj = ["# kapture format: 1.1"], ["# kapture format: 1.1"]
+    for i, real in enumerate([1000, 1001, 2000, 2001]):
+        records += [f"{i}, cam0, seq/cam0/{real}.png", f"{i}, cam1, seq/cam1/{real}.png"]
+        q = rng.normal(size=4)
+        q /= np.linalg.norm(q)
+        t = rng.normal(size=3)
+        traj.append(f"{i}, car, " + ", ".join(map(str, [*q, *t])))
+    for name, lines in (("sensors", sensors), ("rigs", rigs), ("records_camera", records), ("trajectories", traj)):
+        (root / "sensors").mkdir(parents=True, exist_ok=True)
+        (root / f"sensors/{name}.txt").write_text("\n".join(lines) + "\n")
+
+
+def test_export_4seasons_pairs_as_kapture(tmp_path: Path) -> None:
+    """kapture's own tool is the oracle: same pairs, same relative poses (up to the quaternion's sign)."""
+    root = tmp_path / "kapture"
+    _four_seasons(root)
+    pairs = tmp_path / "pairs.txt"
+    pairs.write_text("1000 2000\n1001 2001\n2000 1000\n")
+    ours, theirs = tmp_path / "ours.txt", tmp_path / "theirs.txt"
+    assert kapture_export_4seasons_pairs.main(["-i", str(root), "-p", str(pairs), "-o", str(ours)]) == 0
+    done = _kapture_tool("kapture_export_4seasons_pairs", "-i", str(root), "-p", str(pairs), "-o", str(theirs))
+    assert done.returncode == 0, done.stderr
+    a, b = np.loadtxt(ours, ndmin=2), np.loadtxt(theirs, ndmin=2)
+    assert a.shape == b.shape == (3, 9)
+    assert np.array_equal(a[:, :2], b[:, :2])
+    np.testing.assert_allclose(a[:, 2:5], b[:, 2:5], atol=1e-9)
+    sign = np.sign(np.sum(a[:, 5:] * b[:, 5:], axis=1, keepdims=True))
+    np.testing.assert_allclose(a[:, 5:], sign * b[:, 5:], atol=1e-9)
+    # without healing the record timestamps (0..3) are the keys (kapture's tool fails on a single pair)
+    pairs.write_text("0 2\n3 1\n")
+    assert kapture_export_4seasons_pairs.main(["-i", str(root), "-p", str(pairs), "-o", str(ours), "--no_heal"]) == 0
+    assert _kapture_tool("kapture_export_4seasons_pairs", "-i", str(root), "-p", str(pairs), "-o", str(theirs),
+                         "--no_heal").returncode == 0
+    np.testing.assert_allclose(np.abs(np.loadtxt(ours)), np.abs(np.loadtxt(theirs)), atol=1e-9)
+    pairs.write_text("0 7\n")
+    assert kapture_export_4seasons_pairs.main(["-i", str(root), "-p", str(pairs), "-o", str(ours), "--no_heal"]) == 1
