@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from kapturelike.io.exif import gps_position, read_exif
-from kapturelike.tools import kapture_export_4seasons_pairs, kapture_extract_exif
+from kapturelike.tools import kapture_create_3D_model_from_depth, kapture_export_4seasons_pairs, kapture_extract_exif
 
 KAPTURE_TOOLS = Path(kapture.__file__).resolve().parents[1] / "tools"
 
@@ -156,3 +156,57 @@ def test_export_4seasons_pairs_as_kapture(tmp_path: Path) -> None:
     np.testing.assert_allclose(np.abs(np.loadtxt(ours)), np.abs(np.loadtxt(theirs)), atol=1e-9)
     pairs.write_text("0 7\n")
     assert kapture_export_4seasons_pairs.main(["-i", str(root), "-p", str(pairs), "-o", str(ours), "--no_heal"]) == 1
+
+
+def _rgbd(root: Path) -> None:
+    """A PINHOLE camera 'kinect' (f 10, c (8, 6), 16 x 12) with its registered depth sensor; a plane at depth 2.
+    Image a.png at the origin (shifted 13 mm off the voxel boundaries), b.png 0.2 m to the right, c.png without
+    depth. Keypoints: a (2,3) (8,6) (14,9: depth 0) (8,6 again); b (7,6: the point of a's (8,6)) (0,0)."""
+    params = "PINHOLE, 16, 12, 10, 10, 8, 6"
+    files = {
+        "sensors/sensors.txt": f"kinect, , camera, {params}\nkinect_depth_reg, , depth, {params}\n",
+        "sensors/records_camera.txt": "0, kinect, a.png\n1, kinect, b.png\n2, kinect, c.png\n",
+        "sensors/records_depth.txt": "0, kinect_depth_reg, a.depth\n1, kinect_depth_reg, b.depth\n",
+        "sensors/trajectories.txt": "0, kinect, 1, 0, 0, 0, -0.013, -0.013, 0\n"
+                                    "1, kinect, 1, 0, 0, 0, -0.213, -0.013, 0\n2, kinect, 1, 0, 0, 0, 0, 0, 0\n",
+        "reconstruction/keypoints/r2d2/keypoints.txt": "r2d2, float32, 2\n",
+    }
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# kapture format: 1.1\n" + text)
+    data = root / "sensors/records_data"
+    data.mkdir(parents=True)
+    depth = np.full((12, 16), 2.0, np.float32)
+    depth[9, 14] = 0
+    depth.tofile(data / "a.depth")
+    np.full((12, 16), 2.0, np.float32).tofile(data / "b.depth")
+    for name, rgb in (("a.png", (10, 20, 30)), ("b.png", (40, 50, 60)), ("c.png", (0, 0, 0))):
+        cv2.imwrite(str(data / name), np.full((12, 16, 3), rgb[::-1], np.uint8))
+    kpts = {"a.png": [[2, 3], [8, 6], [14, 9], [8, 6]], "b.png": [[7, 6], [0, 0]], "c.png": [[1, 1]]}
+    for name, kp in kpts.items():
+        np.asarray(kp, np.float32).tofile(root / f"reconstruction/keypoints/r2d2/{name}.kpt")
+
+
+def test_create_3d_model_from_depth_documented_command(tmp_path: Path, monkeypatch) -> None:
+    """run_7scenes_rgbd.sh's command line; kapture reads the model (kapture-localization is not installed:
+    the expected points are worked out by hand)."""
+    _rgbd(tmp_path / "mapping")
+    monkeypatch.chdir(tmp_path)
+    command = ("kapture_create_3D_model_from_depth.py -v debug -f -i mapping -o mapping_rgbd -d kinect_depth_reg "
+               "--topk 20000 --cellsizes 10 5 1 0.1 0.01 --keypoints-type r2d2")
+    assert kapture_create_3D_model_from_depth.main(command.split()[1:]) == 0
+    theirs = kcsv.kapture_from_dir(str(tmp_path / "mapping_rgbd"))
+    expected = np.array([[-1.187, -0.587, 2, 10, 20, 30], [0.013, 0.013, 2, 10, 20, 30],
+                         [-1.387, -1.187, 2, 40, 50, 60]])
+    np.testing.assert_allclose(np.asarray(theirs.points3d), expected, atol=1e-9)
+    # kapture_from_dir keeps observations of images with keypoint files only (the script links them next)
+    observations = kcsv.observations_from_file(str(tmp_path / "mapping_rgbd/reconstruction/observations.txt"))
+    observed = {p: sorted(observations[p, "r2d2"]) for p in range(3)}
+    assert observed == {0: [("a.png", 0)], 1: [("a.png", 1), ("b.png", 0)], 2: [("b.png", 1)]}
+    assert (tmp_path / "mapping_rgbd/reconstruction/keypoints/r2d2/keypoints.txt").is_file()
+    # --topk 1 keeps the first keypoint of each image; an existing output needs -f
+    assert kapture_create_3D_model_from_depth.main(["-i", "mapping", "-o", "mapping_rgbd", "-d", "kinect_depth_reg",
+                                                    "--topk", "1"]) == 1
+    assert kapture_create_3D_model_from_depth.main(["-i", "mapping", "-o", "mapping_rgbd", "-d", "kinect_depth_reg",
+                                                    "--topk", "1", "-f"]) == 0
+    assert len(kcsv.kapture_from_dir(str(tmp_path / "mapping_rgbd")).points3d) == 2
