@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from kapturelike.core.pose import compose
-from kapturelike.core.reconstruction import FeatureType, Kapture
+from kapturelike.core.reconstruction import FeatureType, Kapture, Observations
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
@@ -25,6 +25,7 @@ from kapturelike.tools import (
     kapture_colmap_build_map,
     kapture_colmap_localize,
     kapture_import_colmap,
+    kapture_pycolmap_rig_localize,
     kapture_pyransaclib_localize,
 )
 
@@ -53,10 +54,11 @@ def _points(n: int = 120, seed: int = 0) -> np.ndarray:
 
 
 def _write_scene(root: Path, queries: dict[str, tuple], query_sensor: dict[str, str] | None = None,
-                 rigs: dict | None = None) -> tuple[Path, Path, Path, Path]:
+                 rigs: dict | None = None, num_matches: dict[str, int] | None = None) -> tuple[Path, Path, Path, Path]:
     """mapping/ (posed map images, keypoints, map-map matches), mapping_query/ (the same plus the queries'
-    keypoints and query-map matches, no query pose), query/ (query sensors and records) and pairs.txt.
-    Each image's keypoint i is the projection of point i, so every match is (i, i)."""
+    keypoints and query-map matches, no query pose, the map's points and observations), query/ (query sensors,
+    records, rigs) and pairs.txt. Each image's keypoint i is the projection of point i, so every match is (i, i);
+    a query of ``num_matches`` keeps only its first matches."""
     points = _points()
     map_names = [f"map/m{i}.jpg" for i in range(len(MAP_CENTRES))]
     map_poses = {n: (np.array([1.0, 0, 0, 0]), np.array([-x, 0.0, 0.0])) for n, x in zip(map_names, MAP_CENTRES)}
@@ -85,7 +87,11 @@ def _write_scene(root: Path, queries: dict[str, tuple], query_sensor: dict[str, 
         if folder == "mapping_query":
             for name in queries:
                 for m in map_names:
-                    store.write_matches("sift", name, m, identity)
+                    store.write_matches("sift", name, m, identity[:(num_matches or {}).get(name, len(points))])
+            k.points3d = np.column_stack([points, np.full((len(points), 3), 128.0)])
+            k.observations = Observations.from_lists([(i, "sift", n, i) for i in range(len(points))
+                                                      for n in map_names])
+            save_kapture(k, root / folder)
         folders[folder] = root / folder
     query = Kapture(sensors={s: CAMERA for s in query_sensor.values()},
                     records={"camera": Records.camera(query_records)})
@@ -166,12 +172,6 @@ def test_colmap_localize_without_database_or_model(tmp_path: Path, monkeypatch, 
 
 def test_pyransaclib_localize_uses_pycolmap(tmp_path: Path, capsys) -> None:
     _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
-    kmap = load_kapture(mapping_query)
-    kmap.points3d = np.column_stack([_points(), np.zeros((120, 3))])
-    from kapturelike.core.reconstruction import Observations
-    kmap.observations = Observations.from_lists([(i, "sift", n, i) for i in range(120)
-                                                 for n in kmap.image_names() if n.startswith("map/")])
-    save_kapture(kmap, mapping_query)
     command = (f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} "
                "--inlier-threshold 8 --number-lo-steps 10 --min-num-iterations 100 --max-num-iterations 1000 "
                "--refine-poses")
@@ -183,4 +183,48 @@ def test_pyransaclib_localize_uses_pycolmap(tmp_path: Path, capsys) -> None:
         _assert_pose(poses[name], q, t)
 
 
-_ = compose  # used by the rig tests below
+RIG = {"qcam0": Pose([1.0, 0, 0, 0], [0.0, 0, 0]),  # cam_from_rig
+       "qcam1": Pose([0.9962, 0.0, 0.0872, 0.0], [-0.3, 0.0, 0.0])}
+RIG_POSES = {100: ([0.9998, 0.01, -0.015, 0.005], [0.2, -0.1, 0.3]), 101: ([1.0, 0, 0, 0], [-0.1, 0.05, -0.2])}
+
+
+def _rig_truth() -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """image name -> true cam_from_world = cam_from_rig * rig_from_world of each rig camera and timestamp."""
+    truth = {}
+    for ts, (q, t) in RIG_POSES.items():
+        for cam, cam_from_rig in RIG.items():
+            cq, ct = compose(cam_from_rig.q[None], cam_from_rig.t[None], np.array(q, float)[None] / np.linalg.norm(q),
+                             np.array(t, float)[None])
+            truth[f"query/{ts}_{cam}.jpg"] = (cq[0], ct[0])
+    return truth
+
+
+def _rig_scene(root: Path, num_matches: dict[str, int] | None = None) -> tuple[Path, Path, Path]:
+    truth = _rig_truth()
+    sensor_of = {name: name.split("_", 1)[1][:-4] for name in truth}
+    _, mapping_query, query, pairs = _write_scene(root, truth, sensor_of, {"rig": RIG}, num_matches)
+    return mapping_query, query, pairs
+
+
+def test_pycolmap_rig_localize_finds_rig_poses(tmp_path: Path, capsys) -> None:
+    """Both cameras of the rig are localized together: the second camera's 3 matches alone could not give a pose,
+    the rig pose from both is exact; --apply-rigs-remove writes each camera's pose."""
+    few = {f"query/{ts}_qcam1.jpg": 3 for ts in RIG_POSES}
+    mapping_query, query, pairs = _rig_scene(tmp_path, few)
+    command = (f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'rig_out'} --pairsfile-path {pairs} "
+               "--rig-ids rig --max-error 12 --min-inlier-ratio 0.01 --min-num-iterations 100 "
+               "--max-num-iterations 1000 --confidence 0.9999 --keypoints-type sift --duplicate-strategy ignore")
+    assert kapture_pycolmap_rig_localize.main(command.split()) == 0
+    k = kcsv.kapture_from_dir(str(tmp_path / "rig_out"))  # the real kapture reads it, rigs included
+    assert set(k.rigs) == {"rig"} and len(k.trajectories) == len(RIG_POSES)
+    for ts, (q, t) in RIG_POSES.items():
+        pose = k.trajectories[ts, "rig"]
+        _assert_pose((np.asarray(pose.r_raw), np.asarray(pose.t_raw).ravel()), q, t)
+    assert kapture_pycolmap_rig_localize.main([*command.split(), "--apply-rigs-remove", "-o",
+                                               str(tmp_path / "cam_out")]) == 0
+    poses = _kapture_poses(tmp_path / "cam_out")
+    truth = _rig_truth()
+    assert set(poses) == set(truth)
+    for name, (q, t) in truth.items():
+        _assert_pose(poses[name], q, t)
+
