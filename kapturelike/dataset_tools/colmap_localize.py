@@ -28,7 +28,7 @@ from tqdm import tqdm
 from kapturelike.converters.colmap_database import database_images, extend_database
 from kapturelike.core.sensors import Camera
 from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
-from kapturelike.dataset_tools.pycolmap_localize import query_matches
+from kapturelike.dataset_tools.pycolmap_localize import query_matches, resolve_keypoints_type
 from kapturelike.geometry.absolute_pose import LocalizationOptions, LocalizationResult, localize_image
 from kapturelike.geometry.colmap_model import pose_to_rigid3d, to_pycolmap_camera
 from kapturelike.io.dataset import load_kapture
@@ -119,10 +119,9 @@ def colmap_localize(src: str | Path, out: str | Path, database: str | Path | Non
     image's result (poses are ``cam_from_world``)."""
     options = options or LocalizationOptions()
     k = load_kapture(src)
-    ktype = keypoints_type or (next(iter(k.keypoints)) if len(k.keypoints) == 1 else None)
-    if ktype is None or ktype not in k.keypoints or ktype not in k.matches:
-        raise DatasetToolError(f"{src}: give the keypoints type (-kpt) of keypoints with matches (known: "
-                               f"{', '.join(sorted(k.keypoints)) or 'none'})")
+    ktype = resolve_keypoints_type(k, keypoints_type, src, "-kpt")
+    if ktype not in k.matches:
+        raise DatasetToolError(f"{src}: no matches of '{ktype}' keypoints")
     if not Path(reconstruction, "images.txt").is_file() and not Path(reconstruction, "images.bin").is_file():
         raise DatasetToolError(f"{reconstruction}: not a COLMAP model folder (no images.txt or images.bin); "
                                "give the map's model with -txt")

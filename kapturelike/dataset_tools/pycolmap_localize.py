@@ -75,10 +75,7 @@ def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairs
     k, kq = load_kapture(src), load_kapture(query)
     if k.points3d is None or k.observations is None:
         raise DatasetToolError(f"{src}: the map needs reconstruction/points3d.txt and observations.txt")
-    ktype = keypoints_type or (next(iter(k.keypoints)) if len(k.keypoints) == 1 else None)
-    if ktype is None or ktype not in k.keypoints:
-        raise DatasetToolError(f"{src}: give the keypoints type (--keypoints-type; known: "
-                               f"{', '.join(sorted(k.keypoints)) or 'none'})")
+    ktype = resolve_keypoints_type(k, keypoints_type, src)
     store = KaptureFeatureStore(src, k.version)
     observed = k.observations.for_image(ktype)
     pairs = read_ordered_pairs(pairsfile)
@@ -96,10 +93,27 @@ def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairs
                                 np.array([key[1] for key, _, _ in items], dtype=object),
                                 np.array([q for _, q, _ in items]).reshape(-1, 4),
                                 np.array([t for _, _, t in items]).reshape(-1, 3))
-    refuse_overlap(out, [src, query])
-    out = prepare_output(out, force)
-    save_kapture(Kapture(sensors=kq.sensors, records={"camera": kq.records_camera}, trajectories=trajectories), out)
+    write_localized(kq, trajectories, out, [src, query], force)
     return trajectories
+
+
+def resolve_keypoints_type(k: Kapture, given: str | None, src: str | Path, flag: str = "--keypoints-type") -> str:
+    """The keypoints type to use: the one given, or the dataset's only one."""
+    ktype = given or (next(iter(k.keypoints)) if len(k.keypoints) == 1 else None)
+    if ktype is None or ktype not in k.keypoints:
+        raise DatasetToolError(f"{src}: give the keypoints type ({flag}; known: "
+                               f"{', '.join(sorted(k.keypoints)) or 'none'})")
+    return ktype
+
+
+def write_localized(kq: Kapture, trajectories: Trajectories, out: str | Path, inputs: list[str | Path],
+                    force: bool) -> None:
+    """The query's sensors, rigs and camera records with the found ``trajectories``, as kapture-localization's
+    localizers write them."""
+    refuse_overlap(out, inputs)
+    out = prepare_output(out, force)
+    save_kapture(Kapture(sensors=kq.sensors, rigs=kq.rigs, records={"camera": kq.records_camera},
+                         trajectories=trajectories), out)
 
 
 def kapture_options(max_error: float, min_inlier_ratio: float, min_num_iterations: int, max_num_iterations: int,

@@ -12,7 +12,7 @@ instead (cam_from_world = cam_from_rig * rig_from_world), as kapture's ``rigs_re
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -21,11 +21,16 @@ from tqdm import tqdm
 from kapturelike.core.pose import compose
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.trajectories import Pose, Trajectories
-from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
-from kapturelike.dataset_tools.pycolmap_localize import DUPLICATE_STRATEGIES, query_correspondences
+from kapturelike.dataset_tools.output import DatasetToolError
+from kapturelike.dataset_tools.pycolmap_localize import (
+    DUPLICATE_STRATEGIES,
+    query_correspondences,
+    resolve_keypoints_type,
+    write_localized,
+)
 from kapturelike.geometry.absolute_pose import LocalizationOptions
 from kapturelike.geometry.rig_pose import localize_rig
-from kapturelike.io.dataset import load_kapture, save_kapture
+from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_ordered_pairs
 
@@ -52,6 +57,42 @@ def rig_cameras(rigs: dict[str, dict[str, Pose]], rig_id: str, cameras: set[str]
     return found
 
 
+def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
+                  correspondences: Callable[[str], tuple[np.ndarray, np.ndarray] | None],
+                  options: LocalizationOptions, apply_rigs_remove: bool = False
+                  ) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
+    """((timestamp, rig or camera id), q, t) of each rig of ``rig_ids`` (default: the top-level ones) localized
+    at a timestamp of the query records, from each image's 2D-3D ``correspondences`` (None: image not used)."""
+    if not kq.rigs:
+        raise DatasetToolError("the query has no rigs (sensors/rigs.txt) to localize")
+    rig_ids = list(rig_ids) or top_level_rigs(kq.rigs)
+    unknown = [r for r in rig_ids if r not in kq.rigs]
+    if unknown:
+        raise DatasetToolError(f"--rig-ids names rigs absent from the query's rigs.txt: {', '.join(unknown)}")
+    cameras = kq.cameras()
+    members = {r: rig_cameras(kq.rigs, r, set(cameras)) for r in rig_ids}
+    image_of = {key: name for name, key in kq.image_keys().items()}
+    items: list[tuple[tuple[int, str], np.ndarray, np.ndarray]] = []
+    for ts in tqdm(sorted({ts for ts, _ in image_of}), desc="localizing rigs", unit="timestamp", disable=None):
+        for rig_id in rig_ids:
+            used = [(cam, image_of[ts, cam]) for cam in members[rig_id] if (ts, cam) in image_of]
+            data = [(cam, correspondences(name)) for cam, name in used]
+            data = [(cam, found) for cam, found in data if found is not None]
+            if not data:
+                continue
+            result = localize_rig([found[0] for _, found in data], [found[1] for _, found in data],
+                                  [cameras[c] for c, _ in data], [members[rig_id][c] for c, _ in data], options)
+            if not result.success:
+                continue
+            if apply_rigs_remove:
+                for cam, (cq, ct) in members[rig_id].items():
+                    q, t = compose(cq[None], ct[None], result.q[None], result.t[None])
+                    items.append(((ts, cam), q[0], t[0]))
+            else:
+                items.append(((ts, rig_id), result.q, result.t))
+    return items
+
+
 def pycolmap_rig_localize(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                           options: LocalizationOptions, rig_ids: Sequence[str] = (), apply_rigs_remove: bool = False,
                           keypoints_type: str | None = None, duplicates: str = "ignore",
@@ -62,46 +103,18 @@ def pycolmap_rig_localize(src: str | Path, query: str | Path, out: str | Path, p
     k, kq = load_kapture(src), load_kapture(query)
     if k.points3d is None or k.observations is None:
         raise DatasetToolError(f"{src}: the map needs reconstruction/points3d.txt and observations.txt")
-    if not kq.rigs:
-        raise DatasetToolError(f"{query}: no rigs (sensors/rigs.txt) to localize")
-    ktype = keypoints_type or (next(iter(k.keypoints)) if len(k.keypoints) == 1 else None)
-    if ktype is None or ktype not in k.keypoints:
-        raise DatasetToolError(f"{src}: give the keypoints type (--keypoints-type; known: "
-                               f"{', '.join(sorted(k.keypoints)) or 'none'})")
-    rig_ids = list(rig_ids) or top_level_rigs(kq.rigs)
-    unknown = [r for r in rig_ids if r not in kq.rigs]
-    if unknown:
-        raise DatasetToolError(f"{query}: --rig-ids names rigs absent from rigs.txt: {', '.join(unknown)}")
-    cameras = kq.cameras()
-    members = {r: rig_cameras(kq.rigs, r, set(cameras)) for r in rig_ids}
+    ktype = resolve_keypoints_type(k, keypoints_type, src)
     store = KaptureFeatureStore(src, k.version)
     observed = k.observations.for_image(ktype)
     pairs = read_ordered_pairs(pairsfile)
-    image_of = {key: name for name, key in kq.image_keys().items()}
-    timestamps = sorted({ts for ts, _ in image_of})
-    items: list[tuple[tuple[int, str], np.ndarray, np.ndarray]] = []
-    for ts in tqdm(timestamps, desc="localizing rigs", unit="timestamp", disable=None):
-        for rig_id in rig_ids:
-            used = [(cam, image_of[ts, cam]) for cam in members[rig_id]
-                    if (ts, cam) in image_of and image_of[ts, cam] in pairs
-                    and store.has("keypoints", ktype, image_of[ts, cam])]
-            if not used:
-                continue
-            data = [query_correspondences(store, ktype, name, [m for m, _ in pairs[name]], observed, k.points3d,
-                                          duplicates) for _, name in used]
-            result = localize_rig([p2 for p2, _ in data], [p3 for _, p3 in data], [cameras[c] for c, _ in used],
-                                  [members[rig_id][c] for c, _ in used], options)
-            if not result.success:
-                continue
-            if apply_rigs_remove:
-                for cam, (cq, ct) in members[rig_id].items():
-                    q, t = compose(cq[None], ct[None], result.q[None], result.t[None])
-                    items.append(((ts, cam), q[0], t[0]))
-            else:
-                items.append(((ts, rig_id), result.q, result.t))
+
+    def correspondences(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if name not in pairs or not store.has("keypoints", ktype, name):
+            return None
+        return query_correspondences(store, ktype, name, [m for m, _ in pairs[name]], observed, k.points3d,
+                                     duplicates)
+
+    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove)
     trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
-    refuse_overlap(out, [src, query])
-    out = prepare_output(out, force)
-    save_kapture(Kapture(sensors=kq.sensors, rigs=kq.rigs, records={"camera": kq.records_camera},
-                         trajectories=trajectories), out)
+    write_localized(kq, trajectories, out, [src, query], force)
     return trajectories

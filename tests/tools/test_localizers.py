@@ -24,9 +24,13 @@ from kapturelike.io.pairs import write_pairs
 from kapturelike.tools import (
     kapture_colmap_build_map,
     kapture_colmap_localize,
+    kapture_colmap_localize_localsfm,
     kapture_import_colmap,
+    kapture_pycolmap_localsfm,
     kapture_pycolmap_rig_localize,
+    kapture_pycolmap_rig_localsfm,
     kapture_pyransaclib_localize,
+    kapture_pyransaclib_localsfm,
 )
 
 KAPTURE_TOOLS = Path(kapture.__file__).resolve().parents[1] / "tools"
@@ -228,3 +232,66 @@ def test_pycolmap_rig_localize_finds_rig_poses(tmp_path: Path, capsys) -> None:
     for name, (q, t) in truth.items():
         _assert_pose(poses[name], q, t)
 
+
+
+@pytest.mark.parametrize("tool", ["pycolmap", "pyransaclib"])
+def test_localsfm_localizes_from_locally_triangulated_keypoints(tmp_path: Path, tool: str, capsys) -> None:
+    """No map points are used: each query keypoint is triangulated from the map keypoints matched to it."""
+    _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
+    kmap = load_kapture(mapping_query)
+    kmap.points3d, kmap.observations = None, None  # the local models must come from the matches alone
+    save_kapture(kmap, mapping_query)
+    common = f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} "
+    if tool == "pycolmap":
+        command = common + ("--max-error 8 --min-inlier-ratio 0.01 --min-num-iterations 100 --max-num-iterations 1000 "
+                            "--confidence 0.9999 --keypoints-type sift --max-number-of-threads 2")
+        assert kapture_pycolmap_localsfm.main(command.split()) == 0
+    else:
+        command = common + "--inlier-threshold 8 --number-lo-steps 10 --min-num-iterations 100 --refine-poses"
+        assert kapture_pyransaclib_localsfm.main(command.split()) == 0
+        assert "pycolmap" in capsys.readouterr().err
+    poses = _kapture_poses(tmp_path / "out")
+    assert set(poses) == set(QUERIES)
+    for name, (q, t) in QUERIES.items():
+        _assert_pose(poses[name], q, t)
+
+
+def test_pycolmap_rig_localsfm_finds_rig_poses(tmp_path: Path) -> None:
+    few = {f"query/{ts}_qcam1.jpg": 3 for ts in RIG_POSES}
+    mapping_query, query, pairs = _rig_scene(tmp_path, few)
+    command = (f"-i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} --rig-ids rig "
+               "--apply-rigs-remove --max-error 8")
+    assert kapture_pycolmap_rig_localsfm.main(command.split()) == 0
+    poses = _kapture_poses(tmp_path / "out")
+    truth = _rig_truth()
+    assert set(poses) == set(truth)
+    for name, (q, t) in truth.items():
+        _assert_pose(poses[name], q, t)
+
+
+def test_colmap_localize_localsfm_registers_in_local_models(tmp_path: Path, capsys) -> None:
+    """kapture-localization's command line: each query is registered into the model triangulated from its paired
+    map images' verified matches; OUTPUT/localized holds the poses; a second run resumes (nothing left to do)."""
+    _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
+    command = (f"-v info --map_plus_query {mapping_query} --map_plus_query_gv {mapping_query} --query {query} "
+               f"-o {tmp_path / 'out'} --pairsfile-path {pairs} -desc sift_desc")
+    assert kapture_colmap_localize_localsfm.main(command.split()) == 1  # no such descriptors type
+    assert "sift_desc" in capsys.readouterr().err
+    command = command.replace(" -desc sift_desc", "")
+    assert kapture_colmap_localize_localsfm.main(command.split()) == 0
+    poses = _kapture_poses(tmp_path / "out/localized")
+    assert set(poses) == set(QUERIES)
+    for name, (q, t) in QUERIES.items():
+        _assert_pose(poses[name], q, t)
+    # a run resumes: a pose already in OUTPUT/localized is kept (here a marked one); -f starts over
+    localized = load_kapture(tmp_path / "out/localized")
+    key = localized.image_keys()["query/q0.jpg"]
+    mark = Pose([1.0, 0, 0, 0], [9.0, 9.0, 9.0])
+    marked = Trajectories.from_items([(k, mark if k == key else localized.trajectories[k])
+                                      for k in localized.trajectories.keys()])
+    save_kapture(Kapture(sensors=localized.sensors, records=localized.records, trajectories=marked),
+                 tmp_path / "out/localized")
+    assert kapture_colmap_localize_localsfm.main(command.split()) == 0
+    assert _kapture_poses(tmp_path / "out/localized")["query/q0.jpg"][1].tolist() == [9.0, 9.0, 9.0]
+    assert kapture_colmap_localize_localsfm.main([*command.split(), "-f"]) == 0
+    _assert_pose(_kapture_poses(tmp_path / "out/localized")["query/q0.jpg"], *QUERIES["query/q0.jpg"])
