@@ -12,7 +12,7 @@ through its matches, as COLMAP's image_registrator with kapture-localization's s
 from __future__ import annotations
 
 import shutil
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,7 +23,13 @@ from kapturelike.core.image_poses import image_poses
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import DatasetToolError
-from kapturelike.dataset_tools.pycolmap_localize import query_matches, resolve_keypoints_type, write_localized
+from kapturelike.dataset_tools.pycolmap_localize import (
+    Correspondences,
+    localize_each,
+    query_matches,
+    resolve_keypoints_type,
+    write_localized,
+)
 from kapturelike.dataset_tools.rig_localize import localize_rigs
 from kapturelike.geometry.absolute_pose import LocalizationOptions, localize_image
 from kapturelike.geometry.colmap_model import pose_to_rigid3d, to_pycolmap_camera
@@ -31,8 +37,6 @@ from kapturelike.geometry.triangulation import TriangulationOptions, triangulate
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_ordered_pairs
-
-Correspondences = Callable[[str], tuple[np.ndarray, np.ndarray] | None]
 
 
 class MapViews:
@@ -122,16 +126,7 @@ def pycolmap_localsfm(src: str | Path, query: str | Path, out: str | Path, pairs
     the found poses at ``out``."""
     kq, correspondences = _localsfm_inputs(src, query, pairsfile, keypoints_type, options.max_error,
                                            max_num_iterations)
-    cameras, keys = kq.cameras(), kq.image_keys()
-    items = []
-    for name in tqdm(kq.image_names(), desc="local SfM", unit="image", disable=None):
-        found = correspondences(name) if keys[name][1] in cameras else None
-        if found is None:
-            continue
-        result = localize_image(found[0], found[1], cameras[keys[name][1]], options)
-        if result.success:
-            items.append((keys[name], Pose(result.q, result.t)))
-    trajectories = Trajectories.from_items(items)
+    trajectories = localize_each(kq, correspondences, options)
     write_localized(kq, trajectories, out, [src, query], force)
     return trajectories
 

@@ -10,13 +10,15 @@ and 'ignore_strict' one per (query keypoint, 3D point).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from kapturelike.core.reconstruction import Kapture
-from kapturelike.core.trajectories import Trajectories
+from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
 from kapturelike.geometry.absolute_pose import LocalizationOptions, localize_image
 from kapturelike.io.dataset import load_kapture, save_kapture
@@ -66,10 +68,13 @@ def query_correspondences(store: KaptureFeatureStore, ktype: str, query_name: st
     return keypoints[kpt, :2].astype(np.float64), points3d[pts, :3]
 
 
-def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
-                      options: LocalizationOptions, keypoints_type: str | None = None, duplicates: str = "ignore",
-                      force: bool = False) -> Trajectories:
-    """Localize the images of ``query``; write its sensors, camera records and found poses at ``out``."""
+Correspondences = Callable[[str], tuple[np.ndarray, np.ndarray] | None]
+
+
+def map_correspondences(src: str | Path, query: str | Path, pairsfile: str | Path, keypoints_type: str | None = None,
+                        duplicates: str = "ignore") -> tuple[Kapture, Correspondences]:
+    """The query dataset and each query image's (2D, 3D) correspondences with the map's points through its paired
+    map images (None for an image without keypoints)."""
     if duplicates not in DUPLICATE_STRATEGIES:
         raise DatasetToolError(f"unknown duplicate strategy '{duplicates}' (known: {', '.join(DUPLICATE_STRATEGIES)})")
     k, kq = load_kapture(src), load_kapture(query)
@@ -79,20 +84,36 @@ def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairs
     store = KaptureFeatureStore(src, k.version)
     observed = k.observations.for_image(ktype)
     pairs = read_ordered_pairs(pairsfile)
+
+    def correspondences(name: str) -> tuple[np.ndarray, np.ndarray] | None:
+        if not store.has("keypoints", ktype, name):
+            return None
+        return query_correspondences(store, ktype, name, [m for m, _ in pairs.get(name, [])], observed, k.points3d,
+                                     duplicates)
+
+    return kq, correspondences
+
+
+def localize_each(kq: Kapture, correspondences: Correspondences, options: LocalizationOptions) -> Trajectories:
+    """The pose of each query image (with a camera) that its correspondences give."""
     cameras, keys = kq.cameras_by_image(), kq.image_keys()
     items = []
-    for name in kq.image_names():
-        if name not in cameras or not store.has("keypoints", ktype, name):
+    for name in tqdm(kq.image_names(), desc="localizing", unit="image", disable=None):
+        found = correspondences(name) if name in cameras else None
+        if found is None:
             continue
-        p2, p3 = query_correspondences(store, ktype, name, [m for m, _ in pairs.get(name, [])], observed,
-                                       k.points3d, duplicates)
-        result = localize_image(p2, p3, cameras[name], options)
+        result = localize_image(found[0], found[1], cameras[name], options)
         if result.success:
-            items.append((keys[name], result.q, result.t))
-    trajectories = Trajectories(np.array([key[0] for key, _, _ in items], dtype=np.int64),
-                                np.array([key[1] for key, _, _ in items], dtype=object),
-                                np.array([q for _, q, _ in items]).reshape(-1, 4),
-                                np.array([t for _, _, t in items]).reshape(-1, 3))
+            items.append((keys[name], Pose(result.q, result.t)))
+    return Trajectories.from_items(items)
+
+
+def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
+                      options: LocalizationOptions, keypoints_type: str | None = None, duplicates: str = "ignore",
+                      force: bool = False) -> Trajectories:
+    """Localize the images of ``query``; write its sensors, camera records and found poses at ``out``."""
+    kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates)
+    trajectories = localize_each(kq, correspondences, options)
     write_localized(kq, trajectories, out, [src, query], force)
     return trajectories
 

@@ -12,7 +12,7 @@ instead (cam_from_world = cam_from_rig * rig_from_world), as kapture's ``rigs_re
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,16 +23,12 @@ from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import DatasetToolError
 from kapturelike.dataset_tools.pycolmap_localize import (
-    DUPLICATE_STRATEGIES,
-    query_correspondences,
-    resolve_keypoints_type,
+    Correspondences,
+    map_correspondences,
     write_localized,
 )
 from kapturelike.geometry.absolute_pose import LocalizationOptions
 from kapturelike.geometry.rig_pose import localize_rig
-from kapturelike.io.dataset import load_kapture
-from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.pairs import read_ordered_pairs
 
 
 def top_level_rigs(rigs: dict[str, dict[str, Pose]]) -> list[str]:
@@ -58,7 +54,7 @@ def rig_cameras(rigs: dict[str, dict[str, Pose]], rig_id: str, cameras: set[str]
 
 
 def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
-                  correspondences: Callable[[str], tuple[np.ndarray, np.ndarray] | None],
+                  correspondences: Correspondences,
                   options: LocalizationOptions, apply_rigs_remove: bool = False
                   ) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
     """((timestamp, rig or camera id), q, t) of each rig of ``rig_ids`` (default: the top-level ones) localized
@@ -98,22 +94,7 @@ def pycolmap_rig_localize(src: str | Path, query: str | Path, out: str | Path, p
                           keypoints_type: str | None = None, duplicates: str = "ignore",
                           force: bool = False) -> Trajectories:
     """Localize the query rigs at each timestamp; write the query with the found poses at ``out``."""
-    if duplicates not in DUPLICATE_STRATEGIES:
-        raise DatasetToolError(f"unknown duplicate strategy '{duplicates}' (known: {', '.join(DUPLICATE_STRATEGIES)})")
-    k, kq = load_kapture(src), load_kapture(query)
-    if k.points3d is None or k.observations is None:
-        raise DatasetToolError(f"{src}: the map needs reconstruction/points3d.txt and observations.txt")
-    ktype = resolve_keypoints_type(k, keypoints_type, src)
-    store = KaptureFeatureStore(src, k.version)
-    observed = k.observations.for_image(ktype)
-    pairs = read_ordered_pairs(pairsfile)
-
-    def correspondences(name: str) -> tuple[np.ndarray, np.ndarray] | None:
-        if name not in pairs or not store.has("keypoints", ktype, name):
-            return None
-        return query_correspondences(store, ktype, name, [m for m, _ in pairs[name]], observed, k.points3d,
-                                     duplicates)
-
+    kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates)
     items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove)
     trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
     write_localized(kq, trajectories, out, [src, query], force)
