@@ -26,11 +26,11 @@ from kapturelike.io.pairs import read_ordered_pairs
 DUPLICATE_STRATEGIES = ("keep", "ignore_strict", "ignore", "ignore_same_kpid", "ignore_same_p3did")
 
 
-def query_correspondences(store: KaptureFeatureStore, ktype: str, query_name: str, map_names: list[str],
-                          observed: dict[str, tuple[np.ndarray, np.ndarray]], points3d: np.ndarray,
-                          duplicates: str = "ignore") -> tuple[np.ndarray, np.ndarray]:
-    """(N, 2) query keypoints and (N, 3) points of one query, through its map images' matches."""
-    keypoints = store.read("keypoints", ktype, query_name)
+def query_matches(store: KaptureFeatureStore, ktype: str, query_name: str, map_names: list[str],
+                  observed: dict[str, tuple[np.ndarray, np.ndarray]], num_points: int,
+                  duplicates: str = "ignore") -> tuple[np.ndarray, np.ndarray]:
+    """(N,) query keypoint indices and (N,) point indices of one query, through its map images' matches;
+    ``observed``: map image -> (keypoint indices, point indices) of its observations."""
     kpt_ids, point_ids = [], []
     for map_name in map_names:
         if map_name not in observed or not store.has_matches(ktype, query_name, map_name):
@@ -45,13 +45,24 @@ def query_correspondences(store: KaptureFeatureStore, ktype: str, query_name: st
         kpt_ids.append(matches[points >= 0, 0])
         point_ids.append(points[points >= 0])
     if not kpt_ids:
-        return np.zeros((0, 2)), np.zeros((0, 3))
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
     kpt, pts = np.concatenate(kpt_ids), np.concatenate(point_ids)
     if duplicates != "keep":
-        key = {"ignore_same_kpid": kpt, "ignore_same_p3did": pts}.get(duplicates, kpt * (len(points3d) + 1) + pts)
+        key = {"ignore_same_kpid": kpt, "ignore_same_p3did": pts}.get(duplicates, kpt * (num_points + 1) + pts)
         _, first = np.unique(key, return_index=True)
         keep = np.sort(first)
         kpt, pts = kpt[keep], pts[keep]
+    return kpt, pts
+
+
+def query_correspondences(store: KaptureFeatureStore, ktype: str, query_name: str, map_names: list[str],
+                          observed: dict[str, tuple[np.ndarray, np.ndarray]], points3d: np.ndarray,
+                          duplicates: str = "ignore") -> tuple[np.ndarray, np.ndarray]:
+    """(N, 2) query keypoints and (N, 3) points of one query, through its map images' matches."""
+    kpt, pts = query_matches(store, ktype, query_name, map_names, observed, len(points3d), duplicates)
+    if len(kpt) == 0:
+        return np.zeros((0, 2)), np.zeros((0, 3))
+    keypoints = store.read("keypoints", ktype, query_name)
     return keypoints[kpt, :2].astype(np.float64), points3d[pts, :3]
 
 

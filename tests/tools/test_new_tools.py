@@ -5,6 +5,7 @@ where kapture ships it."""
 
 from __future__ import annotations
 
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -266,7 +267,18 @@ def test_colmap_build_map_triangulates_known_poses(tmp_path: Path, monkeypatch) 
     command = ("kapture_colmap_build_map.py -v info -i ./mapping --pairsfile-path ./pairs.txt -o ./mapping_colmap "
                "--use-colmap-matches-importer --Mapper.ba_refine_focal_length 0")
     assert kapture_colmap_build_map.main(command.split()[1:]) == 0
-    assert kapture_import_colmap.main(["-txt", "mapping_colmap/reconstruction", "-o", "imported"]) == 0
+    # colmap.db as kapture's tool fills it, with the model's image ids
+    db = sqlite3.connect(tmp_path / "mapping_colmap/colmap.db")
+    counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("cameras", "images", "keypoints", "descriptors", "matches", "two_view_geometries")}
+    db_ids = dict(db.execute("SELECT name, image_id FROM images"))
+    db.close()
+    assert counts == {"cameras": 1, "images": 2, "keypoints": 2, "descriptors": 0, "matches": 1,
+                      "two_view_geometries": 1}
+    model = (tmp_path / "mapping_colmap/reconstruction/images.txt").read_text().splitlines()
+    assert {r.split()[-1]: int(r.split()[0]) for r in model if r.endswith(".jpg")} == db_ids
+    assert kapture_import_colmap.main(["-db", "mapping_colmap/colmap.db", "-txt", "mapping_colmap/reconstruction",
+                                       "-o", "imported"]) == 0
     triangulated = load_kapture(tmp_path / "imported").points3d[:, :3]
     assert len(triangulated) == 40
     nearest = np.linalg.norm(triangulated[:, None] - points[None], axis=2).min(axis=1)
