@@ -14,8 +14,18 @@ import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
+from kapturelike.core.reconstruction import Kapture
+from kapturelike.core.records import Records
+from kapturelike.core.sensors import Camera
+from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.io.dataset import save_kapture
 from kapturelike.io.exif import gps_position, read_exif
-from kapturelike.tools import kapture_create_3D_model_from_depth, kapture_export_4seasons_pairs, kapture_extract_exif
+from kapturelike.tools import (
+    kapture_create_3D_model_from_depth,
+    kapture_evaluate,
+    kapture_export_4seasons_pairs,
+    kapture_extract_exif,
+)
 
 KAPTURE_TOOLS = Path(kapture.__file__).resolve().parents[1] / "tools"
 
@@ -210,3 +220,36 @@ def test_create_3d_model_from_depth_documented_command(tmp_path: Path, monkeypat
     assert kapture_create_3D_model_from_depth.main(["-i", "mapping", "-o", "mapping_rgbd", "-d", "kinect_depth_reg",
                                                     "--topk", "1", "-f"]) == 0
     assert len(kcsv.kapture_from_dir(str(tmp_path / "mapping_rgbd")).points3d) == 2
+
+
+def _posed(root: Path, offsets: dict[str, float]) -> Path:
+    """A kapture of three images of one camera; image i at x = i + offsets[name] (metres), missing when absent."""
+    cam = Camera("SIMPLE_PINHOLE", 8, 6, (5.0, 4.0, 3.0))
+    names = ["a.jpg", "b.jpg", "c.jpg"]
+    records = Records.camera([((i, "cam"), n) for i, n in enumerate(names)])
+    traj = Trajectories.from_items(((i, "cam"), Pose([1, 0, 0, 0], [-(i + offsets[n]), 0, 0]))
+                                   for i, n in enumerate(names) if n in offsets)
+    save_kapture(Kapture(sensors={"cam": cam}, trajectories=traj, records={"camera": records}), root)
+    return root
+
+
+def test_evaluate_several_inputs_table_and_plot(tmp_path: Path) -> None:
+    """kapture-localization's stats.txt over two inputs ends with tabulate's LaTeX and plain tables (tabulate,
+    a dependency of kapture, is the oracle); plot.png is written."""
+    gt = _posed(tmp_path / "gt", {"a.jpg": 0.0, "b.jpg": 0.0, "c.jpg": 0.0})
+    good = _posed(tmp_path / "good", {"a.jpg": 0.1, "b.jpg": 0.3, "c.jpg": 0.02})
+    poor = _posed(tmp_path / "poor", {"a.jpg": 2.0, "b.jpg": 0.4})
+    out = tmp_path / "eval"
+    argv = ["-i", str(good), str(poor), "--labels", "global_sfm", "EWB", "-gt", str(gt), "-o", str(out),
+            "--plot-title", "my_scene", "-p", "5"]
+    assert kapture_evaluate.main(argv) == 0
+    stats = (out / "stats.txt").read_text()
+    tabulate = pytest.importorskip("tabulate").tabulate
+    rows = [["global_sfm", "66.67%", "100.00%", "100.00%"], ["EWB", "0.00%", "33.33%", "66.67%"]]
+    headers = ("my_scene", (0.25, 2.0), (0.5, 5.0), (5.0, 10.0))
+    assert stats.endswith("%\n\n\n" + tabulate(rows, headers=headers, tablefmt="latex") + "\n\n"
+                          + tabulate(rows, headers=headers))
+    plot = cv2.imread(str(out / "plot.png"))
+    assert plot is not None and plot.shape[0] > 100
+    assert kapture_evaluate.main(argv) == 1  # existing outputs need -f, as kapture
+    assert kapture_evaluate.main([*argv, "-f"]) == 0
