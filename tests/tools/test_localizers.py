@@ -13,6 +13,7 @@ import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
+from kapturelike.core.image_poses import image_poses
 from kapturelike.core.pose import compose
 from kapturelike.core.reconstruction import FeatureType, Kapture, Observations
 from kapturelike.core.records import Records
@@ -21,10 +22,14 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
+from kapturelike.synthetic.export import write_synthetic_kapture
+from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
 from kapturelike.tools import (
     kapture_colmap_build_map,
+    kapture_colmap_build_sift_map,
     kapture_colmap_localize,
     kapture_colmap_localize_localsfm,
+    kapture_colmap_localize_sift,
     kapture_import_colmap,
     kapture_pycolmap_localsfm,
     kapture_pycolmap_rig_localize,
@@ -295,3 +300,27 @@ def test_colmap_localize_localsfm_registers_in_local_models(tmp_path: Path, caps
     assert _kapture_poses(tmp_path / "out/localized")["query/q0.jpg"][1].tolist() == [9.0, 9.0, 9.0]
     assert kapture_colmap_localize_localsfm.main([*command.split(), "-f"]) == 0
     _assert_pose(_kapture_poses(tmp_path / "out/localized")["query/q0.jpg"], *QUERIES["query/q0.jpg"])
+
+
+def test_colmap_sift_map_and_localize_sift(tmp_path: Path, monkeypatch, capsys) -> None:
+    """kapture_pipeline_colmap_vocab_tree's two steps on rendered images: a SIFT map triangulated with the known
+    poses, then the query images' SIFT registered into it; imported, kapture reads poses within 5 cm and 1 degree of
+    the ground truth."""
+    scene = write_synthetic_kapture(generate_dataset(SyntheticOptions(
+        seed=0, width=320, height=240, focal=250.0, num_mapping=10, num_sequences=1, sequence_length=2)), tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert kapture_colmap_build_sift_map.main(
+        "-v info -i ./mapping -o ./colmap_sift -voc ./vocab_tree_flickr100K_words32K.bin --cpu".split()) == 0
+    assert "vocabulary tree" in capsys.readouterr().err
+    command = ("-v info -i ./query -db ./colmap_sift/colmap.db -txt ./colmap_sift/reconstruction -o ./localized "
+               "-voc ./vocab_tree_flickr100K_words32K.bin --Mapper.ba_refine_focal_length 0 "
+               "--Mapper.abs_pose_min_num_inliers 10")
+    assert kapture_colmap_localize_sift.main(command.split()) == 0
+    assert "4 / 4 image(s) registered" in capsys.readouterr().out
+    assert kapture_import_colmap.main("-txt localized/reconstruction -o imported --skip_reconstruction".split()) == 0
+    poses = _kapture_poses(tmp_path / "imported")
+    truth = image_poses(load_kapture(scene.query))
+    for name, (q, t) in truth.items():
+        found_q, found_t = poses[name]
+        assert np.linalg.norm(found_t - t) < 0.05
+        assert 2 * np.degrees(np.arccos(min(1.0, abs(float(found_q @ q))))) < 1.0
