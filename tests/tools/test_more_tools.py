@@ -20,7 +20,10 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import save_kapture
 from kapturelike.io.exif import gps_position, read_exif
+from kapturelike.io.pairs import read_pairs
 from kapturelike.tools import (
+    kapture_compute_distance_pairs,
+    kapture_compute_sequence_pairs,
     kapture_create_3D_model_from_depth,
     kapture_evaluate,
     kapture_export_4seasons_pairs,
@@ -253,3 +256,21 @@ def test_evaluate_several_inputs_table_and_plot(tmp_path: Path) -> None:
     assert plot is not None and plot.shape[0] > 100
     assert kapture_evaluate.main(argv) == 1  # existing outputs need -f, as kapture
     assert kapture_evaluate.main([*argv, "-f"]) == 0
+
+
+def test_pairs_tools_apply_kapture_localization_variants(tmp_path: Path) -> None:
+    """--loop / --expand-window (sequence pairs) and --keep-rejected (distance pairs) change the pairs."""
+    root = _posed(tmp_path / "map", {"a.jpg": 0.0, "b.jpg": 0.0, "c.jpg": 40.0})
+    out = tmp_path / "pairs.txt"
+    counts = {}
+    for variant in ([], ["--loop"], ["--expand-window"]):
+        assert kapture_compute_sequence_pairs.main(["--mapping", str(root), "-o", str(out), "--window-size", "1",
+                                                    *variant]) == 0
+        counts[tuple(variant)] = len(read_pairs(out))
+    assert counts == {(): 4, ("--loop",): 6, ("--expand-window",): 6}
+    assert kapture_compute_sequence_pairs.main(["--mapping", str(root), "-o", str(out), "--loop",
+                                                "--expand-window"]) == 2  # one or the other, as kapture
+    assert kapture_compute_distance_pairs.main(["--mapping", str(root), "-o", str(out)]) == 0
+    assert len(read_pairs(out)) == 2  # a-b only: c is 40 m away
+    assert kapture_compute_distance_pairs.main(["--mapping", str(root), "-o", str(out), "--keep-rejected"]) == 0
+    assert len(read_pairs(out)) == 6
