@@ -18,6 +18,7 @@ from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.dataset_tools.pycolmap_localize import deduplicated
 from kapturelike.io.dataset import save_kapture
 from kapturelike.io.exif import gps_position, read_exif
 from kapturelike.io.pairs import read_pairs
@@ -274,3 +275,13 @@ def test_pairs_tools_apply_kapture_localization_variants(tmp_path: Path) -> None
     assert len(read_pairs(out)) == 2  # a-b only: c is 40 m away
     assert kapture_compute_distance_pairs.main(["--mapping", str(root), "-o", str(out), "--keep-rejected"]) == 0
     assert len(read_pairs(out)) == 6
+
+
+def test_duplicate_strategies_as_kapture_localization() -> None:
+    """First come first kept: 'ignore' rejects a correspondence whose keypoint or point is already used."""
+    kpt, pts = np.array([0, 0, 1, 1, 2, 0]), np.array([10, 11, 10, 12, 13, 10])
+    assert deduplicated(kpt, pts, "keep").tolist() == [0, 1, 2, 3, 4, 5]
+    assert deduplicated(kpt, pts, "ignore_strict").tolist() == [0, 1, 2, 3, 4]
+    assert deduplicated(kpt, pts, "ignore_same_kpid").tolist() == [0, 2, 4]
+    assert deduplicated(kpt, pts, "ignore_same_p3did").tolist() == [0, 1, 3, 4]
+    assert deduplicated(kpt, pts, "ignore").tolist() == [0, 3, 4]
