@@ -1,8 +1,7 @@
 """kapture_pipeline_image_retrieval_benchmark: kapture-localization's image retrieval benchmark. Pairs from
-global features (--topk), then each localization strategy (global_sfm against --colmap-map, pose
-approximation EWB / BDI / CSI) writes its poses and LTVL2020 file into OUTPUT, and eval/ compares them with
-the query's ground truth. local_sfm is not offered (reported as not run). See
-kapturelike.pipelines.retrieval_benchmark."""
+global features (--topk), then each localization strategy (global_sfm against --colmap-map, local_sfm,
+pose approximation EWB / BDI / CSI) writes its poses and LTVL2020 file into OUTPUT, and eval/ compares them
+with the query's ground truth. See kapturelike.pipelines.retrieval_benchmark."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """kapture_pipeline_image_retrieval_benchmark_from_pairsfile: kapture-localization's image retrieval benchmark
-with the pairs of --pairsfile-path: global_sfm against --colmap-map, pose approximation EWB and CSI from the
-pairs (no BDI, as kapture-localization), LTVL2020 files and eval/. local_sfm is not offered."""
+with the pairs of --pairsfile-path: global_sfm against --colmap-map, local_sfm, pose approximation EWB and
+CSI from the pairs (no BDI, as kapture-localization), LTVL2020 files and eval/."""
 
 from __future__ import annotations
 

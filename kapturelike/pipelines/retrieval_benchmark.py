@@ -6,6 +6,8 @@ kapture-localization, each localization strategy writes its poses and its LTVL20
 
   global_sfm/              the localization pipeline against the --colmap-map map (kapture_pipeline_localize's
                            steps: features read in place, matches, verification, PnP); poses in global_sfm/localized
+  local_sfm/localized      each query registered in a local model of its paired map images
+                           (kapture_colmap_localize_localsfm), from the matches the global_sfm step wrote
   pose_approx/EWB, BDI, CSI  pose approximation from the retrieved map images (equal weights, barycentric
                            descriptor interpolation, cosine similarity); no BDI from a pairs file, as theirs
   <STRATEGY>_LTVL2020_style_result.txt   one per strategy (global_sfm, EWB, BDI, CSI)
@@ -13,8 +15,8 @@ kapture-localization, each localization strategy writes its poses and its LTVL20
   eval/                    scores_<label>.txt, stats.txt (table over all strategies) and plot.png, when
                            the query kapture has trajectories
 
-local_sfm (COLMAP's local reconstructions around each query) is not run here: it is reported as skipped.
-Flags that steer kapture-localization's subprocesses (-colmap, -python, --merge-path) are accepted and ignored.
+kapture_inputs/ holds the merged map+query dataset (or --merge-path) and the proxies linking the feature
+folders, as kapture-localization builds them. -colmap and -python are accepted and ignored.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kapturelike.converters.ltvl import export_ltvl
+from kapturelike.dataset_tools.localsfm import colmap_localize_localsfm
+from kapturelike.dataset_tools.merge import MergeOptions, merge
 from kapturelike.dataset_tools.pose_approximation import approximate_poses
 from kapturelike.dataset_tools.proxy import create_proxy
 from kapturelike.evaluation.compare_inputs import evaluate_inputs
@@ -78,6 +82,27 @@ def _global_sfm(args: argparse.Namespace, out: Path, from_pairsfile: bool) -> Pa
     return result.out_dir / "localized"
 
 
+def _local_sfm(args: argparse.Namespace, out: Path, pairs: Path) -> Path:
+    """Local SfM localization through kapture-localization's map+query proxies (raw and verified matches)."""
+    inputs = out / "kapture_inputs"
+    merged = Path(args.merge_path) if args.merge_path else inputs / "map_plus_query"
+    if not args.merge_path:
+        merge([args.kapture_map, args.query], merged, MergeOptions(force=True, image_transfer="skip",
+                                                                   skip=("keypoints", "descriptors", "global_features",
+                                                                         "matches")))
+    kpt = ([args.keypoints_path], [args.keypoints_type] if args.keypoints_type else None)
+    desc = ([args.descriptors_path], [args.descriptors_type] if args.descriptors_type else None)
+    proxies = []
+    for name, matches in (("proxy_map_plus_query", args.matches_path), ("proxy_map_plus_query_gv",
+                                                                         args.matches_gv_path)):
+        proxies.append(create_proxy(merged, inputs / name, {"keypoints": kpt, "descriptors": desc,
+                                                            "matches": ([matches], None)}, force=True))
+    target = out / "local_sfm"
+    colmap_localize_localsfm(proxies[0], proxies[1], args.query, target, pairs, args.descriptors_type,
+                             force=args.force)
+    return target / "localized"
+
+
 def _pose_approximations(args: argparse.Namespace, out: Path, from_pairsfile: bool) -> dict[str, Path]:
     """EWB, BDI and CSI poses (EWB and CSI from a pairs file)."""
     if from_pairsfile:
@@ -105,9 +130,8 @@ def run_benchmark(args: argparse.Namespace, from_pairsfile: bool) -> BenchmarkRu
     out = Path(args.output)
     out.mkdir(parents=True, exist_ok=True)
     run = BenchmarkRun(out)
-    for name, flag in (("merge_path", "--merge-path"), ("python_binary", "-python")):
-        if getattr(args, name, None):
-            logger.warning(f"note: {flag} is accepted and ignored (kapturelike runs every step in process)")
+    if getattr(args, "python_binary", None):
+        logger.warning("note: -python is accepted and ignored (kapturelike runs every step in process)")
     convention = BENCHMARK_STYLES[args.benchmark_style]
     strategies: dict[str, Path] = {}
     if "global_sfm" in args.skip:
@@ -115,8 +139,15 @@ def run_benchmark(args: argparse.Namespace, from_pairsfile: bool) -> BenchmarkRu
     else:
         strategies["global_sfm"] = _global_sfm(args, out, from_pairsfile)
         run.localized[f"global_sfm_config_{args.config}"] = strategies["global_sfm"]
-    if "local_sfm" not in args.skip:
-        run.skipped.append("local_sfm: not run (COLMAP's local reconstructions per query are not offered here)")
+    if "local_sfm" in args.skip:
+        run.skipped.append("local_sfm: skipped (-s)")
+    else:
+        pairs = Path(args.pairsfile_path) if from_pairsfile else out / f"pairs_localization_{args.topk}.txt"
+        if not pairs.is_file():
+            run.skipped.append(f"local_sfm: not run ({pairs} is missing: the global_sfm step writes it)")
+        else:
+            strategies["local_sfm"] = _local_sfm(args, out, pairs)
+            run.localized["local_sfm"] = strategies["local_sfm"]
     if "pose_approximation" in args.skip:
         run.skipped.append("pose_approximation: skipped (-s)")
     else:

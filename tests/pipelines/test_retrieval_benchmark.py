@@ -49,22 +49,26 @@ def test_benchmark_from_global_features(tutorial_map: Path, monkeypatch) -> None
     command = f"-v info -i ./mapping --query ./query {FEATURES} {GFEAT} {MAP} -o ./benchmark --topk 5 --config 2"
     assert kapture_pipeline_image_retrieval_benchmark.main(command.split()) == 0
     out = tutorial_map / "benchmark"
-    for label in ("global_sfm", "EWB", "BDI", "CSI"):
+    for label in ("global_sfm", "local_sfm", "EWB", "BDI", "CSI"):
         lines = (out / f"{label}_LTVL2020_style_result.txt").read_text().splitlines()
         assert len(lines) == 4 and all(len(line.split()) == 8 for line in lines), label
     assert (out / "pairs_localization_5.txt").is_file() and (out / "eval/plot.png").stat().st_size > 1000
-    for folder in ("global_sfm/localized", "pose_approx/EWB", "pose_approx/BDI", "pose_approx/CSI"):
+    for folder in ("global_sfm/localized", "local_sfm/localized", "pose_approx/EWB", "pose_approx/BDI",
+                   "pose_approx/CSI"):
         assert len(kcsv.kapture_from_dir(str(out / folder)).trajectories) == 4, folder
+    # the proxies key the matches folders by keypoints type, as kapture-localization's
+    assert (out / "kapture_inputs/proxy_map_plus_query_gv/reconstruction/matches/r2d2_500").is_symlink()
     stats = (out / "eval/stats.txt").read_text()
     rows = _table_rows(stats)
-    assert list(rows) == ["global_sfm_config_2", "EWB", "BDI", "CSI"]
-    assert rows["global_sfm_config_2"] == ["100.00%", "100.00%", "100.00%"]
+    assert list(rows) == ["global_sfm_config_2", "local_sfm", "EWB", "BDI", "CSI"]
+    assert rows["global_sfm_config_2"] == rows["local_sfm"] == ["100.00%", "100.00%", "100.00%"]
     tabulate = pytest.importorskip("tabulate").tabulate
     headers = ("", (0.25, 2.0), (0.5, 5.0), (5.0, 10.0))
     table = [[label, *cells] for label, cells in rows.items()]
     assert stats.endswith("\n" + tabulate(table, headers=headers, tablefmt="latex") + "\n\n" + tabulate(table, headers))
     # skipped steps leave their outputs out
-    skipping = command.replace("./benchmark", "./only_approx") + " -s global_sfm evaluate --remove-intermediate"
+    skipping = (command.replace("./benchmark", "./only_approx")
+                + " -s global_sfm local_sfm evaluate --remove-intermediate")
     assert kapture_pipeline_image_retrieval_benchmark.main(skipping.split()) == 0
     assert not (tutorial_map / "only_approx/global_sfm").exists()
     assert not (tutorial_map / "only_approx/eval").exists()
@@ -82,5 +86,6 @@ def test_benchmark_from_pairsfile(tutorial_map: Path, monkeypatch) -> None:
     assert kapture_pipeline_image_retrieval_benchmark_from_pairsfile.main(command.split()) == 0
     out = tutorial_map / "bench_pairs"
     assert not (out / "BDI_LTVL2020_style_result.txt").exists()  # BDI needs global features
-    assert list(_table_rows((out / "eval/stats.txt").read_text())) == ["global_sfm_config_1", "EWB", "CSI"]
+    assert list(_table_rows((out / "eval/stats.txt").read_text())) == ["global_sfm_config_1", "local_sfm", "EWB",
+                                                                       "CSI"]
     assert len(kcsv.kapture_from_dir(str(out / "global_sfm/localized")).trajectories) >= 3

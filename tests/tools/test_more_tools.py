@@ -18,9 +18,13 @@ from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.dataset_tools.pycolmap_localize import deduplicated
 from kapturelike.io.dataset import save_kapture
 from kapturelike.io.exif import gps_position, read_exif
+from kapturelike.io.pairs import read_pairs
 from kapturelike.tools import (
+    kapture_compute_distance_pairs,
+    kapture_compute_sequence_pairs,
     kapture_create_3D_model_from_depth,
     kapture_evaluate,
     kapture_export_4seasons_pairs,
@@ -253,3 +257,31 @@ def test_evaluate_several_inputs_table_and_plot(tmp_path: Path) -> None:
     assert plot is not None and plot.shape[0] > 100
     assert kapture_evaluate.main(argv) == 1  # existing outputs need -f, as kapture
     assert kapture_evaluate.main([*argv, "-f"]) == 0
+
+
+def test_pairs_tools_apply_kapture_localization_variants(tmp_path: Path) -> None:
+    """--loop / --expand-window (sequence pairs) and --keep-rejected (distance pairs) change the pairs."""
+    root = _posed(tmp_path / "map", {"a.jpg": 0.0, "b.jpg": 0.0, "c.jpg": 40.0})
+    out = tmp_path / "pairs.txt"
+    counts = {}
+    for variant in ([], ["--loop"], ["--expand-window"]):
+        assert kapture_compute_sequence_pairs.main(["--mapping", str(root), "-o", str(out), "--window-size", "1",
+                                                    *variant]) == 0
+        counts[tuple(variant)] = len(read_pairs(out))
+    assert counts == {(): 4, ("--loop",): 6, ("--expand-window",): 6}
+    assert kapture_compute_sequence_pairs.main(["--mapping", str(root), "-o", str(out), "--loop",
+                                                "--expand-window"]) == 2  # one or the other, as kapture
+    assert kapture_compute_distance_pairs.main(["--mapping", str(root), "-o", str(out)]) == 0
+    assert len(read_pairs(out)) == 2  # a-b only: c is 40 m away
+    assert kapture_compute_distance_pairs.main(["--mapping", str(root), "-o", str(out), "--keep-rejected"]) == 0
+    assert len(read_pairs(out)) == 6
+
+
+def test_duplicate_strategies_as_kapture_localization() -> None:
+    """First come first kept: 'ignore' rejects a correspondence whose keypoint or point is already used."""
+    kpt, pts = np.array([0, 0, 1, 1, 2, 0]), np.array([10, 11, 10, 12, 13, 10])
+    assert deduplicated(kpt, pts, "keep").tolist() == [0, 1, 2, 3, 4, 5]
+    assert deduplicated(kpt, pts, "ignore_strict").tolist() == [0, 1, 2, 3, 4]
+    assert deduplicated(kpt, pts, "ignore_same_kpid").tolist() == [0, 2, 4]
+    assert deduplicated(kpt, pts, "ignore_same_p3did").tolist() == [0, 1, 3, 4]
+    assert deduplicated(kpt, pts, "ignore").tolist() == [0, 3, 4]

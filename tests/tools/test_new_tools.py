@@ -5,6 +5,7 @@ where kapture ships it."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import subprocess
 import sys
@@ -242,6 +243,12 @@ def test_pycolmap_localize_recovers_a_known_pose(tmp_path: Path) -> None:
     pose = load_kapture(tmp_path / "out").trajectories[(1, "cam")]
     np.testing.assert_allclose(pose.t, t_true, atol=1e-4)
     np.testing.assert_allclose(np.abs(pose.q @ q_true), 1.0, atol=1e-6)
+    # kapture-localization's re-ranking and detailed report (OUTPUT/pycolmap_cache/<image>.json)
+    command += " -f --rerank-strategy correspondences_count --write-detailed-report"
+    assert kapture_pycolmap_localize.main(command.split()) == 0
+    report = json.loads((tmp_path / "out/pycolmap_cache/query.jpg.json").read_text())
+    assert report["num_correspondences"] == 80 and len(report["num_inliers"]) == 80 and all(report["inliers"])
+    assert report["reprojection_error"] < 0.01
 
 
 
