@@ -183,8 +183,9 @@ def test_pyransaclib_localize_uses_pycolmap(tmp_path: Path, capsys) -> None:
     _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
     command = (f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} "
                "--inlier-threshold 8 --number-lo-steps 10 --min-num-iterations 100 --max-num-iterations 1000 "
-               "--refine-poses")
+               "--refine-poses --rerank-strategy matches_count --write-detailed-report")
     assert kapture_pyransaclib_localize.main(command.split()) == 0
+    assert (tmp_path / "out/pyransaclib_cache/query/q0.jpg.json").is_file()
     err = capsys.readouterr().err
     assert "pycolmap" in err
     poses = _kapture_poses(tmp_path / "out")
