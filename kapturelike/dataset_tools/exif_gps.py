@@ -2,8 +2,11 @@
 
 As kapture's tool: each camera ``CAM`` gets a gnss sensor ``GPS_CAM`` (EPSG:4326), each image a record
 at its own timestamp (x longitude, y latitude, z altitude, utc 0, dop); sensors.txt and
-records_gnss.txt are rewritten in place, nothing else is touched. kapture crashes on an image
-without EXIF or GPS tags; here such an image gets no record and a warning naming it.
+records_gnss.txt are rewritten in place, nothing else is touched. Differences from kapture's tool, which
+crashes on an image without EXIF, GPS tags or altitude: here an image without GPS position gets no
+record (a warning names it), a missing altitude is 0. kapture never negates southern latitudes and
+western longitudes (its reference test never matches piexif's bytes) nor altitudes below sea level:
+here they are negative.
 """
 
 from __future__ import annotations

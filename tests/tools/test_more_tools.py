@@ -29,6 +29,7 @@ from kapturelike.tools import (
     kapture_evaluate,
     kapture_export_4seasons_pairs,
     kapture_extract_exif,
+    kapture_import_image_folder,
 )
 
 KAPTURE_TOOLS = Path(kapture.__file__).resolve().parents[1] / "tools"
@@ -285,3 +286,50 @@ def test_duplicate_strategies_as_kapture_localization() -> None:
     assert deduplicated(kpt, pts, "ignore_same_kpid").tolist() == [0, 2, 4]
     assert deduplicated(kpt, pts, "ignore_same_p3did").tolist() == [0, 1, 3, 4]
     assert deduplicated(kpt, pts, "ignore").tolist() == [0, 3, 4]
+
+
+def test_import_image_folder_names_cameras_as_kapture(tmp_path: Path) -> None:
+    """kapture's own kapture_import_image_folder (it runs here: Pillow comes with kapture) is the oracle: the n-th
+    file of the sorted listing is record n of camera sensor<n>; a sensors.txt in the folder names the cameras."""
+    images = tmp_path / "images"
+    for name, (w, h) in {"a.png": (40, 30), "sub/b.png": (40, 30), "sub/c.png": (20, 10)}.items():
+        (images / name).parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(images / name), np.full((h, w), 100, np.uint8))
+    (images / "notes.txt").write_text("not an image")
+    for case in ("plain", "sensors"):
+        if case == "sensors":
+            (images / "sensors.txt").write_text("# kapture format: 1.1\n"
+                                                "cam, , camera, PINHOLE, 40, 30, 50, 50, 20, 15\n")
+        ours, theirs = tmp_path / f"ours_{case}", tmp_path / f"theirs_{case}"
+        assert kapture_import_image_folder.main(["-i", str(images), "-o", str(ours), "--image_transfer", "skip"]) == 0
+        done = _kapture_tool("kapture_import_image_folder", "-i", str(images), "-o", str(theirs), "--image_transfer",
+                             "skip")
+        assert done.returncode == 0, done.stderr
+        assert (ours / "sensors/sensors.txt").read_text() == (theirs / "sensors/sensors.txt").read_text()
+        assert (ours / "sensors/records_camera.txt").read_text() == (
+            theirs / "sensors/records_camera.txt").read_text()
+
+
+def test_extract_exif_as_kapture(tmp_path: Path) -> None:
+    """kapture's own kapture_extract_exif (Pillow and piexif come with kapture here) on images it can read (EXIF
+    GPS with altitude: it fails on the others) writes the sensors and gnss records we write. Northern and eastern
+    hemispheres only: kapture's tool never negates south and west (piexif gives the reference as bytes, which its
+    test against 'S' / 'W' never matches); ours does (see test_extract_exif_documented_command)."""
+    datasets = []
+    for side in ("ours", "theirs"):
+        root = tmp_path / side
+        (root / "sensors/records_data").mkdir(parents=True)
+        (root / "sensors/sensors.txt").write_text("# kapture format: 1.1\n"
+                                                  "cam, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n"
+                                                  "cam2, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n")
+        (root / "sensors/records_camera.txt").write_text("# kapture format: 1.1\n1, cam, a.jpg\n2, cam2, b.jpg\n")
+        _jpeg_with_exif(root / "sensors/records_data/a.jpg", _gps_tiff(
+            "MM", ((48, 1), (51, 1), (2400, 100)), "N", ((2, 1), (21, 1), (300, 100)), "E", (35, 1)))
+        _jpeg_with_exif(root / "sensors/records_data/b.jpg", _gps_tiff(
+            "II", ((33, 1), (52, 1), (0, 1)), "N", ((151, 1), (12, 1), (3600, 100)), "E", (5, 2)))
+        datasets.append(root)
+    assert kapture_extract_exif.main(["-i", str(datasets[0])]) == 0
+    done = _kapture_tool("kapture_extract_exif", "-i", str(datasets[1]))
+    assert done.returncode == 0, done.stderr
+    for name in ("sensors.txt", "records_gnss.txt"):
+        assert (datasets[0] / "sensors" / name).read_text() == (datasets[1] / "sensors" / name).read_text(), name
