@@ -1,12 +1,15 @@
-"""kapture_pipeline_colmap_vocab_tree: accepts the flags of kapture's tool of this name; not offered here:
-COLMAP's vocabulary-tree pipeline needs the COLMAP executable."""
+"""kapture_pipeline_colmap_vocab_tree: SIFT map from the map kapture's poses (unless --colmap-map names one
+built before), query images localized in it, eval/ and LTVL2020_style_result.txt, as kapture-localization's
+pipeline; pairs come from kapturelike's retrieval, the vocabulary tree (-voc) is not read. See
+kapturelike.pipelines.sift_pipeline."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.pipelines.sift_pipeline import run_sift_pipeline
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,8 +51,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("COLMAP's vocabulary-tree pipeline needs the COLMAP executable")
+def action(args: argparse.Namespace) -> int:
+    result = run_sift_pipeline(args)
+    for line in result.notes:
+        print(line)
+    print(f"map -> {result.colmap_map}")
+    if result.localized is not None:
+        print(f"poses -> {result.localized}")
+    if result.stats is not None:
+        print(result.stats)
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
