@@ -2,7 +2,7 @@
 same job as kapture_pycolmap_localize, with pycolmap's P3P LO-RANSAC in place of pyransaclib (not available
 here); -i holds the map (points3d, observations), the keypoints of map and query images and their matches,
 --query the images to localize, -o gets them with their poses. --inlier-threshold is the RANSAC threshold in
-pixels; --rerank-strategy and --write-detailed-report are accepted and not applied."""
+pixels; --write-detailed-report writes OUTPUT/pyransaclib_cache/<image>.json."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import sys
 
 from kapturelike.dataset_tools.pycolmap_localize import kapture_options, pycolmap_localize
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,10 +29,10 @@ def build_parser() -> argparse.ArgumentParser:
 def action(args: argparse.Namespace) -> None:
     print("kapture_pyransaclib_localize: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used "
           "(poses always refined; --number-lo-steps is not applied)", file=sys.stderr)
-    note_ignored(build_parser(), args, ["rerank_strategy", "write_detailed_report"])
     options = kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations, 0.9999)
     found = pycolmap_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
-                              args.duplicate_strategy, args.force)
+                              args.duplicate_strategy, args.force, args.rerank_strategy, args.write_detailed_report,
+                              "pyransaclib_cache")
     print(f"{len(found)} query image(s) localized -> {args.output}")
 
 

@@ -117,6 +117,16 @@ def colmap_localize(src: str | Path, out: str | Path, database: str | Path | Non
                     ) -> dict[str, LocalizationResult]:
     """Register the images of ``src`` missing from the model ``reconstruction`` into it; returns each tried
     image's result (poses are ``cam_from_world``)."""
+    refuse_overlap(out, [src])
+    return register_into_model(src, prepare_output(out, force), database, reconstruction, pairsfile, keypoints_type,
+                               options, skip)
+
+
+def register_into_model(src: str | Path, out: Path, database: str | Path | None, reconstruction: str | Path,
+                        pairsfile: str | Path | None = None, keypoints_type: str | None = None,
+                        options: LocalizationOptions | None = None, skip: Sequence[str] = ()
+                        ) -> dict[str, LocalizationResult]:
+    """:func:`colmap_localize` into the prepared output folder ``out``."""
     options = options or LocalizationOptions()
     k = load_kapture(src)
     ktype = resolve_keypoints_type(k, keypoints_type, src, "-kpt")
@@ -145,8 +155,6 @@ def colmap_localize(src: str | Path, out: str | Path, database: str | Path | Non
         image_ids[name] = db[name][0] if name in db else next_image
         next_image += name not in db
 
-    refuse_overlap(out, [src])
-    out = prepare_output(out, force)
     results: dict[str, LocalizationResult] = {}
     if "image_registrator" not in skip:
         observed, xyz, point3d_ids = model_observations(rec)

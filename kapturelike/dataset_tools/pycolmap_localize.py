@@ -146,9 +146,10 @@ def localize_each(kq: Kapture, correspondences: Correspondences, options: Locali
 
 def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                       options: LocalizationOptions, keypoints_type: str | None = None, duplicates: str = "ignore",
-                      force: bool = False, rerank: str = "none", detailed_report: bool = False) -> Trajectories:
+                      force: bool = False, rerank: str = "none", detailed_report: bool = False,
+                      report_folder: str = "pycolmap_cache") -> Trajectories:
     """Localize the images of ``query``; write its sensors, camera records and found poses at ``out``; with
-    ``detailed_report``, ``out/pycolmap_cache/<image>.json`` per localized image (kapture-localization's
+    ``detailed_report``, ``out/<report_folder>/<image>.json`` per localized image (kapture-localization's
     --write-detailed-report)."""
     kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates, rerank)
     reports: dict[str, dict] = {}
@@ -159,7 +160,7 @@ def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairs
     trajectories = localize_each(kq, correspondences, options, report if detailed_report else None)
     write_localized(kq, trajectories, out, [src, query], force)
     for name, content in reports.items():
-        with atomic_write(Path(out) / "pycolmap_cache" / f"{name}.json") as f:
+        with atomic_write(Path(out) / report_folder / f"{name}.json") as f:
             json.dump(content, f)
     return trajectories
 

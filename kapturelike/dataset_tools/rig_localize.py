@@ -92,9 +92,9 @@ def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
 def pycolmap_rig_localize(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                           options: LocalizationOptions, rig_ids: Sequence[str] = (), apply_rigs_remove: bool = False,
                           keypoints_type: str | None = None, duplicates: str = "ignore",
-                          force: bool = False) -> Trajectories:
+                          force: bool = False, rerank: str = "none") -> Trajectories:
     """Localize the query rigs at each timestamp; write the query with the found poses at ``out``."""
-    kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates)
+    kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates, rerank)
     items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove)
     trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
     write_localized(kq, trajectories, out, [src, query], force)

@@ -13,6 +13,7 @@ import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
+from kapturelike.core.image_poses import image_poses
 from kapturelike.core.pose import compose
 from kapturelike.core.reconstruction import FeatureType, Kapture, Observations
 from kapturelike.core.records import Records
@@ -21,10 +22,15 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
+from kapturelike.pipeline_tools import kapture_pipeline_colmap_vocab_tree
+from kapturelike.synthetic.export import write_synthetic_kapture
+from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
 from kapturelike.tools import (
     kapture_colmap_build_map,
+    kapture_colmap_build_sift_map,
     kapture_colmap_localize,
     kapture_colmap_localize_localsfm,
+    kapture_colmap_localize_sift,
     kapture_import_colmap,
     kapture_pycolmap_localsfm,
     kapture_pycolmap_rig_localize,
@@ -178,8 +184,9 @@ def test_pyransaclib_localize_uses_pycolmap(tmp_path: Path, capsys) -> None:
     _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
     command = (f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} "
                "--inlier-threshold 8 --number-lo-steps 10 --min-num-iterations 100 --max-num-iterations 1000 "
-               "--refine-poses")
+               "--refine-poses --rerank-strategy matches_count --write-detailed-report")
     assert kapture_pyransaclib_localize.main(command.split()) == 0
+    assert (tmp_path / "out/pyransaclib_cache/query/q0.jpg.json").is_file()
     err = capsys.readouterr().err
     assert "pycolmap" in err
     poses = _kapture_poses(tmp_path / "out")
@@ -295,3 +302,42 @@ def test_colmap_localize_localsfm_registers_in_local_models(tmp_path: Path, caps
     assert _kapture_poses(tmp_path / "out/localized")["query/q0.jpg"][1].tolist() == [9.0, 9.0, 9.0]
     assert kapture_colmap_localize_localsfm.main([*command.split(), "-f"]) == 0
     _assert_pose(_kapture_poses(tmp_path / "out/localized")["query/q0.jpg"], *QUERIES["query/q0.jpg"])
+
+
+def test_colmap_sift_map_and_localize_sift(tmp_path: Path, monkeypatch, capsys) -> None:
+    """kapture_pipeline_colmap_vocab_tree's two steps on rendered images: a SIFT map triangulated with the known
+    poses, then the query images' SIFT registered into it; imported, kapture reads poses within 5 cm and 1 degree of
+    the ground truth."""
+    scene = write_synthetic_kapture(generate_dataset(SyntheticOptions(
+        seed=0, width=320, height=240, focal=250.0, num_mapping=10, num_sequences=1, sequence_length=2)), tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert kapture_colmap_build_sift_map.main(
+        "-v info -i ./mapping -o ./colmap_sift -voc ./vocab_tree_flickr100K_words32K.bin --cpu".split()) == 0
+    assert "vocabulary tree" in capsys.readouterr().err
+    command = ("-v info -i ./query -db ./colmap_sift/colmap.db -txt ./colmap_sift/reconstruction -o ./localized "
+               "-voc ./vocab_tree_flickr100K_words32K.bin --Mapper.ba_refine_focal_length 0 "
+               "--Mapper.abs_pose_min_num_inliers 10")
+    assert kapture_colmap_localize_sift.main(command.split()) == 0
+    assert "4 / 4 image(s) registered" in capsys.readouterr().out
+    assert kapture_import_colmap.main("-txt localized/reconstruction -o imported --skip_reconstruction".split()) == 0
+    truth = image_poses(load_kapture(scene.query))
+    _assert_near(_kapture_poses(tmp_path / "imported"), truth)
+    # the tutorial's pipeline on the same map (--colmap-map: not rebuilt): localized, evaluated, exported
+    command = ("-v info -i ./mapping --query ./query --colmap-map ./colmap_sift -o ./tutorial/sift_colmap_vocab_tree/ "
+               "-voc ./vocab_tree_flickr100K_words32K.bin --localize-config 2")
+    assert kapture_pipeline_colmap_vocab_tree.main(command.split()) == 0
+    out = tmp_path / "tutorial/sift_colmap_vocab_tree"
+    _assert_near(_kapture_poses(out / "kapture_localized_recover"), truth)
+    stats = (out / "eval/stats.txt").read_text()
+    assert stats.startswith("Model: sift_colmap_vocab_tree_config_2\n\nFound 4 / 4 image positions (100.00 %).")
+    assert "(0.25m, 2.0 deg): 100.00%" in stats
+    assert len((out / "LTVL2020_style_result.txt").read_text().splitlines()) == 4
+
+
+def _assert_near(poses: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, tuple[np.ndarray, np.ndarray]],
+                 metres: float = 0.05, degrees: float = 1.0) -> None:
+    assert set(truth) <= set(poses)
+    for name, (q, t) in truth.items():
+        found_q, found_t = poses[name]
+        assert np.linalg.norm(found_t - t) < metres
+        assert 2 * np.degrees(np.arccos(min(1.0, abs(float(found_q @ q))))) < degrees
