@@ -22,6 +22,7 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
+from kapturelike.pipeline_tools import kapture_pipeline_colmap_vocab_tree
 from kapturelike.synthetic.export import write_synthetic_kapture
 from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
 from kapturelike.tools import (
@@ -319,9 +320,24 @@ def test_colmap_sift_map_and_localize_sift(tmp_path: Path, monkeypatch, capsys) 
     assert kapture_colmap_localize_sift.main(command.split()) == 0
     assert "4 / 4 image(s) registered" in capsys.readouterr().out
     assert kapture_import_colmap.main("-txt localized/reconstruction -o imported --skip_reconstruction".split()) == 0
-    poses = _kapture_poses(tmp_path / "imported")
     truth = image_poses(load_kapture(scene.query))
+    _assert_near(_kapture_poses(tmp_path / "imported"), truth)
+    # the tutorial's pipeline on the same map (--colmap-map: not rebuilt): localized, evaluated, exported
+    command = ("-v info -i ./mapping --query ./query --colmap-map ./colmap_sift -o ./tutorial/sift_colmap_vocab_tree/ "
+               "-voc ./vocab_tree_flickr100K_words32K.bin --localize-config 2")
+    assert kapture_pipeline_colmap_vocab_tree.main(command.split()) == 0
+    out = tmp_path / "tutorial/sift_colmap_vocab_tree"
+    _assert_near(_kapture_poses(out / "kapture_localized_recover"), truth)
+    stats = (out / "eval/stats.txt").read_text()
+    assert stats.startswith("Model: sift_colmap_vocab_tree_config_2\n\nFound 4 / 4 image positions (100.00 %).")
+    assert "(0.25m, 2.0 deg): 100.00%" in stats
+    assert len((out / "LTVL2020_style_result.txt").read_text().splitlines()) == 4
+
+
+def _assert_near(poses: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, tuple[np.ndarray, np.ndarray]],
+                 metres: float = 0.05, degrees: float = 1.0) -> None:
+    assert set(truth) <= set(poses)
     for name, (q, t) in truth.items():
         found_q, found_t = poses[name]
-        assert np.linalg.norm(found_t - t) < 0.05
-        assert 2 * np.degrees(np.arccos(min(1.0, abs(float(found_q @ q))))) < 1.0
+        assert np.linalg.norm(found_t - t) < metres
+        assert 2 * np.degrees(np.arccos(min(1.0, abs(float(found_q @ q))))) < degrees

@@ -145,13 +145,15 @@ def test_observation_pairs(tmp_path: Path) -> None:
 def test_recover_timestamps_and_ids(tmp_path: Path) -> None:
     ref = _dataset(tmp_path / "ref")
     renumbered = Kapture(sensors={"sensor0": CAM},
-                         records={"camera": Records.camera([((7, "sensor0"), "im2.jpg")])},
-                         trajectories=Trajectories.from_items([((7, "sensor0"), Pose([1.0, 0, 0, 0], [5.0, 0, 0]))]))
+                         records={"camera": Records.camera([((7, "sensor0"), "im2.jpg"), ((8, "sensor0"), "x.jpg")])},
+                         trajectories=Trajectories.from_items([((7, "sensor0"), Pose([1.0, 0, 0, 0], [5.0, 0, 0])),
+                                                               ((8, "sensor0"), Pose([1.0, 0, 0, 0], [6.0, 0, 0]))]))
     save_kapture(renumbered, tmp_path / "loc")
     assert kapture_recover_timestamps_and_ids.main(["-i", str(tmp_path / "loc"), "-ref", str(ref),
                                                     "-o", str(tmp_path / "out")]) == 0
-    k = load_kapture(tmp_path / "out")
+    k = load_kapture(tmp_path / "out")  # x.jpg is not in the reference: left out, as kapture's tool does
     assert k.image_keys() == {"im2.jpg": (2, "cam")} and k.trajectories[(2, "cam")].t.tolist() == [5.0, 0, 0]
+    assert len(k.trajectories) == 1
 
 
 def test_proxy_links_separate_feature_folders(tmp_path: Path) -> None:
