@@ -28,6 +28,7 @@ from kapturelike.tools import (
     kapture_create_3D_model_from_depth,
     kapture_evaluate,
     kapture_export_4seasons_pairs,
+    kapture_export_ply,
     kapture_extract_exif,
     kapture_import_image_folder,
 )
@@ -333,3 +334,34 @@ def test_extract_exif_as_kapture(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     for name in ("sensors.txt", "records_gnss.txt"):
         assert (datasets[0] / "sensors" / name).read_text() == (datasets[1] / "sensors" / name).read_text(), name
+
+
+def test_export_ply_folder_form_as_kapture(tmp_path: Path) -> None:
+    """kapture's own kapture_export_ply is the oracle: rig, trajectories (with --axis_length) and 3D points files
+    byte for byte."""
+    root = tmp_path / "ds"
+    files = {"sensors/sensors.txt": "cam0, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n"
+                                    "cam1, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n",
+             "sensors/rigs.txt": "rig, cam0, 1, 0, 0, 0, 0, 0, 0\n"
+                                 "rig, cam1, 0.7071067811865476, 0, 0.7071067811865476, 0, 0.25, 0, 0\n",
+             "sensors/records_camera.txt": "0, cam0, a.jpg\n0, cam1, b.jpg\n1, cam0, c.jpg\n",
+             "sensors/trajectories.txt": "0, rig, 0.9238795325112867, 0, 0.3826834323650898, 0, 1.5, -2, 0.5\n"
+                                         "1, cam0, 1, 0, 0, 0, 3, 0.125, -1\n",
+             "reconstruction/points3d.txt": "1.5, -2.25, 3.125, 255, 0, 10\n-0.1, 0.2, 1e-05, 3, 4, 5\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# kapture format: 1.1\n" + text)
+    assert kapture_export_ply.main(["-i", str(root), "-o", str(tmp_path / "ours"), "--axis_length", "0.5",
+                                    "--skip", "lidar"]) == 0
+    done = _kapture_tool("kapture_export_ply", "-i", str(root), "-o", str(tmp_path / "theirs"), "--axis_length",
+                         "0.5", "--skip", "lidar")
+    assert done.returncode == 0, done.stderr
+    theirs = sorted(p.name for p in (tmp_path / "theirs").iterdir())
+    assert theirs == ["points3d.ply", "rig_rig.ply", "trajectories.ply"]
+    for name in theirs:
+        ours_text, their_text = (tmp_path / "ours" / name).read_text(), (tmp_path / "theirs" / name).read_text()
+        ours_rows, their_rows = ours_text.splitlines(), their_text.splitlines()
+        assert len(ours_rows) == len(their_rows), name
+        different = [(a, b) for a, b in zip(ours_rows, their_rows) if a != b]
+        for a, b in different:  # the same layout; a coordinate may differ in its last bits (rotation arithmetic)
+            np.testing.assert_allclose([float(v) for v in a.split()], [float(v) for v in b.split()], atol=1e-12)
