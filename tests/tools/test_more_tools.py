@@ -3,6 +3,7 @@ export_4seasons_pairs, create_3D_model_from_depth. Inputs are written here; kapt
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -14,20 +15,22 @@ import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
-from kapturelike.core.reconstruction import Kapture
+from kapturelike.core.reconstruction import FeatureType, Kapture
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.pycolmap_localize import deduplicated
 from kapturelike.io.dataset import save_kapture
 from kapturelike.io.exif import gps_position, read_exif
-from kapturelike.io.pairs import read_pairs
+from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.tools import (
     kapture_compute_distance_pairs,
     kapture_compute_sequence_pairs,
     kapture_create_3D_model_from_depth,
     kapture_evaluate,
     kapture_export_4seasons_pairs,
+    kapture_export_colmap,
     kapture_export_ply,
     kapture_extract_exif,
     kapture_import_image_folder,
@@ -365,3 +368,22 @@ def test_export_ply_folder_form_as_kapture(tmp_path: Path) -> None:
         different = [(a, b) for a, b in zip(ours_rows, their_rows) if a != b]
         for a, b in different:  # the same layout; a coordinate may differ in its last bits (rotation arithmetic)
             np.testing.assert_allclose([float(v) for v in a.split()], [float(v) for v in b.split()], atol=1e-12)
+
+
+def test_export_colmap_pairsfile_keeps_its_pairs_matches(tmp_path: Path) -> None:
+    """--pairsfile-path filters the matches written to the database (a pair in either order)."""
+    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    store.write_matches("sift", "b.jpg", "c.jpg", np.array([[1, 1]]))
+    write_pairs(tmp_path / "pairs.txt", [("c.jpg", "b.jpg", 1.0)])
+    counts = {}
+    for case, extra in (("all", []), ("pairs", ["--pairsfile-path", str(tmp_path / "pairs.txt")])):
+        database = tmp_path / f"{case}.db"
+        assert kapture_export_colmap.main(["-i", str(root), "-db", str(database), *extra]) == 0
+        with sqlite3.connect(database) as db:
+            counts[case] = [row[0] for row in db.execute("SELECT rows FROM matches ORDER BY rows")]
+    assert counts == {"all": [1, 2], "pairs": [1]}
