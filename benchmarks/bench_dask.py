@@ -9,8 +9,9 @@ scheduler, the mapping then the localization pipeline run from scratch. A LocalC
 the runs that use it (its start is printed apart, not counted in a step) and the pipelines are pointed at
 its address, as at a remote cluster. PnP RANSAC is seeded, so the poses can be compared.
 
-Prints the seconds of each step, grouped as extraction (local + global features, global model),
-matching (pairs, or queries to map points) and localization (pose estimation), the speed-up of
+Prints the seconds of each step, grouped as extraction (local + global features), matching (pairs,
+or queries to map points) and localization (pose estimation), the steps that run as Dask tasks; the
+global model fit and triangulation run in the client and are printed apart. Then the speed-up of
 2 workers over 1 per group, the load average, and checks that every feature, matches, points,
 localized-pose and LTVL file is byte-identical to the in-process run's.
 """
@@ -37,7 +38,8 @@ from kapturelike.synthetic.export import write_synthetic_kapture
 from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
 
 REPO = Path(__file__).resolve().parents[1]
-GROUPS = {"extraction": ("local features", "global model", "global features"), "matching": ("matching",),
+# the Dask steps by group; the global model (DenseVLAD's fit on the map) and triangulation run in the client
+GROUPS = {"extraction": ("local features", "global features"), "matching": ("matching",),
           "localization": ("pose estimation",)}
 
 
@@ -81,9 +83,11 @@ def prepare_scene(scene: str, work: Path) -> tuple[Path, Path]:
 def run_scene(scene: str, work: Path, config: PipelineConfig, schedulers: list[str]) -> bool:
     mapping, query = prepare_scene(scene, work)
     rows: dict[str, dict[str, float]] = {}
+    tags = {(scheduler or "in-process"): scheduler.replace(":", "").replace("/", "") or "inprocess"
+            for scheduler in schedulers}
     for scheduler in schedulers:
         label = scheduler or "in-process"
-        tag = scheduler.replace(":", "") or "inprocess"
+        tag = tags[label]
         cluster, address = None, scheduler
         if scheduler.startswith("local:"):
             start = time.perf_counter()
@@ -122,9 +126,9 @@ def run_scene(scene: str, work: Path, config: PipelineConfig, schedulers: list[s
     identical = True
     base = labels[0]
     for label in labels[1:]:
-        tags = [(lb.replace(":", "") or "inprocess") for lb in (base, label)]
-        diff = differing_files(work / f"map_{tags[0]}", work / f"map_{tags[1]}", ("reconstruction",))
-        diff += differing_files(work / f"loc_{tags[0]}", work / f"loc_{tags[1]}", ("reconstruction", "localized"),
+        one, two = tags[base], tags[label]
+        diff = differing_files(work / f"map_{one}", work / f"map_{two}", ("reconstruction",))
+        diff += differing_files(work / f"loc_{one}", work / f"loc_{two}", ("reconstruction", "localized"),
                                 (LTVL_FILE,))
         identical &= not diff
         print(f"{label}: " + (f"every feature, matches, points and pose file identical to {base}" if not diff
@@ -141,6 +145,7 @@ def main() -> int:
                         help="'' (in-process), local:N or an address; the first is the reference")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    logging.getLogger("distributed").setLevel(logging.ERROR)  # its INFO lines of cluster starts and stops
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench_dask_"))
     config = load_config(args.config)
     if config.localization.random_seed is None:  # seeded RANSAC: poses comparable between runs

@@ -79,6 +79,7 @@ class DaskExecutor:
 
     def __init__(self, scheduler: str, in_flight: int = 0):
         try:
+            import dask
             from distributed import Client, LocalCluster
         except ImportError as e:
             raise ImportError("distributed execution needs the dask extra: pip install -r requirements-dask.txt") \
@@ -91,9 +92,15 @@ class DaskExecutor:
                 raise ValueError(f"scheduler '{scheduler}': expected local:N with N worker processes") from None
             if workers < 1:
                 raise ValueError(f"scheduler '{scheduler}': needs at least one worker")
-            # one task at a time per worker; ThreadShare gives its torch and OpenCV the worker's share of cores
-            self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=":0")  # a free port: 8787 may be another's
+            # one task at a time per worker, its BLAS and OpenMP pools (read by the nannies when they start and
+            # restart a worker process; Dask's default is 1) and, set by ThreadShare, its torch and OpenCV pools
+            # sized to its share of the cores
+            share = str(max(1, (os.cpu_count() or 1) // workers))
+            environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}),
+                       **{v: share for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}}
+            with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+                self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                                            dashboard_address=":0")  # a free port: 8787 may be another's
             self.client = Client(self.cluster)
         else:
             self.client = Client(scheduler)
