@@ -12,7 +12,9 @@ its address, as at a remote cluster. PnP RANSAC is seeded, so the poses can be c
 Prints the seconds of each step, grouped as extraction (local + global features), matching (pairs,
 or queries to map points) and localization (pose estimation), the steps that run as Dask tasks; the
 global model fit and triangulation run in the client and are printed apart. Then the speed-up of
-2 workers over 1 per group, the load average, and checks that every feature, matches, points,
+2 workers over 1 per group, the workers' compute seconds (from the scheduler's task stream) and how many
+workers were busy on average during the Dask steps (2 workers on 2 idle cores: close to 2; less when
+other processes hold the cores), the load average, and checks that every feature, matches, points,
 localized-pose and LTVL file is byte-identical to the in-process run's.
 """
 
@@ -27,6 +29,7 @@ import shutil
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 from kapturelike.pipelines.config import PipelineConfig, load_config
@@ -66,6 +69,18 @@ def differing_files(a: Path, b: Path, folders: tuple[str, ...], files: tuple[str
     return [str(p) for p in rel + [Path(f) for f in files] if not filecmp.cmp(a / p, b / p, shallow=False)]
 
 
+@contextmanager
+def task_stream(cluster):
+    """The scheduler's record of every task (of every client) run in the block; None without a cluster."""
+    if cluster is None:
+        yield None
+        return
+    from distributed import get_task_stream
+
+    with get_task_stream(cluster.client) as stream:
+        yield stream
+
+
 def prepare_scene(scene: str, work: Path) -> tuple[Path, Path]:
     """(mapping kapture, query kapture) of the scene, written under ``work``."""
     if scene == "synthetic":
@@ -97,18 +112,26 @@ def run_scene(scene: str, work: Path, config: PipelineConfig, schedulers: list[s
         try:
             run_config = dataclasses.replace(config, scheduler=address)
             load = os.getloadavg()[0]
-            start = time.perf_counter()
-            mapped = run_mapping(mapping, work / f"map_{tag}", run_config)
-            map_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            localized = run_localization(work / f"map_{tag}", query, work / f"loc_{tag}", run_config)
-            loc_seconds = time.perf_counter() - start
+            with task_stream(cluster) as tasks:
+                start = time.perf_counter()
+                mapped = run_mapping(mapping, work / f"map_{tag}", run_config)
+                map_seconds = time.perf_counter() - start
+                start = time.perf_counter()
+                localized = run_localization(work / f"map_{tag}", query, work / f"loc_{tag}", run_config)
+                loc_seconds = time.perf_counter() - start
         finally:
             if cluster is not None:
                 cluster.close()
         steps = {**step_seconds(mapped.reports, "map"), **step_seconds(localized.reports, "loc")}
-        rows[label] = {**steps, **group_seconds(steps), "mapping (command)": map_seconds,
-                       "localization (command)": loc_seconds, "load average at start": load}
+        groups = group_seconds(steps)
+        rows[label] = {**steps, **groups, "mapping (command)": map_seconds, "localization (command)": loc_seconds}
+        if tasks is not None:
+            compute = sum(ss["stop"] - ss["start"] for t in tasks.data for ss in t["startstops"]
+                          if ss["action"] == "compute")
+            rows[label]["worker compute (all tasks)"] = compute
+            # how many cores the workers kept busy during the Dask steps: N workers on N idle cores give ~N
+            rows[label]["busy workers during Dask steps"] = compute / max(sum(groups.values()), 1e-9)
+        rows[label]["load average at start"] = load
         print(f"{label:>10}: mapping {map_seconds:.1f} s, localization {loc_seconds:.1f} s "
               f"(load average {load:.2f} at start)", flush=True)
     labels = list(rows)
@@ -119,7 +142,7 @@ def run_scene(scene: str, work: Path, config: PipelineConfig, schedulers: list[s
     for name in names:
         values = [rows[lb].get(name, float("nan")) for lb in labels]
         line = f"{name:<34}" + "".join(f"{v:>12.2f}" for v in values)
-        if ratio_of and not name.startswith("load"):
+        if ratio_of and not name.startswith(("load", "busy", "worker")):
             one, two = rows[ratio_of[0]].get(name, 0.0), rows[ratio_of[1]].get(name, 0.0)
             line += f"{one / two:>8.2f}x" if two else f"{'':>9}"
         print(line)
@@ -145,6 +168,8 @@ def main() -> int:
                         help="'' (in-process), local:N or an address; the first is the reference")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    import distributed  # noqa: F401  (its import sets its loggers' levels: quieten them after it)
+
     logging.getLogger("distributed").setLevel(logging.ERROR)  # its INFO lines of cluster starts and stops
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench_dask_"))
     config = load_config(args.config)

@@ -110,14 +110,27 @@ class DaskExecutor:
 
         self.client.register_plugin(ThreadShare(threads_by_host(nthreads, self.client.run(os.cpu_count))))
         self.in_flight = in_flight or 2 * threads
+        from distributed import KilledWorker
+        from distributed.client import FutureCancelledError
+        from distributed.comm.core import CommClosedError
+
+        self.lost = (KilledWorker, FutureCancelledError, CommClosedError)
         logger.info(f"dask: {len(self.client.nthreads())} workers, {threads} threads at "
                     f"{self.client.scheduler.address} (dashboard: {self.client.dashboard_link or 'none'})")
 
     def map_batches(self, compute, payloads):
         # the step's function (with its extractor or matcher) goes to the workers once, not per task
         [remote] = self.client.scatter([compute], broadcast=True, hash=False)
-        pending: deque = deque()
+        pending: deque = deque()  # (payload, its future, times submitted again), in payload order
         payloads = iter(payloads)
+
+        def submit(payload: Any):
+            # the payload (a batch's features) stays in the task, not scattered to one worker: the scheduler
+            # keeps it, so the task can rerun elsewhere when its worker dies
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sending large graph")
+                return self.client.submit(_call, remote, payload, pure=False)
+
         exhausted = False
         try:
             while True:
@@ -126,22 +139,25 @@ class DaskExecutor:
                     if payload is _END:
                         exhausted = True
                     else:
-                        # the payload (a batch's features) stays in the task, not scattered to one worker:
-                        # the scheduler keeps it, so the task can rerun elsewhere when its worker dies
-                        with warnings.catch_warnings():
-                            warnings.filterwarnings("ignore", message="Sending large graph")
-                            pending.append(self.client.submit(_call, remote, payload, pure=False))
+                        pending.append((payload, submit(payload), 0))
                 if not pending:
                     return
-                future = pending.popleft()
+                payload, future, resubmitted = pending.popleft()
                 try:
-                    yield future.result()
+                    outcome = future.result()
+                except self.lost as e:  # the cluster lost the task (its worker and Dask's retries), not its code
+                    if resubmitted < RESUBMIT:
+                        logger.warning(f"dask: a task was lost ({type(e).__name__}: {e}); submitted again")
+                        pending.appendleft((payload, submit(payload), resubmitted + 1))
+                        continue
+                    outcome = e
                 except STEP_ERRORS as e:
-                    yield e
+                    outcome = e
                 finally:
                     future.release()
+                yield outcome
         finally:
-            for future in pending:
+            for _, future, _ in pending:
                 future.cancel()
             remote.release()
 
@@ -152,6 +168,9 @@ class DaskExecutor:
 
 
 _END = object()
+RESUBMIT = 2
+"""Times a task the cluster lost (a connection closed as its worker died, or Dask gave up after its own
+retries) is submitted again before its batch fails."""
 
 
 def make_executor(scheduler: str | None) -> Executor:

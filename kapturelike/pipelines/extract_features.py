@@ -93,7 +93,9 @@ def extract_local_features(image_names: Sequence[str], image_root: Path, store: 
     workers = (os.cpu_count() or 1) if getattr(extractor, "thread_safe", False) else 1
     task = _ExtractTask(extractor, Path(image_root), workers if in_process else 1)
     with timed_step(report):
-        run_batches(report, image_names, is_done, task, write, executor, batch_size=2 * workers, overwrite=overwrite)
+        # on Dask one image per task: small maps spread evenly over the workers (an image's result is its only cost)
+        run_batches(report, image_names, is_done, task, write, executor, batch_size=2 * workers if in_process else 1,
+                    overwrite=overwrite)
     return report
 
 

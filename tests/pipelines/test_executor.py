@@ -190,3 +190,32 @@ def test_localization_on_a_cluster_gives_the_same_matches_and_poses(synthetic_ma
             value.pop("seconds")
     assert results[0] == results[1]
     assert not list((tmp_path / "there").rglob("*.tmp"))
+
+
+def _die_once(marker: Path, batch: list[int]) -> list[Computed]:
+    """Kills its worker process the first time it runs (the marker file remembers), then squares."""
+    if batch == [3] and not marker.exists():
+        marker.touch()
+        os._exit(1)
+    return [Computed(i, i * i) for i in batch]
+
+
+def test_a_task_the_cluster_loses_is_submitted_again(tmp_path):
+    """With no retry left in Dask (allowed-failures 0), a task whose worker dies reaches the client as
+    KilledWorker: the executor submits it again and the step completes."""
+    pytest.importorskip("distributed")
+    import functools
+
+    import dask
+
+    with dask.config.set({"distributed.scheduler.allowed-failures": 0}):
+        executor = make_executor("local:2")
+    try:
+        written: dict[int, int] = {}
+        report = StepReport("squares")
+        run_batches(report, list(range(6)), lambda i: i in written, functools.partial(_die_once, tmp_path / "died"),
+                    lambda i, r: written.__setitem__(i, r), executor, progress=False)
+    finally:
+        executor.close()
+    assert (tmp_path / "died").exists()
+    assert report.done == 6 and not report.failures and written == {i: i * i for i in range(6)}
