@@ -82,6 +82,7 @@ def model_to_kapture(model: ColmapModel) -> tuple[Kapture, dict[str, np.ndarray]
 class ColmapExportOptions:
     keypoints_type: str | None = None  # None: the only keypoints type of the dataset (if any)
     approximate: bool = False  # UNKNOWN_CAMERA -> SIMPLE_PINHOLE guess instead of an error
+    pairs: frozenset[tuple[str, str]] | None = None  # database: only the matches of these pairs (any order)
 
 
 def kapture_to_model(kapture: Kapture, keypoints: Callable[[str], np.ndarray | None],
@@ -216,6 +217,6 @@ def export_colmap(kapture_root: str | Path, output: str | Path | None, binary: b
     if output is not None:  # None: the database only
         write_colmap_model(model, output, binary)
     if database is not None:
-        export_database(kapture_root, database, kpt_type, approximate=options.approximate)
+        export_database(kapture_root, database, kpt_type, approximate=options.approximate, pairs=options.pairs)
     return model
 

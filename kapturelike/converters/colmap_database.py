@@ -15,7 +15,7 @@ import contextlib
 import os
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -190,8 +190,10 @@ def _import(conn: sqlite3.Connection, path: Path, output: str | Path, kapture: K
 
 def export_database(kapture_root: str | Path, database: str | Path, keypoints_type: str | None = None,
                     descriptors_type: str | None = None, approximate: bool = False,
-                    two_view_config: int = TWO_VIEW_CALIBRATED) -> dict[str, int]:
+                    two_view_config: int = TWO_VIEW_CALIBRATED,
+                    pairs: Collection[tuple[str, str]] | None = None) -> dict[str, int]:
     """Write a new COLMAP database from the dataset at ``kapture_root``; returns image name -> image id.
+    ``pairs``: only the matches of these image pairs (either order; kapture's --pairsfile-path).
 
     Matches go to both ``matches`` and ``two_view_geometries`` (kapture matches are usually verified);
     descriptors must be uint8 (COLMAP's type) unless ``approximate`` (float -> round(512 d) clipped, as SIFT).
@@ -211,7 +213,9 @@ def export_database(kapture_root: str | Path, database: str | Path, keypoints_ty
     images = [(image_id, name, numbers[cam]) for image_id, (name, cam) in enumerate(zip(names.paths, cam_ids), 1)]
     kpt_names = kapture.keypoints[kpt_type].images if kpt_type is not None else set()
     desc_names = kapture.descriptors[desc_type].images if desc_type is not None else set()
-    pairs = sorted(kapture.matches.get(kpt_type, set())) if kpt_type is not None else []
+    wanted = None if pairs is None else {tuple(sorted(p)) for p in pairs}
+    pairs = sorted(p for p in (kapture.matches.get(kpt_type, set()) if kpt_type is not None else set())
+                   if wanted is None or tuple(sorted(p)) in wanted)
     return write_database(
         database, cameras, images,
         lambda n: store.read("keypoints", kpt_type, n) if n in kpt_names else None,
