@@ -9,6 +9,7 @@ the verified matches in memory for the back half (triangulation, or 2D-3D and Pn
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -222,7 +223,7 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
                    cameras: Mapping[str, Camera], poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
                    verification: VerificationOptions | None, overwrite: bool = False,
                    matcher: Callable | None = None, control: RunControl | None = None,
-                   map_observations: Observations | None = None) -> FrontHalf:
+                   map_observations: Observations | None = None, executor: Executor | None = None) -> FrontHalf:
     """Features of ``queries`` (mapping: ``queries is database``), pairs written to ``pairs_path``, then
     matches of every pair verified with ``verification`` (None: not verified) into ``queries.store``.
 
@@ -230,14 +231,14 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
     ``map_observations`` (localization): with ``config.query_matching`` 'points', MNN and no verification,
     each query is matched against the 3D points of its paired map images, and the pairs file is rewritten
     with the map images ranked by their matches.
-    Extraction and matching of pairs run on ``config.scheduler`` (kapturelike.pipelines.executor; default:
-    here); matching to map points runs here.
+    Extraction and matching (of pairs, or to map points) run on ``executor``, by default one opened here for
+    ``config.scheduler`` (kapturelike.pipelines.executor; default: here).
     """
     control = control or RunControl()
     mapping = queries is database
     from_file = control.pairs_file is not None or "compute_image_pairs" in control.skip
     exhaustive = len(database.names) <= config.pairs.exhaustive_below
-    with open_executor(config.scheduler) as executor:
+    with nullcontext(executor) if executor is not None else open_executor(config.scheduler) as executor:
         reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
                                with_global=not from_file and not exhaustive, overwrite=overwrite,
                                executor=executor)
@@ -260,7 +261,8 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
             for q, m, _ in pairs:
                 candidates_of.setdefault(q, []).append(m)
             report, pairs = match_to_map_points(queries.names, candidates_of, features, queries.store, map_observations,
-                                                config.matching_options(), overwrite=overwrite, keep=matches)
+                                                config.matching_options(), overwrite=overwrite, keep=matches,
+                                                executor=executor)
             write_pairs(pairs_path, pairs)
             reports.append(report)
         elif "compute_matches" not in control.skip:
