@@ -12,6 +12,7 @@ from pathlib import Path
 import cv2
 import kapture
 import kapture.io.csv as kcsv
+import kapture.io.features as kfeatures
 import numpy as np
 import pytest
 
@@ -33,6 +34,7 @@ from kapturelike.tools import (
     kapture_export_colmap,
     kapture_export_ply,
     kapture_extract_exif,
+    kapture_import_colmap,
     kapture_import_image_folder,
 )
 
@@ -387,3 +389,26 @@ def test_export_colmap_pairsfile_keeps_its_pairs_matches(tmp_path: Path) -> None
         with sqlite3.connect(database) as db:
             counts[case] = [row[0] for row in db.execute("SELECT rows FROM matches ORDER BY rows")]
     assert counts == {"all": [1, 2], "pairs": [1]}
+
+
+def test_import_colmap_no_geometric_filtering_takes_raw_matches(tmp_path: Path) -> None:
+    """The database's verified matches by default, its raw ones with --no_geometric_filtering (kapture's rule)."""
+    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    database = tmp_path / "colmap.db"
+    assert kapture_export_colmap.main(["-i", str(root), "-db", str(database)]) == 0
+    with sqlite3.connect(database) as db:  # one raw match fewer survives verification
+        pair_id, data = db.execute("SELECT pair_id, data FROM two_view_geometries").fetchone()
+        db.execute("UPDATE two_view_geometries SET rows = 1, data = ? WHERE pair_id = ?", (data[:8], pair_id))
+    counts = {}
+    for case, extra in (("verified", []), ("raw", ["--no_geometric_filtering"])):
+        out = tmp_path / case
+        assert kapture_import_colmap.main(["-db", str(database), "-o", str(out), *extra]) == 0
+        k = kcsv.kapture_from_dir(str(out))
+        (pair,) = k.matches["SIFT"]
+        counts[case] = len(kfeatures.image_matches_from_file(kfeatures.get_matches_fullpath(pair, "SIFT", str(out))))
+    assert counts == {"verified": 1, "raw": 2}
