@@ -93,6 +93,12 @@ def match_guided(desc1: np.ndarray, desc2: np.ndarray, kp1: np.ndarray, kp2: np.
             predicted = predicted[:, :2] / predicted[:, 2:3]
         line_par, point_par, point_tol, period = predicted[:, 0], x2[:, 0], np.full(n2, max_distance), None
     order = np.argsort(line_par, kind="stable")
+    # float32 distances: lines are unit-normal, so the error is ~1e-7 of the pixel coordinates
+    x2_t = torch.as_tensor(np.asarray(x2, np.float32), device=device)
+    if geometry.fmat is not None:
+        lines_t = torch.as_tensor(np.asarray(lines, np.float32), device=device)
+    else:
+        predicted_t = torch.as_tensor(np.asarray(predicted, np.float32), device=device)
     best = torch.full((n1,), -torch.inf, device=device)
     idx = torch.zeros(n1, dtype=torch.int64, device=device)
     keep = torch.ones(n1, dtype=torch.bool, device=device)
@@ -108,14 +114,14 @@ def match_guided(desc1: np.ndarray, desc2: np.ndarray, kp1: np.ndarray, kp2: np.
             cand = np.flatnonzero(near)
             if len(cand) == 0:
                 continue
-            if geometry.fmat is not None:
-                distance = np.abs(lines[rows] @ x2[cand].T)
-            else:
-                distance = np.maximum(np.abs(predicted[rows, None, 0] - x2[None, cand, 0]),
-                                      np.abs(predicted[rows, None, 1] - x2[None, cand, 1]))
             rows_t, cand_t = torch.from_numpy(rows).to(device), torch.from_numpy(cand).to(device)
+            if geometry.fmat is not None:
+                distance = (lines_t[rows_t] @ x2_t[cand_t].T).abs_()
+            else:
+                distance = torch.maximum((predicted_t[rows_t, None, 0] - x2_t[None, cand_t, 0]).abs(),
+                                         (predicted_t[rows_t, None, 1] - x2_t[None, cand_t, 1]).abs())
             sim = d1[rows_t] @ d2[cand_t].T
-            sim.masked_fill_(torch.from_numpy(~(distance <= max_distance)).to(device), -torch.inf)
+            sim.masked_fill_(~(distance <= max_distance), -torch.inf)
             if options.mutual:
                 col_best.scatter_reduce_(0, cand_t, sim.amax(dim=0), reduce="amax")
             if ratio is not None and len(cand) > 1:

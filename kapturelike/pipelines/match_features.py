@@ -17,11 +17,19 @@ import numpy as np
 from kapturelike.core.reconstruction import Observations
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
+from kapturelike.geometry.absolute_pose import LocalizationOptions
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
 from kapturelike.matching.guided import match_pairs_guided
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
-from kapturelike.matching.points import PointIndex, build_point_index, image_matches, match_queries_to_points
+from kapturelike.matching.points import (
+    PointIndex,
+    PointMatchingOptions,
+    QueryGeometry,
+    build_point_index,
+    image_matches,
+    match_queries_to_points,
+)
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.executor import Computed, Executor, run_batches
@@ -265,11 +273,17 @@ def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: F
 def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequence[str]],
                         features: FeatureSource, out_store: FeatureStore, observations: Observations,
                         matching: MatchingOptions, overwrite: bool = False,
-                        keep: dict[tuple[str, str], np.ndarray] | None = None
+                        keep: dict[tuple[str, str], np.ndarray] | None = None,
+                        points3d: np.ndarray | None = None, cameras: Mapping[str, Camera] | None = None,
+                        point_matching: PointMatchingOptions | None = None,
+                        localization: LocalizationOptions | None = None
                         ) -> tuple[StepReport, list[tuple[str, str, float]]]:
     """Match each query against the 3D points seen in its candidate map images (kapturelike.matching.points)
     and write the resulting query <-> map-image matches to ``out_store``, an empty file for a candidate
     without any; ``keep`` receives them too, as in ``match_and_verify``.
+
+    With the map's ``points3d`` (row = point id) and the queries' ``cameras``, a query is matched in two
+    stages (``point_matching``; the coarse pose is checked with ``localization``).
 
     Returns the report and the pairs (query, map image, number of matches) of every candidate with
     matches, most matches first: a ranking of the map images by what the query actually sees.
@@ -284,12 +298,15 @@ def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequ
 
     def point_index() -> PointIndex:
         if not index:  # only when a query is left to match: a resumed run reads no map descriptor
-            index.append(build_point_index(observations.for_image(type_name), read_descriptors))
+            index.append(build_point_index(observations.for_image(type_name), read_descriptors, points3d))
         return index[0]
 
     def process(batch: list[str]):
-        descriptors = [features.get(q)[1] for q in batch]
-        results = match_queries_to_points(descriptors, [candidates_of[q] for q in batch], point_index(), matching)
+        loaded = [features.get(q) for q in batch]
+        geometry = [QueryGeometry(kp, cameras[q]) if cameras is not None and q in cameras else None
+                    for q, (kp, _) in zip(batch, loaded)]
+        results = match_queries_to_points([d for _, d in loaded], [candidates_of[q] for q in batch], point_index(),
+                                          matching, geometry, point_matching, localization)
         for query, result in zip(batch, results):
             per_image = image_matches(result, point_index(), candidates_of[query])
             for map_image in candidates_of[query]:
