@@ -17,7 +17,6 @@ accurate. A query whose coarse pose fails is matched in one stage, as before.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
