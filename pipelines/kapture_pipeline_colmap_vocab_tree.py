@@ -1,12 +1,20 @@
-"""kapture_pipeline_colmap_vocab_tree: accepts the flags of kapture's tool of this name; not offered here:
-COLMAP's vocabulary-tree pipeline needs the COLMAP executable."""
+"""Build a SIFT map and localize query images in it (kapture-localization's kapture_pipeline_colmap_vocab_tree,
+done without the COLMAP executable): kapture_colmap_build_sift_map (unless --colmap-map gives the map), then
+kapture_colmap_localize_sift with --localize-config's registration settings (the paper's presets), the import
+to kapture with the query's timestamps and ids, kapture_evaluate against the query's poses (when it has some)
+and the LTVL2020 export (--benchmark-style naming). Matching is exhaustive: the vocabulary tree (-voc) is
+accepted and not used. --mapping-config changes nothing here (the triangulation never refines intrinsics);
+-colmap, -python and --remove-intermediate are accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from kapturelike.pipelines.colmap_vocab_tree import STEPS, colmap_vocab_tree_pipeline
+from kapturelike.pipelines.command_line import BENCHMARK_STYLES
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,7 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-s",
         "--skip",
         nargs="+",
-        choices=["colmap_build_sift_mapcolmap_localize_sift.py", "import_colmap", "evaluate", "export_LTVL2020"],
+        choices=list(STEPS),
         default=[],
         help="steps to skip",
     )
@@ -48,8 +56,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("COLMAP's vocabulary-tree pipeline needs the COLMAP executable")
+def action(args: argparse.Namespace) -> None:
+    print(f"kapture_pipeline_colmap_vocab_tree: note: every pair is matched, the vocabulary tree "
+          f"{args.vocab_tree_path} is not used", file=sys.stderr)
+    note_ignored(build_parser(), args, ["remove_intermediate", "python_binary", "auto_python_binary"])
+    run_ = colmap_vocab_tree_pipeline(args.kapture_map, args.query, args.output, args.colmap_map, args.localize_config,
+                                      BENCHMARK_STYLES[args.benchmark_style], args.bins, args.skip, args.force)
+    if run_.stats is not None:
+        print(run_.stats)
+    print(f"map: {run_.colmap_map}" + (f", localized: {run_.localized}" if run_.localized else ""))
 
 
 def main(argv: list[str] | None = None) -> int:

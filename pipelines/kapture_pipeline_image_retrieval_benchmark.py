@@ -1,12 +1,15 @@
-"""kapture_pipeline_image_retrieval_benchmark: accepts the flags of kapture's tool of this name; not offered
-here: the image retrieval benchmark pipeline is not implemented here."""
+"""kapture_pipeline_image_retrieval_benchmark: kapture-localization's image retrieval benchmark. Pairs from
+global features (--topk), then each localization strategy (global_sfm against --colmap-map, local_sfm,
+pose approximation EWB / BDI / CSI) writes its poses and LTVL2020 file into OUTPUT, and eval/ compares them
+with the query's ground truth. See kapturelike.pipelines.retrieval_benchmark."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.pipelines.retrieval_benchmark import run_benchmark
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def benchmark_parser(prog: str, description: str, from_pairsfile: bool) -> argparse.ArgumentParser:
@@ -66,7 +69,8 @@ def benchmark_parser(prog: str, description: str, from_pairsfile: bool) -> argpa
     parser.add_argument("--descriptors-type", help="descriptors type")
     if not from_pairsfile:
         parser.add_argument("--global-features-type", help="global features type")
-    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate files")
+    parser.add_argument("--remove-intermediate", action="store_true",
+                        help="remove OUTPUT/kapture_inputs (the proxies built for pose approximation) at the end")
     return parser
 
 
@@ -74,8 +78,19 @@ def build_parser() -> argparse.ArgumentParser:
     return benchmark_parser("kapture_pipeline_image_retrieval_benchmark", __doc__, from_pairsfile=False)
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("the image retrieval benchmark pipeline is not implemented here")
+def benchmark_action(args: argparse.Namespace, from_pairsfile: bool) -> int:
+    result = run_benchmark(args, from_pairsfile)
+    for line in result.skipped:
+        print(line)
+    for label, path in result.localized.items():
+        print(f"{label}: poses -> {path}")
+    if result.stats is not None:
+        print(result.stats)
+    return 0
+
+
+def action(args: argparse.Namespace) -> int:
+    return benchmark_action(args, from_pairsfile=False)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -52,7 +52,7 @@ def _dataset(tmp_path: Path, name: str = "ds") -> Path:
     """An imported dataset with poses, keypoints, descriptors, matches, points and observations."""
     root = tmp_path / name
     images = _images(tmp_path / f"{name}_img")
-    assert kapture_import_image_folder.main(["-i", str(images), "-o", str(root)]) == 0
+    assert kapture_import_image_folder.main(["-i", str(images), "-o", str(root), "--camera-per-size"]) == 0
     k = load_kapture(root)
     keys = k.image_keys()
     k.trajectories = Trajectories.from_items((key, Pose([1.0, 0, 0, 0], [i, 0.0, 0.0]))
@@ -81,7 +81,7 @@ def _text_files(root: Path) -> list[str]:
 
 def test_import_image_folder(tmp_path: Path, capsys) -> None:
     images, out = _images(tmp_path / "img"), tmp_path / "out"
-    assert kapture_import_image_folder.main(["-i", str(images), "-o", str(out)]) == 0
+    assert kapture_import_image_folder.main(["-i", str(images), "-o", str(out), "--camera-per-size"]) == 0
     assert "imported 4 images with 2 camera(s)" in capsys.readouterr().out
     k = load_kapture(out, check_images=True)
     assert sorted(k.image_names()) == sorted(SIZES)
@@ -94,7 +94,7 @@ def test_import_image_folder(tmp_path: Path, capsys) -> None:
     err = capsys.readouterr().err
     assert err.startswith("error: ") and "not empty" in err and err.count("\n") == 1
     assert kapture_import_image_folder.main(["-i", str(images), "-o", str(out), "--force", "--copy",
-                                             "--camera-model", "SIMPLE_RADIAL"]) == 0
+                                             "--camera-model", "SIMPLE_RADIAL", "--camera-per-size"]) == 0
     k = load_kapture(out, check_images=True)
     assert not os.path.islink(records_data_path(out, "a.png"))
     cam = next(c for c in k.cameras().values() if c.width == 40)

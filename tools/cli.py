@@ -84,7 +84,9 @@ def run(parser: argparse.ArgumentParser, action: Callable[[argparse.Namespace], 
         if getattr(parser, "passes_unknown_to_colmap", False):
             # kapture's COLMAP tools hand unknown options (--Mapper.ba_refine_focal_length 0) to COLMAP
             args, unknown = parser.parse_known_args(argv)
-            if unknown:
+            if getattr(parser, "reads_colmap_options", False):
+                args.colmap_options = unknown  # the tool applies what it can and says what it does not
+            elif unknown:
                 print(f"{parser.prog}: note: {' '.join(unknown)}: options for the COLMAP executable, not used",
                       file=sys.stderr)
         else:

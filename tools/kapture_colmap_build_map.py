@@ -1,11 +1,13 @@
 """Build a map from a posed kapture dataset's matches (kapture-localization's kapture_colmap_build_map):
 triangulation with known poses through pycolmap, no COLMAP executable; -o gets the COLMAP text model in
-reconstruction/ (colmap.db is not written). -colmap, --use-colmap-matches-importer, -s and COLMAP's
-pass-through options are accepted and not used."""
+reconstruction/ and the COLMAP database colmap.db (cameras, images, keypoints, matches, two-view geometries;
+-s colmap_db skips it). -colmap, --use-colmap-matches-importer, the other -s steps and COLMAP's pass-through
+options are accepted and not used."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from kapturelike.dataset_tools.build_map import build_map
 from kapturelike.tools import flags
@@ -35,9 +37,14 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["use_colmap_matches_importer", "skip"])
-    result = build_map(args.input, args.output, args.pairs_file_path, args.keypoints_type, args.force)
-    print(f"{len(result.points3d)} points triangulated -> {args.output}/reconstruction")
+    note_ignored(build_parser(), args, ["use_colmap_matches_importer"])
+    unused = [step for step in args.skip if step != "colmap_db"]
+    if unused:
+        print(f"kapture_colmap_build_map: note: -s {' '.join(unused)} is accepted and not applied", file=sys.stderr)
+    result = build_map(args.input, args.output, args.pairs_file_path, args.keypoints_type, args.force,
+                       database="colmap_db" not in args.skip)
+    print(f"{len(result.points3d)} points triangulated -> {args.output}/reconstruction"
+          + ("" if "colmap_db" in args.skip else f", {args.output}/colmap.db"))
 
 
 def main(argv: list[str] | None = None) -> int:

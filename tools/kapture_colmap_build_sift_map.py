@@ -1,12 +1,18 @@
-"""kapture_colmap_build_sift_map: accepts the flags of kapture's tool of this name; not offered here: COLMAP's
-SIFT extraction and vocabulary-tree matching need the COLMAP executable."""
+"""Build a SIFT map of a posed kapture dataset (kapture-localization's kapture_colmap_build_sift_map, done
+without the COLMAP executable): kapturelike's SIFT of every image, every pair matched and verified with the known
+poses, the matches triangulated with pycolmap; -o gets reconstruction/ (COLMAP text), colmap.db (with the SIFT
+keypoints and descriptors kapture_colmap_localize_sift matches against) and sift_kapture/ (the features, reused
+by a rerun). Matching is exhaustive: the vocabulary tree (-voc) is accepted and not used. --cpu runs on the CPU;
+-gpu_idx, -s and COLMAP's pass-through options are accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from kapturelike.dataset_tools.sift_map import build_sift_map
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -39,8 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("COLMAP's SIFT extraction and vocabulary-tree matching need the COLMAP executable")
+def action(args: argparse.Namespace) -> None:
+    print(f"kapture_colmap_build_sift_map: note: every pair is matched, the vocabulary tree {args.vocab_tree_path} "
+          "is not used", file=sys.stderr)
+    note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
+    result = build_sift_map(args.input, args.output, args.force, "cpu" if args.cpu else "auto")
+    print(f"{len(result.points3d)} points triangulated -> {args.output}/reconstruction, {args.output}/colmap.db")
 
 
 def main(argv: list[str] | None = None) -> int:

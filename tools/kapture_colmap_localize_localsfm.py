@@ -1,12 +1,18 @@
-"""kapture_colmap_localize_localsfm: accepts the flags of kapture's tool of this name; not offered here: this
-localizer is not offered; kapture_pipeline_localize localizes with pycolmap."""
+"""Localize each query image in a local COLMAP model (kapture-localization's kapture_colmap_localize_localsfm,
+done with pycolmap): the map images paired with the query are triangulated with their known poses from their
+verified matches (--map_plus_query_gv; the raw ones of --map_plus_query for a pair without verified matches),
+then the query is registered into that model through its verified matches (kapture-localization's
+image_registrator settings: 20 px, 4 inliers, ratio 0.05). -o gets OUTPUT/localized: the query with its poses,
+written after each query (a run resumes; -f starts over). -desc picks the keypoints of that descriptors type.
+Missing matches are not computed here: run kapture_compute_matches and kapture_run_colmap_gv first."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.dataset_tools.localsfm import colmap_localize_localsfm
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,8 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("this localizer is not offered; kapture_pipeline_localize localizes with pycolmap")
+def action(args: argparse.Namespace) -> None:
+    found = colmap_localize_localsfm(args.map_plus_query, args.map_plus_query_gv, args.query, args.output,
+                                     args.pairsfile_path, args.descriptors_type, args.force)
+    print(f"{len(found)} query image(s) localized -> {args.output}/localized")
 
 
 def main(argv: list[str] | None = None) -> int:

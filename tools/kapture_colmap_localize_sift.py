@@ -1,17 +1,26 @@
-"""kapture_colmap_localize_sift: accepts the flags of kapture's tool of this name; not offered here: COLMAP's
-SIFT extraction and vocabulary-tree matching need the COLMAP executable."""
+"""Localize images in a SIFT map (kapture-localization's kapture_colmap_localize_sift, done without the COLMAP
+executable): kapturelike's SIFT of the images of -i missing from the map database (-db, written by
+kapture_colmap_build_sift_map), matched to every map image's SIFT and verified (RANSAC), then registered with
+pycolmap into the map model (-txt); -o gets reconstruction/ (COLMAP text, for kapture_import_colmap -txt) and
+colmap.db. Matching is exhaustive: the vocabulary tree (-voc) is accepted and not used. COLMAP's
+--Mapper.abs_pose_* and --Mapper.min_num_matches options are applied; --cpu runs on the CPU; -gpu_idx and -s are
+accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from kapturelike.dataset_tools.colmap_localize import registrator_options
+from kapturelike.dataset_tools.sift_map import colmap_localize_sift
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_colmap_localize_sift", __doc__)
     parser.passes_unknown_to_colmap = True
+    parser.reads_colmap_options = True
     flags.add_verbosity(parser)
     flags.add_force(parser)
     parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
@@ -33,8 +42,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("COLMAP's SIFT extraction and vocabulary-tree matching need the COLMAP executable")
+def action(args: argparse.Namespace) -> None:
+    print(f"kapture_colmap_localize_sift: note: every pair is matched, the vocabulary tree {args.vocab_tree_path} "
+          "is not used", file=sys.stderr)
+    note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
+    options, unused = registrator_options(getattr(args, "colmap_options", []))
+    if unused:
+        print(f"kapture_colmap_localize_sift: note: {' '.join(unused)}: COLMAP options with no effect here",
+              file=sys.stderr)
+    if not args.reconstruction:
+        raise ValueError("give the map's COLMAP model with -txt/--reconstruction")
+    results = colmap_localize_sift(args.input, args.output, args.database, args.reconstruction, options, args.force,
+                                   "cpu" if args.cpu else "auto")
+    found = sum(r.success for r in results.values())
+    print(f"{found} / {len(results)} image(s) registered -> {args.output}/reconstruction")
 
 
 def main(argv: list[str] | None = None) -> int:

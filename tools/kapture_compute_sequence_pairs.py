@@ -6,7 +6,7 @@ import argparse
 
 from kapturelike.pipelines.pairs_files import sequence_pairs_file
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,8 +14,10 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_verbosity(parser)
     parser.add_argument("--mapping", "-i", "--input", dest="mapping", required=True,
                         help="kapture dataset (its camera records are used)")
-    parser.add_argument("--loop", action="store_true", help="accepted for kapture compatibility, not applied")
-    parser.add_argument("--expand-window", action="store_true", help="accepted for kapture compatibility, not applied")
+    variant = parser.add_mutually_exclusive_group()  # as kapture-localization: one or the other
+    variant.add_argument("--loop", action="store_true", help="every sequence loops (its end pairs with its start)")
+    variant.add_argument("--expand-window", action="store_true",
+                         help="near an end of a sequence, take the missing frames on the other side")
     parser.add_argument("-o", "--output", required=True, help="pairs file to write ('query, map, score' lines)")
     parser.add_argument("--window-size", "--window", dest="window_size", type=int, default=10,
                         help="frames before and after each image it is paired with (default: 10)")
@@ -25,8 +27,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> int:
-    note_ignored(build_parser(), args, ["loop", "expand_window"])
-    pairs = sequence_pairs_file(args.mapping, args.output, args.window_size, args.max_interval)
+    pairs = sequence_pairs_file(args.mapping, args.output, args.window_size, args.max_interval, args.loop,
+                                args.expand_window)
     print(f"{len(pairs)} pairs written to {args.output}")
     return 0
 

@@ -1,20 +1,20 @@
 """Evaluate image poses against a ground truth, as kapture-localization's kapture_evaluate does: for each
 input, scores_<label>.txt (image, position error, rotation error) and stats.txt (images found, errors,
-percentage within each --bins 'METRES DEGREES'). With one input, kapturelike's report is also written
-(results.json, results.txt, errors.png: --thresholds, --group-by).
+percentage within each --bins 'METRES DEGREES'; with several inputs, kapture-localization's table over
+them) and plot.png (images localized within each position threshold, per input). With one input,
+kapturelike's report is also written (results.json, results.txt, errors.png: --thresholds, --group-by).
 """
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.evaluation.compare_inputs import PlotOptions, evaluate_inputs
 from kapturelike.evaluation.evaluate_kapture import GROUP_BY
 from kapturelike.evaluation.evaluate_kapture import main as evaluate_kapture
-from kapturelike.evaluation.kapture_stats import evaluate_images, refuse_existing, write_kapture_evaluation
+from kapturelike.evaluation.kapture_stats import refuse_existing
 from kapturelike.evaluation.metrics import DEFAULT_THRESHOLDS
 from kapturelike.evaluation.report import format_table
-from kapturelike.io.dataset import load_kapture
-from kapturelike.io.text import data_rows, read_lines
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -47,11 +47,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"],
                         help="'METRES DEGREES' accuracy bins of stats.txt (default: '0.25 2' '0.5 5' '5 10')")
     parser.add_argument("-p", "--plot-rotation-threshold", type=float, default=-1,
-                        help="accepted for kapture compatibility (no plot is drawn)")
-    parser.add_argument("--plot-max", type=int, default=100, help="accepted for kapture compatibility")
-    parser.add_argument("--plot-title", default="", help="title of the summary table of several inputs")
-    parser.add_argument("--plot-loc", choices=PLOT_LOCATIONS, default="best", help="accepted for kapture compatibility")
-    parser.add_argument("--plot-font-size", type=int, default=15, help="accepted for kapture compatibility")
+                        help="rotation threshold (degrees) of plot.png's curves; negative: position only")
+    parser.add_argument("--plot-max", type=int, default=100, help="largest position threshold of plot.png (cm)")
+    parser.add_argument("--plot-title", default="", help="title of plot.png and of the table over several inputs")
+    parser.add_argument("--plot-loc", choices=PLOT_LOCATIONS, default="best",
+                        help="accepted for kapture compatibility (the legend is drawn lower right)")
+    parser.add_argument("--plot-font-size", type=int, default=15, help="accepted for kapture compatibility "
+                        "(matplotlib's font size; plot.png is drawn with OpenCV)")
     parser.add_argument("--plot-legend-font-size", type=int, default=8, help="accepted for kapture compatibility")
     flags.add_force(parser)
     parser.add_argument("--thresholds", nargs="+", type=threshold, metavar="METRES,DEGREES",
@@ -70,18 +72,10 @@ def action(args: argparse.Namespace) -> int:
     if len(args.inputs) == 1:  # kapturelike's report first: it names mismatched inputs clearly
         print(format_table(evaluate_kapture(args.inputs[0], args.ground_truth, args.output, args.thresholds,
                                             args.group_by)))
-    gt = load_kapture(args.ground_truth)
-    if args.image_list:
-        images = {fields[0] for _, fields in data_rows(read_lines(args.image_list, require_version=False)[1])}
-    else:
-        posed = set(gt.trajectories.keys()) if gt.trajectories is not None else set()
-        images = {n for n, key in gt.image_keys().items()
-                  if key in posed or (gt.rigs and any((key[0], r) in posed for r in gt.rigs if key[1] in gt.rigs[r]))}
-    if not images:
-        print("no image to evaluate: the ground truth has no posed image")
-        return 0
-    results = [evaluate_images(load_kapture(path), gt, images) for path in args.inputs]
-    print(write_kapture_evaluation(args.output, labels, results, args.bins, force=True))
+    plot = PlotOptions(args.plot_rotation_threshold, args.plot_max, args.plot_title)
+    text = evaluate_inputs(args.inputs, labels, args.ground_truth, args.output, args.bins, args.image_list or None,
+                           plot, force=True)
+    print(text if text is not None else "no image to evaluate: the ground truth has no posed image")
     return 0
 
 

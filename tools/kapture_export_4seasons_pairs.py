@@ -1,12 +1,14 @@
-"""kapture_export_4seasons_pairs: accepts the flags of kapture's tool of this name; not offered here: the
-4Seasons relocalization pairs format is not implemented here."""
+"""kapture_export_4seasons_pairs: relative poses of timestamp pairs (reference, query) in the 4Seasons
+relocalization format: ``ref_ts query_ts tx ty tz qx qy qz qw`` per pair (the output file is overwritten,
+as kapture's tool does)."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.converters.four_seasons_pairs import export_4seasons_pairs
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,14 +16,15 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_verbosity(parser)
     flags.add_force(parser)
     parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
-    parser.add_argument("-p", "--pairs", required=True, help="pairs file")
-    parser.add_argument("--no_heal", action="store_true", help="do not heal the pairs")
-    parser.add_argument("-o", "--output", required=True, help="output folder or file")
+    parser.add_argument("-p", "--pairs", required=True, help="timestamp pairs file (reference query per line)")
+    parser.add_argument("--no_heal", action="store_true", help="keep the timestamps of records_camera.txt "
+                        "(default: the number each image is named after)")
+    parser.add_argument("-o", "--output", required=True, help="output relative poses file")
     return parser
 
 
 def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("the 4Seasons relocalization pairs format is not implemented here")
+    export_4seasons_pairs(args.input, args.pairs, args.output, heal=not args.no_heal)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,13 @@
-"""kapture_extract_exif: accepts the flags of kapture's tool of this name; not offered here: reading EXIF tags
-needs Pillow, which kapturelike does not depend on."""
+"""kapture_extract_exif: GNSS records (sensors GPS_<camera>, records_gnss.txt) from the EXIF GPS tags of the
+images of a kapture dataset, written in place as kapture's tool writes them."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.dataset_tools.exif_gps import extract_gps_from_exif
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +18,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("reading EXIF tags needs Pillow, which kapturelike does not depend on")
+    extract_gps_from_exif(args.input)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,4 +1,6 @@
-"""Make a kapture dataset from a folder of images (one camera per image size, timestamps = index)."""
+"""Make a kapture dataset from a folder of images, named as kapture names them: the n-th file of the sorted
+listing gets timestamp n and its own camera sensor<n> (a sensors.txt in the folder gives the cameras
+instead); --camera-per-size: one camera per image size (cam0, ...) and timestamps 0, 1, ..."""
 
 from __future__ import annotations
 
@@ -20,12 +22,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--camera-model", default="UNKNOWN_CAMERA", choices=list(CAMERA_MODEL_PARAMS),
                         help="camera model; calibrated models get a guessed focal (default: %(default)s)")
     parser.add_argument("--copy", action="store_true", help="copy images (same as --image_transfer copy)")
+    parser.add_argument("--camera-per-size", action="store_true",
+                        help="one camera per image size (cam0, cam1, ...) instead of one per image")
     return parser
 
 
 def action(args: argparse.Namespace) -> None:
     options = ImportOptions(camera_model=args.camera_model, image_transfer="copy" if args.copy else args.image_transfer,
-                            force=args.force)
+                            force=args.force, camera_per_size=args.camera_per_size)
     k = import_image_folder(args.input, args.output, options)
     print(f"imported {len(k.image_names())} images with {len(k.sensors)} camera(s) into {args.output}")
 

@@ -1,7 +1,7 @@
 """Localize query images with pycolmap's absolute pose estimation (kapture-localization's
 kapture_pycolmap_localize): -i is a dataset holding the map (points3d, observations), the keypoints
 of map and query images and their matches; --query gives the images to localize; -o gets them with
-their poses. --rerank-strategy and --write-detailed-report are accepted and not applied."""
+their poses (with --write-detailed-report, also OUTPUT/pycolmap_cache/<image>.json per localized image)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import argparse
 
 from kapturelike.dataset_tools.pycolmap_localize import kapture_options, pycolmap_localize
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,11 +26,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["rerank_strategy", "write_detailed_report"])
     options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
                               args.confidence)
     found = pycolmap_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
-                              args.duplicate_strategy, args.force)
+                              args.duplicate_strategy, args.force, args.rerank_strategy, args.write_detailed_report)
     print(f"{len(found)} query image(s) localized -> {args.output}")
 
 

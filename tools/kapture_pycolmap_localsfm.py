@@ -1,12 +1,18 @@
-"""kapture_pycolmap_localsfm: accepts the flags of kapture's tool of this name; not offered here: this localizer
-is not offered; kapture_pipeline_localize localizes with pycolmap."""
+"""Localize each query image against a local model (kapture-localization's kapture_pycolmap_localsfm): the query
+keypoints matched to two or more posed map images of its pairs are triangulated from those map keypoints (known
+poses, pycolmap's LO-RANSAC with --max-error pixels), then the query pose comes from pycolmap's absolute pose
+estimation. -i holds the map images (posed) and queries with their keypoints and query-map matches; --query the
+images to localize; -o gets them with their poses. --write-detailed-report and --max-number-of-threads are
+accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.dataset_tools.localsfm import pycolmap_localsfm
+from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,8 +27,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("this localizer is not offered; kapture_pipeline_localize localizes with pycolmap")
+def action(args: argparse.Namespace) -> None:
+    note_ignored(build_parser(), args, ["write_detailed_report", "max_number_of_threads"])
+    options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
+                              args.confidence)
+    found = pycolmap_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
+                              args.max_num_iterations, args.force)
+    print(f"{len(found)} query image(s) localized -> {args.output}")
 
 
 def main(argv: list[str] | None = None) -> int:

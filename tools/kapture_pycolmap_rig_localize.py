@@ -1,12 +1,17 @@
-"""kapture_pycolmap_rig_localize: accepts the flags of kapture's tool of this name; not offered here: this
-localizer is not offered; kapture_pipeline_localize localizes with pycolmap."""
+"""Localize the query images of multi-camera rigs with pycolmap's generalized absolute pose (kapture-localization's
+kapture_pycolmap_rig_localize): -i holds the map (points3d, observations), the keypoints of map and query images
+and their matches; --query the query sensors, records and rigs; at each timestamp the cameras of each rig of
+--rig-ids (default: the top-level rigs) are localized together and -o gets one pose per rig and timestamp
+(--apply-rigs-remove: one per camera). --write-detailed-report is accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
 
+from kapturelike.dataset_tools.pycolmap_localize import kapture_options
+from kapturelike.dataset_tools.rig_localize import pycolmap_rig_localize
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,8 +27,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("this localizer is not offered; kapture_pipeline_localize localizes with pycolmap")
+def action(args: argparse.Namespace) -> None:
+    note_ignored(build_parser(), args, ["write_detailed_report"])
+    options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
+                              args.confidence)
+    found = pycolmap_rig_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.rig_ids,
+                                  args.apply_rigs_remove, args.keypoints_type, args.duplicate_strategy, args.force,
+                                  args.rerank_strategy)
+    print(f"{len(found)} pose(s) found -> {args.output}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,17 @@
-"""kapture_pyransaclib_localize: accepts the flags of kapture's tool of this name; not offered here: pyransaclib
-is not available; kapture_pycolmap_localize's RANSAC is used by kapture_pipeline_localize."""
+"""Localize query images from 2D-3D correspondences (kapture-localization's kapture_pyransaclib_localize): the
+same job as kapture_pycolmap_localize, with pycolmap's P3P LO-RANSAC in place of pyransaclib (not available
+here); -i holds the map (points3d, observations), the keypoints of map and query images and their matches,
+--query the images to localize, -o gets them with their poses. --inlier-threshold is the RANSAC threshold in
+pixels; --write-detailed-report writes OUTPUT/pyransaclib_cache/<image>.json."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from kapturelike.dataset_tools.pycolmap_localize import kapture_options, pycolmap_localize
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,10 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable(
-        "pyransaclib is not available; kapture_pycolmap_localize's RANSAC is used by kapture_pipeline_localize"
-    )
+def action(args: argparse.Namespace) -> None:
+    print("kapture_pyransaclib_localize: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used "
+          "(poses always refined; --number-lo-steps is not applied)", file=sys.stderr)
+    options = kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations, 0.9999)
+    found = pycolmap_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
+                              args.duplicate_strategy, args.force, args.rerank_strategy, args.write_detailed_report,
+                              "pyransaclib_cache")
+    print(f"{len(found)} query image(s) localized -> {args.output}")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,12 +1,17 @@
-"""kapture_pyransaclib_localsfm: accepts the flags of kapture's tool of this name; not offered here: pyransaclib
-is not available; kapture_pipeline_localize localizes with pycolmap."""
+"""Localize each query image against a local model (kapture-localization's kapture_pyransaclib_localsfm): as
+kapture_pycolmap_localsfm, with pycolmap's P3P LO-RANSAC in place of pyransaclib (not available here);
+--inlier-threshold is the threshold in pixels of the triangulation and of the pose RANSAC. --number-lo-steps,
+--write-detailed-report and --max-number-of-threads are accepted and not applied; poses are always refined."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 
+from kapturelike.dataset_tools.localsfm import pycolmap_localsfm
+from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, make_parser, run
+from kapturelike.tools.cli import make_parser, note_ignored, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,8 +26,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def action(args: argparse.Namespace) -> int | None:
-    raise ToolUnavailable("pyransaclib is not available; kapture_pipeline_localize localizes with pycolmap")
+def action(args: argparse.Namespace) -> None:
+    print("kapture_pyransaclib_localsfm: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used "
+          "(poses always refined; --number-lo-steps is not applied)", file=sys.stderr)
+    note_ignored(build_parser(), args, ["write_detailed_report", "max_number_of_threads"])
+    options = kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations, 0.9999)
+    found = pycolmap_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
+                              args.max_num_iterations, args.force)
+    print(f"{len(found)} query image(s) localized -> {args.output}")
 
 
 def main(argv: list[str] | None = None) -> int:

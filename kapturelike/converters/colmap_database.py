@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -227,36 +228,53 @@ def write_database(database: str | Path, cameras: Mapping[int, Camera], images: 
     """Write a new COLMAP database (atomically): ``cameras`` by COLMAP id, ``images`` as (image id, name,
     camera id), an image's keypoints / descriptors (None: none), and (image1, image2, (M, 2)) matches.
     Returns image name -> image id."""
+    ids = {name: image_id for image_id, name, _ in images}
+    with _atomic(database, None) as conn:
+        _insert_rows(conn, cameras, images, ids, keypoints, descriptors, matches, approximate, two_view_config,
+                     calibrated, fresh=True)
+    return ids
+
+
+def database_images(database: str | Path) -> dict[str, tuple[int, int]]:
+    """image name -> (image id, camera id) of a COLMAP database."""
+    path = Path(database)
+    if not path.is_file():
+        raise FormatError("no such COLMAP database", path)
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return {name: (image_id, cam_id)
+                for image_id, name, cam_id in conn.execute("SELECT image_id, name, camera_id FROM images")}
+    except sqlite3.DatabaseError as e:
+        raise FormatError(f"not a readable COLMAP database ({e})", path, None, "sqlite") from None
+    finally:
+        conn.close()
+
+
+def extend_database(source: str | Path, database: str | Path, cameras: Mapping[int, Camera],
+                    images: Sequence[tuple[int, str, int]], keypoints: Callable[[str], np.ndarray | None],
+                    matches: Iterable[tuple[str, str, np.ndarray]], two_view_config: int = TWO_VIEW_CALIBRATED) -> None:
+    """Write at ``database`` (atomically) a copy of the database ``source`` with new ``cameras`` (by COLMAP id),
+    new ``images`` (image id, name, camera id), their keypoints and the matches of new images with any image."""
+    ids = {name: image_id for name, (image_id, _) in database_images(source).items()}
+    ids.update({name: image_id for image_id, name, _ in images})
+    with _atomic(database, Path(source)) as conn:
+        _insert_rows(conn, cameras, images, ids, keypoints, lambda _: None, matches, True, two_view_config, None,
+                     fresh=False)
+
+
+@contextlib.contextmanager
+def _atomic(database: str | Path, source: Path | None) -> Iterator[sqlite3.Connection]:
+    """A connection to a temporary database (a copy of ``source``, or new) renamed to ``database`` on success."""
     database = Path(database)
     database.parent.mkdir(parents=True, exist_ok=True)
     tmp = database.with_name(f".{database.name}.tmp")
     tmp.unlink(missing_ok=True)
+    if source is not None:
+        shutil.copyfile(source, tmp)
     conn = sqlite3.connect(tmp)
-    ids = {name: image_id for image_id, name, _ in images}
     try:
         conn.executescript(SCHEMA)
-        for number, cam in cameras.items():
-            conn.execute("INSERT INTO cameras VALUES (?, ?, ?, ?, ?, ?)",
-                         (number, COLMAP_MODEL_IDS[cam.model], cam.width, cam.height,
-                          np.asarray(cam.params, np.float64).tobytes(),
-                          int(calibrated[number] if calibrated is not None else True)))
-            conn.execute("INSERT INTO rigs VALUES (?, ?, ?)", (number, number, SENSOR_TYPE_CAMERA))
-        for image_id, name, number in images:
-            conn.execute("INSERT INTO images VALUES (?, ?, ?)", (image_id, name, number))
-            conn.execute("INSERT INTO frames VALUES (?, ?)", (image_id, number))
-            conn.execute("INSERT INTO frame_data VALUES (?, ?, ?, ?)", (image_id, image_id, number,
-                                                                       SENSOR_TYPE_CAMERA))
-        _insert_features(conn, ids, keypoints, descriptors, approximate)
-        for a, b, m in matches:
-            if a not in ids or b not in ids:
-                continue
-            if ids[a] > ids[b]:
-                m = m[:, ::-1]
-            m = np.ascontiguousarray(m, np.uint32)
-            pid = pair_id(ids[a], ids[b])
-            conn.execute("INSERT INTO matches VALUES (?, ?, ?, ?)", (pid, *m.shape, m.tobytes()))
-            conn.execute("INSERT INTO two_view_geometries (pair_id, rows, cols, data, config) VALUES (?, ?, ?, ?, ?)",
-                         (pid, *m.shape, m.tobytes(), two_view_config))
+        yield conn
         conn.commit()
     except BaseException:
         conn.close()
@@ -265,7 +283,46 @@ def write_database(database: str | Path, cameras: Mapping[int, Camera], images: 
         raise
     conn.close()
     os.replace(tmp, database)
-    return ids
+
+
+def _insert_rows(conn: sqlite3.Connection, cameras: Mapping[int, Camera], images: Sequence[tuple[int, str, int]],
+                 ids: Mapping[str, int], keypoints: Callable[[str], np.ndarray | None],
+                 descriptors: Callable[[str], np.ndarray | None], matches: Iterable[tuple[str, str, np.ndarray]],
+                 approximate: bool, two_view_config: int, calibrated: Mapping[int, bool] | None,
+                 fresh: bool) -> None:
+    """Cameras (each with its trivial rig), images (each with its frame), their features, and the matches
+    between images of ``ids`` (name -> image id). In a ``fresh`` database rig ids are camera ids and frame ids
+    image ids; added to an existing one, they are the next free ones."""
+    rig_of: dict[int, int] = {}
+    for number, cam in cameras.items():
+        conn.execute("INSERT INTO cameras VALUES (?, ?, ?, ?, ?, ?)",
+                     (number, COLMAP_MODEL_IDS[cam.model], cam.width, cam.height,
+                      np.asarray(cam.params, np.float64).tobytes(),
+                      int(calibrated[number] if calibrated is not None else True)))
+        rig = conn.execute("INSERT INTO rigs VALUES (?, ?, ?)", (number if fresh else None, number,
+                                                                 SENSOR_TYPE_CAMERA)).lastrowid
+        rig_of[number] = rig
+    for image_id, name, number in images:
+        conn.execute("INSERT INTO images VALUES (?, ?, ?)", (image_id, name, number))
+        if number not in rig_of:
+            row = conn.execute("SELECT rig_id FROM rig_sensors WHERE sensor_id = ? AND sensor_type = ? UNION "
+                               "SELECT rig_id FROM rigs WHERE ref_sensor_id = ? AND ref_sensor_type = ?",
+                               (number, SENSOR_TYPE_CAMERA, number, SENSOR_TYPE_CAMERA)).fetchone()
+            rig_of[number] = row[0] if row else number
+        frame = conn.execute("INSERT INTO frames VALUES (?, ?)", (image_id if fresh else None,
+                                                                  rig_of[number])).lastrowid
+        conn.execute("INSERT INTO frame_data VALUES (?, ?, ?, ?)", (frame, image_id, number, SENSOR_TYPE_CAMERA))
+    _insert_features(conn, {name: image_id for image_id, name, _ in images}, keypoints, descriptors, approximate)
+    for a, b, m in matches:
+        if a not in ids or b not in ids:
+            continue
+        if ids[a] > ids[b]:
+            m = m[:, ::-1]
+        m = np.ascontiguousarray(m, np.uint32)
+        pid = pair_id(ids[a], ids[b])
+        conn.execute("INSERT INTO matches VALUES (?, ?, ?, ?)", (pid, *m.shape, m.tobytes()))
+        conn.execute("INSERT INTO two_view_geometries (pair_id, rows, cols, data, config) VALUES (?, ?, ?, ?, ?)",
+                     (pid, *m.shape, m.tobytes(), two_view_config))
 
 
 def _insert_features(conn: sqlite3.Connection, ids: Mapping[str, int], keypoints: Callable[[str], np.ndarray | None],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,11 @@ from kapturelike.dataset_tools.output import (
     prepare_output,
     refuse_overlap,
 )
-from kapturelike.errors import FormatError
+from kapturelike.errors import FormatError, KapturelikeError
 from kapturelike.io.dataset import load_kapture, save_kapture
-from kapturelike.io.images import image_size
+from kapturelike.io.images import image_size, stored_image_size
 from kapturelike.io.paths import inside
-from kapturelike.io.sensors import first_non_unit_quaternion, parse_pose, pose_fields
+from kapturelike.io.sensors import first_non_unit_quaternion, parse_pose, pose_fields, read_sensors
 from kapturelike.io.text import atomic_write, float_str
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".ppm", ".pgm", ".webp")
@@ -34,6 +35,7 @@ class ImportOptions:
     copy: bool = False  # copy images instead of symlinking them (when image_transfer is None)
     force: bool = False  # allow a non-empty output folder
     image_transfer: str | None = None  # kapture's transfer ('skip', 'copy', 'link_absolute', ...)
+    camera_per_size: bool = False  # image folders: one camera per image size (cam0, ...), not kapture's naming
 
 
 def guess_camera(model: str, width: int, height: int, focal_factor: float = 1.2) -> Camera:
@@ -73,14 +75,49 @@ def _build_import(images_dir: Path, out: Path, entries: list[tuple[str, Camera |
 
 
 def import_image_folder(images: str | Path, out: str | Path, options: ImportOptions | None = None) -> Kapture:
-    """Every image below ``images`` (sorted names) as a camera record; one camera per image size."""
+    """Every image below ``images`` (sorted names) as a camera record, named as kapture's
+    kapture_import_image_folder names them: the n-th file of the sorted listing (other files count, and
+    are skipped) gets timestamp n and its own camera ``sensor<n>`` (UNKNOWN_CAMERA of its size, or
+    ``options.camera_model`` with a guessed focal); a ``sensors.txt`` in ``images`` gives the cameras instead
+    (its only camera, or the camera named as the image's folder). ``options.camera_per_size``: one camera
+    per image size (cam0, cam1, ...) and timestamps 0, 1, ... instead."""
     images = Path(images)
+    options = options or ImportOptions()
     if not images.is_dir():
         raise DatasetToolError(f"{images}: not a folder")
-    names = list_images(images)
-    if not names:
+    if options.camera_per_size:
+        names = list_images(images)
+        if not names:
+            raise DatasetToolError(f"{images}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
+        return _build_import(images, Path(out), [(n, None, None) for n in names], options)
+    sensors_file = images / "sensors.txt"
+    given = read_sensors(sensors_file)[1] if sensors_file.is_file() else None
+    files = sorted(p.relative_to(images).as_posix() for p in images.rglob("*") if p.is_file())
+    sensors: dict = dict(given or {})
+    items = []
+    for n, name in enumerate(files):
+        if Path(name).suffix.lower() not in IMAGE_EXTENSIONS:
+            continue  # kapture skips what PIL cannot open
+        try:
+            width, height = stored_image_size(images / name)
+        except (KapturelikeError, OSError, ValueError):
+            continue
+        if given is not None:
+            cam_id = next(iter(given)) if len(given) == 1 else posixpath.basename(posixpath.dirname(name))
+            if cam_id not in given:
+                raise DatasetToolError(f"{sensors_file}: no camera '{cam_id}' (the folder of '{name}')")
+        else:
+            cam_id = f"sensor{n}"
+            sensors[cam_id] = guess_camera(options.camera_model, width, height, options.focal_factor)
+        items.append(((n, cam_id), name))
+    if not items:
         raise DatasetToolError(f"{images}: no image files ({', '.join(IMAGE_EXTENSIONS)})")
-    return _build_import(images, Path(out), [(n, None, None) for n in names], options or ImportOptions())
+    refuse_overlap(Path(out), [images])
+    out = prepare_output(out, options.force)
+    k = Kapture(sensors=sensors, records={"camera": Records.camera(items)})
+    place_records_data(k, images.parent, out, options.image_transfer or options.copy, images)
+    save_kapture(k, out)
+    return k
 
 
 def parse_image_list(path: str | Path) -> list[tuple[str, Camera | None, Pose | None]]:

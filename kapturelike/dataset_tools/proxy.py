@@ -25,7 +25,8 @@ def create_proxy(src: str | Path, out: str | Path, features: dict[str, tuple[lis
                  force: bool = False) -> Path:
     """Link ``src``'s sensors/ (and its reconstruction parts) into ``out``, then each feature folder given:
     ``features[kind] = (folders, type names)`` for keypoints, descriptors, global_features, matches;
-    a type name defaults to the folder's parent's name."""
+    a type name defaults to the folder's parent's name; matches are keyed by keypoints type, so the i-th
+    matches folder defaults to the i-th keypoints type when keypoints are given (kapture-localization's rule)."""
     src = Path(src)
     if not (src / SENSORS_DIR / "sensors.txt").is_file():
         raise DatasetToolError(f"{src}: not a kapture dataset (sensors/sensors.txt is missing)")
@@ -36,6 +37,13 @@ def create_proxy(src: str | Path, out: str | Path, features: dict[str, tuple[lis
         for part in (src / RECONSTRUCTION_DIR).iterdir():
             if part.name not in features or not features[part.name][0]:
                 _link(part, out / RECONSTRUCTION_DIR / part.name)
+    kpt_folders, kpt_names = features.get("keypoints", (None, None))
+    matches_folders, matches_names = features.get("matches", (None, None))
+    if matches_folders and not matches_names and kpt_folders:
+        if len(kpt_folders) != len(matches_folders):
+            raise DatasetToolError(f"{len(matches_folders)} matches folder(s) for {len(kpt_folders)} keypoints "
+                                   "folder(s): give one per keypoints type, in the same order")
+        features = {**features, "matches": (matches_folders, kpt_names or [type_name_of(f) for f in kpt_folders])}
     for kind, (folders, names) in features.items():
         folders = folders or []
         if names and len(names) != len(folders):

@@ -15,14 +15,14 @@ from kapturelike.io.dataset import load_kapture, save_kapture
 def recover_timestamps_and_ids(src: str | Path, reference: str | Path, out: str | Path | None = None,
                                image_transfer: str = "skip", force: bool = False) -> None:
     """Rewrite the camera records and image poses of ``src`` with the (timestamp, sensor id) each image
-    has in ``reference``; sensors come from the reference. Into ``out``, or in place without it."""
+    has in ``reference``; sensors come from the reference. Into ``out``, or in place without it. As kapture's
+    tool, only the images the reference holds are kept (e.g. the queries of a model that also holds the map)."""
     src, reference = Path(src), Path(reference)
     k, ref = load_kapture(src), load_kapture(reference)
     key_of = ref.image_keys()
-    names = k.image_names()
-    missing = [n for n in names if n not in key_of]
-    if missing:
-        raise DatasetToolError(f"{len(missing)} image(s) of {src} are not in {reference} (first: {missing[0]})")
+    names = [n for n in k.image_names() if n in key_of]
+    if not names and k.image_names():
+        raise DatasetToolError(f"none of the {len(k.image_names())} image(s) of {src} is in {reference}")
     old_keys = k.image_keys()
     new_keys = [key_of[n] for n in names]
     k.records["camera"] = Records.camera(zip(new_keys, names))

@@ -92,7 +92,7 @@ def refuse_existing(output: str | Path, labels: Sequence[str], force: bool) -> l
 
 
 def write_kapture_evaluation(output: str | Path, labels: Sequence[str], results: Sequence[list[Score]],
-                             bins: Sequence[str], force: bool = False) -> str:
+                             bins: Sequence[str], force: bool = False, title: str = "") -> str:
     """Write scores_<label>.txt per input and stats.txt into ``output``; returns the stats text.
 
     An existing file is replaced only with ``force`` (kapture's rule)."""
@@ -104,13 +104,43 @@ def write_kapture_evaluation(output: str | Path, labels: Sequence[str], results:
         with atomic_write(path) as f:
             f.writelines(f"{name} {p} {r}\n" for name, p, r in scores)
     text = "".join(stats_text(label, scores, parsed) for label, scores in zip(labels, results))
-    if len(results) > 1:  # a summary table of the bins, one row per input
-        rows = [[label] + [line.split(": ")[1] for line in stats_text(label, scores, parsed).splitlines()
-                           if line.startswith("(")] for label, scores in zip(labels, results)]
-        header = ["model"] + [f"({m}, {d})" for m, d in parsed]
-        widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-        text += "\n" + "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in [header, *rows])
-        text += "\n"
+    if len(results) > 1:
+        text += summary_tables(labels, results, parsed, title)
     with atomic_write(targets[-1]) as f:
         f.write(text)
     return text
+
+
+def _bin_cells(scores: list[Score], bins: list[tuple[float, float]]) -> list[str]:
+    return [line.split(": ")[1] for line in stats_text("", scores, bins).splitlines() if line.startswith("(")]
+
+
+def _aligned(headers: list[str], rows: list[list[str]]) -> tuple[list[str], list[list[str]], list[int]]:
+    """tabulate's column layout for text cells: left aligned, each column as wide as its widest cell and at
+    least two characters wider than its header."""
+    widths = [max([len(h) + 2] + [len(r[i]) for r in rows]) for i, h in enumerate(headers)]
+    return ([h.ljust(w) for h, w in zip(headers, widths)], [[c.ljust(w) for c, w in zip(r, widths)] for r in rows],
+            widths)
+
+
+_LATEX_ESCAPES = {"&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "^": r"\^{}", "{": r"\{",
+                  "}": r"\}", "~": r"\textasciitilde{}", "\\": r"\textbackslash{}", "<": r"\ensuremath{<}",
+                  ">": r"\ensuremath{>}"}
+
+
+def summary_tables(labels: Sequence[str], results: Sequence[list[Score]], bins: list[tuple[float, float]],
+                   title: str = "") -> str:
+    """kapture-localization's table of the bins over all inputs, as tabulate writes it: a LaTeX tabular, then
+    the same in plain text (tabulate's 'simple' layout); headers are the bins as (metres, degrees)."""
+    headers = [title] + [str(b) for b in bins]
+    rows = [[label] + _bin_cells(scores, bins) for label, scores in zip(labels, results)]
+    head, body, widths = _aligned(headers, rows)
+
+    def latex_row(cells: list[str]) -> str:
+        return ("&".join("".join(_LATEX_ESCAPES.get(ch, ch) for ch in f" {c} ") for c in cells) + "\\\\").rstrip()
+
+    latex = ["\\begin{tabular}{" + "l" * len(headers) + "}", "\\hline", latex_row(head), "\\hline",
+             *(latex_row(r) for r in body), "\\hline", "\\end{tabular}"]
+    plain = ["  ".join(head).rstrip(), "  ".join("-" * w for w in widths).rstrip(),
+             *("  ".join(r).rstrip() for r in body)]
+    return "\n" + "\n".join(latex) + "\n\n" + "\n".join(plain)

@@ -132,13 +132,14 @@ def distance_pairs_file(map_root: str | Path, query_root: str | Path | None, out
     return pairs
 
 
-def sequence_pairs_file(root: str | Path, output_path: str | Path, window: int,
-                        max_interval: int | None = None) -> list[Pair]:
+def sequence_pairs_file(root: str | Path, output_path: str | Path, window: int, max_interval: int | None = None,
+                        loop: bool = False, expand_window: bool = False) -> list[Pair]:
     """``kapture_compute_sequence_pairs``: pairs of images close in capture order, from camera records."""
     records = load_kapture(root).records_camera
     if records is None or len(records) == 0:
         raise ValueError(f"{root}: no camera records")
-    pairs = sequence_pairs(records.paths, records.timestamps, records.device_ids.tolist(), window, max_interval)
+    pairs = sequence_pairs(records.paths, records.timestamps, records.device_ids.tolist(), window, max_interval,
+                           loop, expand_window)
     write_pairs(output_path, pairs)
     return pairs
 

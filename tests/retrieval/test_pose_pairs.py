@@ -116,3 +116,39 @@ def test_sequence_pairs_errors():
         sequence_pairs(["a", "a"], np.array([0, 1]), ["c", "c"], 1)
     with pytest.raises(ValueError, match="timestamps"):
         sequence_pairs(["a", "b"], np.array([0]), ["c", "c"], 1)
+
+
+def test_sequence_pairs_loop_and_expand_window():
+    """kapture-localization's variants on one sequence of five frames, window 2 (worked out by hand)."""
+    names = ["f0", "f1", "f2", "f3", "f4"]
+    ts, sensors = np.arange(5) * 10, ["c"] * 5
+    loop = {(a, b): s for a, b, s in sequence_pairs(names, ts, sensors, 2, loop=True)}
+    assert {b: s for (a, b), s in loop.items() if a == "f0"} == {"f1": 0.5, "f4": 0.5, "f2": 0.0, "f3": 0.0}
+    assert len(loop) == 20
+    short = sequence_pairs(["a", "b"], np.array([0, 1]), ["c", "c"], 3, loop=True)
+    assert short == [("a", "b", pytest.approx(2 / 3)), ("b", "a", pytest.approx(2 / 3))]  # met once, closest
+    expand = {(a, b): s for a, b, s in sequence_pairs(names, ts, sensors, 2, expand_window=True)}
+    assert {b: s for (a, b), s in expand.items() if a == "f0"} == pytest.approx(
+        {"f1": 0.75, "f2": 0.5, "f3": 0.25, "f4": 0.0})
+    assert {b: s for (a, b), s in expand.items() if a == "f1"} == pytest.approx(
+        {"f2": 2 / 3, "f3": 1 / 3, "f4": 0.0, "f0": 0.0})
+    assert {b: s for (a, b), s in expand.items() if a == "f2"} == pytest.approx(
+        {"f3": 0.5, "f1": 0.5, "f4": 0.0, "f0": 0.0})
+    with pytest.raises(ValueError, match="exclude"):
+        sequence_pairs(names, ts, sensors, 2, loop=True, expand_window=True)
+
+
+def test_distance_pairs_keep_rejected():
+    """Every map image pairs, those beyond the limits too, with distance and angle clipped in the score."""
+    centers = np.array([[0.0, 0, 0], [1.0, 0, 0], [30.0, 0, 0]])
+    dirs = np.array([[0.0, 0, 1], [0.0, 0, 1], [1.0, 0, 0]])
+    kept = distance_pairs(centers[:1], dirs[:1], centers[1:], dirs[1:], DistancePairsOptions(keep_rejected=True))
+    assert kept[1].tolist() == [0, 1]
+    np.testing.assert_allclose(kept[2], [2 - 1 / 25, 2 - (1 + 1)])
+    strict = distance_pairs(centers[:1], dirs[:1], centers[1:], dirs[1:], DistancePairsOptions())
+    assert strict[1].tolist() == [0]
+    top1 = distance_pairs(centers[:1], dirs[:1], centers[1:], dirs[1:],
+                          DistancePairsOptions(keep_rejected=True, topk=1))
+    assert top1[1].tolist() == [0]
+    with pytest.raises(ValueError, match="exclude"):
+        DistancePairsOptions(keep_rejected=True, min_distance=1.0)

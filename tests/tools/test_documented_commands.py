@@ -24,7 +24,6 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.tools import (
-    kapture_colmap_localize,
     kapture_evaluate,
     kapture_export_LTVL2020,
     kapture_import_colmap,
@@ -170,18 +169,6 @@ def test_tutorial_evaluate_and_ltvl_export(tmp_path: Path, monkeypatch, capsys) 
         _kapture_tool("kapture_export_LTVL2020", "-i", "query", "-o", str(tmp_path / "theirs.txt"), *flags,
                       cwd=tmp_path)
         assert sorted(out.read_text().splitlines()) == sorted((tmp_path / "theirs.txt").read_text().splitlines())
-
-
-def test_tutorial_colmap_localize_says_it_is_not_offered(tmp_path: Path, monkeypatch, capsys) -> None:
-    """kapture_colmap_localize needs the COLMAP executable's image_registrator: one line, exit 3, even with
-    the COLMAP options the tutorial passes through."""
-    command = ("kapture_colmap_localize.py -v info -i ./tutorial/mapping_query --pairsfile-path "
-               "./tutorial/query_pairs.txt -db ./tutorial/mapping_colmap/colmap.db -txt "
-               "./tutorial/mapping_colmap/reconstruction -o ./tutorial/localized_colmap "
-               "--use-colmap-matches-importer --Mapper.ba_refine_focal_length 0")
-    assert _ours(kapture_colmap_localize.main, command, tmp_path, monkeypatch) == 3
-    err = capsys.readouterr().err.splitlines()
-    assert len(err) == 2 and "not used" in err[0] and "not available here" in err[1]
 
 
 def test_tutorial_merge_with_skip(tmp_path: Path, monkeypatch) -> None:

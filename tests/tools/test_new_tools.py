@@ -5,6 +5,8 @@ where kapture ships it."""
 
 from __future__ import annotations
 
+import json
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -143,13 +145,15 @@ def test_observation_pairs(tmp_path: Path) -> None:
 def test_recover_timestamps_and_ids(tmp_path: Path) -> None:
     ref = _dataset(tmp_path / "ref")
     renumbered = Kapture(sensors={"sensor0": CAM},
-                         records={"camera": Records.camera([((7, "sensor0"), "im2.jpg")])},
-                         trajectories=Trajectories.from_items([((7, "sensor0"), Pose([1.0, 0, 0, 0], [5.0, 0, 0]))]))
+                         records={"camera": Records.camera([((7, "sensor0"), "im2.jpg"), ((8, "sensor0"), "x.jpg")])},
+                         trajectories=Trajectories.from_items([((7, "sensor0"), Pose([1.0, 0, 0, 0], [5.0, 0, 0])),
+                                                               ((8, "sensor0"), Pose([1.0, 0, 0, 0], [6.0, 0, 0]))]))
     save_kapture(renumbered, tmp_path / "loc")
     assert kapture_recover_timestamps_and_ids.main(["-i", str(tmp_path / "loc"), "-ref", str(ref),
                                                     "-o", str(tmp_path / "out")]) == 0
-    k = load_kapture(tmp_path / "out")
+    k = load_kapture(tmp_path / "out")  # x.jpg is not in the reference: left out, as kapture's tool does
     assert k.image_keys() == {"im2.jpg": (2, "cam")} and k.trajectories[(2, "cam")].t.tolist() == [5.0, 0, 0]
+    assert len(k.trajectories) == 1
 
 
 def test_proxy_links_separate_feature_folders(tmp_path: Path) -> None:
@@ -241,6 +245,12 @@ def test_pycolmap_localize_recovers_a_known_pose(tmp_path: Path) -> None:
     pose = load_kapture(tmp_path / "out").trajectories[(1, "cam")]
     np.testing.assert_allclose(pose.t, t_true, atol=1e-4)
     np.testing.assert_allclose(np.abs(pose.q @ q_true), 1.0, atol=1e-6)
+    # kapture-localization's re-ranking and detailed report (OUTPUT/pycolmap_cache/<image>.json)
+    command += " -f --rerank-strategy correspondences_count --write-detailed-report"
+    assert kapture_pycolmap_localize.main(command.split()) == 0
+    report = json.loads((tmp_path / "out/pycolmap_cache/query.jpg.json").read_text())
+    assert report["num_correspondences"] == 80 and len(report["num_inliers"]) == 80 and all(report["inliers"])
+    assert report["reprojection_error"] < 0.01
 
 
 
@@ -266,7 +276,18 @@ def test_colmap_build_map_triangulates_known_poses(tmp_path: Path, monkeypatch) 
     command = ("kapture_colmap_build_map.py -v info -i ./mapping --pairsfile-path ./pairs.txt -o ./mapping_colmap "
                "--use-colmap-matches-importer --Mapper.ba_refine_focal_length 0")
     assert kapture_colmap_build_map.main(command.split()[1:]) == 0
-    assert kapture_import_colmap.main(["-txt", "mapping_colmap/reconstruction", "-o", "imported"]) == 0
+    # colmap.db as kapture's tool fills it, with the model's image ids
+    db = sqlite3.connect(tmp_path / "mapping_colmap/colmap.db")
+    counts = {t: db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("cameras", "images", "keypoints", "descriptors", "matches", "two_view_geometries")}
+    db_ids = dict(db.execute("SELECT name, image_id FROM images"))
+    db.close()
+    assert counts == {"cameras": 1, "images": 2, "keypoints": 2, "descriptors": 0, "matches": 1,
+                      "two_view_geometries": 1}
+    model = (tmp_path / "mapping_colmap/reconstruction/images.txt").read_text().splitlines()
+    assert {r.split()[-1]: int(r.split()[0]) for r in model if r.endswith(".jpg")} == db_ids
+    assert kapture_import_colmap.main(["-db", "mapping_colmap/colmap.db", "-txt", "mapping_colmap/reconstruction",
+                                       "-o", "imported"]) == 0
     triangulated = load_kapture(tmp_path / "imported").points3d[:, :3]
     assert len(triangulated) == 40
     nearest = np.linalg.norm(triangulated[:, None] - points[None], axis=2).min(axis=1)

@@ -1,0 +1,101 @@
+"""kapture-localization's ``kapture_pycolmap_rig_localize``: at each timestamp, the cameras of a query rig are
+localized together with pycolmap's generalized absolute pose (one rig pose explains every camera's 2D-3D
+correspondences through the rig calibration).
+
+Inputs as ``kapture_pycolmap_localize``: ``src`` holds the map (points3d, observations), the keypoints of map
+and query images and the query-map matches; ``query`` holds the query sensors, records and rigs
+(rigs.txt: cam_from_rig). The rigs are those of ``rig_ids`` (default: the rigs no other rig holds); a rig
+inside a rig contributes its cameras. The output holds the query sensors, rigs and records and one pose per
+localized (timestamp, rig), world-to-rig; with ``apply_rigs_remove`` each camera of the rig gets its own pose
+instead (cam_from_world = cam_from_rig * rig_from_world), as kapture's ``rigs_remove_inplace`` writes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from kapturelike.core.pose import compose
+from kapturelike.core.reconstruction import Kapture
+from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.dataset_tools.output import DatasetToolError
+from kapturelike.dataset_tools.pycolmap_localize import (
+    Correspondences,
+    map_correspondences,
+    write_localized,
+)
+from kapturelike.geometry.absolute_pose import LocalizationOptions
+from kapturelike.geometry.rig_pose import localize_rig
+
+
+def top_level_rigs(rigs: dict[str, dict[str, Pose]]) -> list[str]:
+    """The rigs that no other rig holds, in file order."""
+    inner = {member for rig in rigs.values() for member in rig}
+    return [r for r in rigs if r not in inner]
+
+
+def rig_cameras(rigs: dict[str, dict[str, Pose]], rig_id: str, cameras: set[str]
+                ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """camera id -> cam_from_rig (q, t) of every camera in rig ``rig_id``, through inner rigs too."""
+    found: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    for member, pose in rigs[rig_id].items():
+        if pose.q is None or pose.t is None:
+            continue
+        if member in cameras:
+            found[member] = (np.asarray(pose.q, float), np.asarray(pose.t, float))
+        elif member in rigs and member != rig_id:
+            for camera, (q, t) in rig_cameras(rigs, member, cameras).items():
+                cq, ct = compose(q[None], t[None], np.asarray(pose.q, float)[None], np.asarray(pose.t, float)[None])
+                found[camera] = (cq[0], ct[0])
+    return found
+
+
+def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
+                  correspondences: Correspondences,
+                  options: LocalizationOptions, apply_rigs_remove: bool = False
+                  ) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
+    """((timestamp, rig or camera id), q, t) of each rig of ``rig_ids`` (default: the top-level ones) localized
+    at a timestamp of the query records, from each image's 2D-3D ``correspondences`` (None: image not used)."""
+    if not kq.rigs:
+        raise DatasetToolError("the query has no rigs (sensors/rigs.txt) to localize")
+    rig_ids = list(rig_ids) or top_level_rigs(kq.rigs)
+    unknown = [r for r in rig_ids if r not in kq.rigs]
+    if unknown:
+        raise DatasetToolError(f"--rig-ids names rigs absent from the query's rigs.txt: {', '.join(unknown)}")
+    cameras = kq.cameras()
+    members = {r: rig_cameras(kq.rigs, r, set(cameras)) for r in rig_ids}
+    image_of = {key: name for name, key in kq.image_keys().items()}
+    items: list[tuple[tuple[int, str], np.ndarray, np.ndarray]] = []
+    for ts in tqdm(sorted({ts for ts, _ in image_of}), desc="localizing rigs", unit="timestamp", disable=None):
+        for rig_id in rig_ids:
+            used = [(cam, image_of[ts, cam]) for cam in members[rig_id] if (ts, cam) in image_of]
+            data = [(cam, correspondences(name)) for cam, name in used]
+            data = [(cam, found) for cam, found in data if found is not None]
+            if not data:
+                continue
+            result = localize_rig([found[0] for _, found in data], [found[1] for _, found in data],
+                                  [cameras[c] for c, _ in data], [members[rig_id][c] for c, _ in data], options)
+            if not result.success:
+                continue
+            if apply_rigs_remove:
+                for cam, (cq, ct) in members[rig_id].items():
+                    q, t = compose(cq[None], ct[None], result.q[None], result.t[None])
+                    items.append(((ts, cam), q[0], t[0]))
+            else:
+                items.append(((ts, rig_id), result.q, result.t))
+    return items
+
+
+def pycolmap_rig_localize(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
+                          options: LocalizationOptions, rig_ids: Sequence[str] = (), apply_rigs_remove: bool = False,
+                          keypoints_type: str | None = None, duplicates: str = "ignore",
+                          force: bool = False, rerank: str = "none") -> Trajectories:
+    """Localize the query rigs at each timestamp; write the query with the found poses at ``out``."""
+    kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates, rerank)
+    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove)
+    trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
+    write_localized(kq, trajectories, out, [src, query], force)
+    return trajectories
