@@ -1,12 +1,18 @@
-"""Mapping in-process against a Dask LocalCluster of 1 and 2 worker processes, outputs compared.
+"""Mapping + localization in-process and on a Dask LocalCluster of 1 and 2 worker processes, outputs compared.
 
-    .venv/bin/python benchmarks/bench_dask.py [--scene synthetic|fountain-P11|Herz-Jesus-P25] [--work DIR]
+    .venv/bin/python benchmarks/bench_dask.py [--scene synthetic|fountain-P11|Herz-Jesus-P25 ...] [--work DIR]
+        [--config FILE] [--schedulers "" local:1 local:2]
 
-Needs the dask extra (requirements-dask.txt). Runs the mapping pipeline from scratch three times
-(scheduler '', 'local:1', 'local:2'), prints the seconds of each step (local features, global
-features, matching + verification, whole mapping; a LocalCluster's start is part of the first step)
-and the speed-up of 2 workers over 1, then checks that every feature and matches file is byte-identical
-to the in-process run's.
+Needs the dask extra (requirements-dask.txt). For each scene (a Strecha scene is copied to the work folder,
+imported and split like benchmarks/bench_pipeline.py: 2/3 map, every third image a query) and each
+scheduler, the mapping then the localization pipeline run from scratch. A LocalCluster is started before
+the runs that use it (its start is printed apart, not counted in a step) and the pipelines are pointed at
+its address, as at a remote cluster. PnP RANSAC is seeded, so the poses can be compared.
+
+Prints the seconds of each step, grouped as extraction (local + global features, global model),
+matching (pairs, or queries to map points) and localization (pose estimation), the speed-up of
+2 workers over 1 per group, the load average, and checks that every feature, matches, points,
+localized-pose and LTVL file is byte-identical to the in-process run's.
 """
 
 from __future__ import annotations
@@ -15,78 +21,140 @@ import argparse
 import dataclasses
 import filecmp
 import logging
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from kapturelike.pipelines.config import load_config
+from kapturelike.pipelines.config import PipelineConfig, load_config
+from kapturelike.pipelines.executor import make_executor
+from kapturelike.pipelines.localization import LTVL_FILE, run_localization
 from kapturelike.pipelines.mapping import run_mapping
 from kapturelike.pipelines.real_scenes import prepare_strecha, shared_strecha_dir
 from kapturelike.synthetic.export import write_synthetic_kapture
 from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
 
 REPO = Path(__file__).resolve().parents[1]
-SCHEDULERS = ("", "local:1", "local:2")
+GROUPS = {"extraction": ("local features", "global model", "global features"), "matching": ("matching",),
+          "localization": ("pose estimation",)}
 
 
-def step_seconds(reports) -> dict[str, float]:
+def step_seconds(reports, prefix: str) -> dict[str, float]:
     out: dict[str, float] = {}
     for r in reports:
-        name = r.step.split(" (")[0]
+        name = f"{prefix}: {r.step.split(' (')[0]}"
         out[name] = out.get(name, 0.0) + r.seconds
     return out
 
 
-def differing_files(a: Path, b: Path) -> list[str]:
-    rel = sorted(p.relative_to(a) for p in (a / "reconstruction").rglob("*") if p.is_file())
-    other = sorted(p.relative_to(b) for p in (b / "reconstruction").rglob("*") if p.is_file())
+def group_seconds(steps: dict[str, float]) -> dict[str, float]:
+    return {group: sum(s for name, s in steps.items() if name.split(": ", 1)[1].startswith(starts))
+            for group, starts in GROUPS.items()}
+
+
+def differing_files(a: Path, b: Path, folders: tuple[str, ...], files: tuple[str, ...] = ()) -> list[str]:
+    def listing(root: Path) -> list[Path]:
+        return sorted(p.relative_to(root) for f in folders for p in (root / f).rglob("*") if p.is_file())
+
+    rel, other = listing(a), listing(b)
     if rel != other:
         return sorted({str(p) for p in set(rel) ^ set(other)})
-    return [str(p) for p in rel if not filecmp.cmp(a / p, b / p, shallow=False)]
+    return [str(p) for p in rel + [Path(f) for f in files] if not filecmp.cmp(a / p, b / p, shallow=False)]
+
+
+def prepare_scene(scene: str, work: Path) -> tuple[Path, Path]:
+    """(mapping kapture, query kapture) of the scene, written under ``work``."""
+    if scene == "synthetic":
+        paths = write_synthetic_kapture(generate_dataset(SyntheticOptions()), work / "scene")
+        return paths.mapping, paths.query
+    source = shared_strecha_dir(REPO) / scene
+    if not source.is_dir():
+        raise FileNotFoundError(f"{source} not found (../shared/data/strecha is needed)")
+    copy = work / "source" / scene  # never run anything inside ../shared
+    shutil.copytree(source, copy, dirs_exist_ok=True)
+    split = prepare_strecha(copy, work / "scene")
+    return split.mapping, split.query
+
+
+def run_scene(scene: str, work: Path, config: PipelineConfig, schedulers: list[str]) -> bool:
+    mapping, query = prepare_scene(scene, work)
+    rows: dict[str, dict[str, float]] = {}
+    for scheduler in schedulers:
+        label = scheduler or "in-process"
+        tag = scheduler.replace(":", "") or "inprocess"
+        cluster, address = None, scheduler
+        if scheduler.startswith("local:"):
+            start = time.perf_counter()
+            cluster = make_executor(scheduler)
+            address = cluster.client.scheduler.address
+            print(f"{label}: LocalCluster started in {time.perf_counter() - start:.1f} s", flush=True)
+        try:
+            run_config = dataclasses.replace(config, scheduler=address)
+            load = os.getloadavg()[0]
+            start = time.perf_counter()
+            mapped = run_mapping(mapping, work / f"map_{tag}", run_config)
+            map_seconds = time.perf_counter() - start
+            start = time.perf_counter()
+            localized = run_localization(work / f"map_{tag}", query, work / f"loc_{tag}", run_config)
+            loc_seconds = time.perf_counter() - start
+        finally:
+            if cluster is not None:
+                cluster.close()
+        steps = {**step_seconds(mapped.reports, "map"), **step_seconds(localized.reports, "loc")}
+        rows[label] = {**steps, **group_seconds(steps), "mapping (command)": map_seconds,
+                       "localization (command)": loc_seconds, "load average at start": load}
+        print(f"{label:>10}: mapping {map_seconds:.1f} s, localization {loc_seconds:.1f} s "
+              f"(load average {load:.2f} at start)", flush=True)
+    labels = list(rows)
+    print(f"\nscene {scene}: seconds per step ({os.cpu_count()} cores)")
+    ratio_of = ("local:1", "local:2") if {"local:1", "local:2"} <= set(labels) else None
+    print(f"{'step':<34}" + "".join(f"{lb:>12}" for lb in labels) + (f"{'1 vs 2':>9}" if ratio_of else ""))
+    names = list(dict.fromkeys(n for lb in labels for n in rows[lb]))
+    for name in names:
+        values = [rows[lb].get(name, float("nan")) for lb in labels]
+        line = f"{name:<34}" + "".join(f"{v:>12.2f}" for v in values)
+        if ratio_of and not name.startswith("load"):
+            one, two = rows[ratio_of[0]].get(name, 0.0), rows[ratio_of[1]].get(name, 0.0)
+            line += f"{one / two:>8.2f}x" if two else f"{'':>9}"
+        print(line)
+    identical = True
+    base = labels[0]
+    for label in labels[1:]:
+        tags = [(lb.replace(":", "") or "inprocess") for lb in (base, label)]
+        diff = differing_files(work / f"map_{tags[0]}", work / f"map_{tags[1]}", ("reconstruction",))
+        diff += differing_files(work / f"loc_{tags[0]}", work / f"loc_{tags[1]}", ("reconstruction", "localized"),
+                                (LTVL_FILE,))
+        identical &= not diff
+        print(f"{label}: " + (f"every feature, matches, points and pose file identical to {base}" if not diff
+                              else f"{len(diff)} files differ from {base}, e.g. {diff[:3]}"))
+    return identical
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--scene", default="synthetic")
+    parser.add_argument("--scene", action="append", help="synthetic (default), fountain-P11, Herz-Jesus-P25")
     parser.add_argument("--work", help="work folder (default: a temporary one, removed at the end)")
     parser.add_argument("--config", help="YAML configuration")
+    parser.add_argument("--schedulers", nargs="+", default=["", "local:1", "local:2"],
+                        help="'' (in-process), local:N or an address; the first is the reference")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     work = Path(args.work) if args.work else Path(tempfile.mkdtemp(prefix="bench_dask_"))
-    if args.scene == "synthetic":
-        mapping = write_synthetic_kapture(generate_dataset(SyntheticOptions()), work / "scene").mapping
-    else:
-        scene_dir = shared_strecha_dir(REPO) / args.scene
-        if not scene_dir.is_dir():
-            print(f"error: {scene_dir} not found (../shared/data/strecha is needed)", file=sys.stderr)
-            return 1
-        mapping = prepare_strecha(scene_dir, work / "scene").mapping
     config = load_config(args.config)
-    rows = {}
-    for scheduler in SCHEDULERS:
-        start = time.perf_counter()
-        result = run_mapping(mapping, work / f"map{scheduler.replace(':', '')}",
-                             dataclasses.replace(config, scheduler=scheduler))
-        total = time.perf_counter() - start
-        rows[scheduler] = {**step_seconds(result.reports), "mapping (total)": total}
-        print(f"{scheduler or 'in-process':>10}: {total:.1f} s", flush=True)
-    steps = list(rows[""])
-    print(f"\nscene {args.scene}, {len(steps)} steps")
-    print(f"{'step':<34}" + "".join(f"{s or 'in-process':>12}" for s in SCHEDULERS) + f"{'2 vs 1':>9}")
-    for step in steps:
-        values = [rows[s].get(step, float("nan")) for s in SCHEDULERS]
-        ratio = values[1] / values[2] if values[2] else float("nan")
-        print(f"{step:<34}" + "".join(f"{v:>12.1f}" for v in values) + f"{ratio:>8.2f}x")
+    if config.localization.random_seed is None:  # seeded RANSAC: poses comparable between runs
+        config = dataclasses.replace(config, localization=dataclasses.replace(config.localization, random_seed=0))
     identical = True
-    for scheduler in SCHEDULERS[1:]:
-        diff = differing_files(work / "map", work / f"map{scheduler.replace(':', '')}")
-        identical &= not diff
-        print(f"{scheduler}: " + ("every feature and matches file identical to in-process" if not diff
-                                  else f"{len(diff)} files differ, e.g. {diff[:3]}"))
-    if not args.work:
-        shutil.rmtree(work, ignore_errors=True)
+    try:
+        for scene in args.scene or ["synthetic"]:
+            identical &= run_scene(scene, work / scene, config, args.schedulers)
+    except FileNotFoundError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    finally:
+        if not args.work:
+            shutil.rmtree(work, ignore_errors=True)
     return 0 if identical else 1
 
 

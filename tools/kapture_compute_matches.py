@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 
+from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.pipelines.config import load_config
 from kapturelike.pipelines.match_features import main as compute_matches
 from kapturelike.tools import flags
@@ -29,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def action(args: argparse.Namespace) -> int:
     local = args.local or args.descriptors_type  # kapture-localization names the local features by -desc
+    if local is None and args.config is None:  # as kapture-localization: the dataset's only descriptors type
+        types = KaptureFeatureStore(args.input).types("descriptors")
+        local = next(iter(types)) if len(types) == 1 else None
     config = load_config(args.config, {"features": {"local": local}} if local else None)
     return print_reports([compute_matches(args.input, args.pairsfile_path, args.output, config, verify=args.verify,
                                           map_dir=args.map, overwrite=args.overwrite)])

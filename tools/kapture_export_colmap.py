@@ -1,7 +1,7 @@
 """Export a kapture dataset to a COLMAP database.db (-db) and/or sparse model (-txt text, -o with --binary).
 
-Accepts every flag of kapture's kapture_export_colmap; -rig and --pairsfile-path are accepted and not
-applied (every camera and every stored match is exported).
+Accepts every flag of kapture's kapture_export_colmap; --pairsfile-path keeps only the matches of its pairs in
+the database; -rig is accepted and not applied (no rig file is written: every camera is exported alone).
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import argparse
 
 from kapturelike.converters.colmap import ColmapExportOptions, export_colmap
 from kapturelike.converters.common import ConversionError
+from kapturelike.io.pairs import read_pairs
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, note_ignored, run
 
@@ -32,10 +33,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["pairsfile_path", "rig"])
+    note_ignored(build_parser(), args, ["rig"])
     if not (args.database or args.reconstruction or args.output):
         raise ConversionError("nothing to write: give -db DATABASE, -txt FOLDER and/or -o FOLDER")
-    options = ColmapExportOptions(args.keypoints_type, args.approximate)
+    pairs = frozenset((a, b) for a, b, _ in read_pairs(args.pairsfile_path)) if args.pairsfile_path else None
+    options = ColmapExportOptions(args.keypoints_type, args.approximate, pairs)
     model = export_colmap(args.kapture, args.reconstruction, False, args.database, options) if args.reconstruction \
         else export_colmap(args.kapture, args.output, args.binary, args.database, options)
     if args.reconstruction and args.output:

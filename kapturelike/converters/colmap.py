@@ -82,6 +82,7 @@ def model_to_kapture(model: ColmapModel) -> tuple[Kapture, dict[str, np.ndarray]
 class ColmapExportOptions:
     keypoints_type: str | None = None  # None: the only keypoints type of the dataset (if any)
     approximate: bool = False  # UNKNOWN_CAMERA -> SIMPLE_PINHOLE guess instead of an error
+    pairs: frozenset[tuple[str, str]] | None = None  # database: only the matches of these pairs (any order)
 
 
 def kapture_to_model(kapture: Kapture, keypoints: Callable[[str], np.ndarray | None],
@@ -185,8 +186,10 @@ def _database_has_keypoints(database: str | Path) -> bool:
 
 
 def import_colmap(output: str | Path, model: str | Path | None = None, database: str | Path | None = None,
-                  keypoints_type: str = "colmap", descriptors_type: str = "colmap", force: bool = False) -> Kapture:
-    """Write a kapture dataset at ``output`` from a COLMAP model folder and/or database.
+                  keypoints_type: str = "colmap", descriptors_type: str = "colmap", force: bool = False,
+                  geometric_filtering: bool = True) -> Kapture:
+    """Write a kapture dataset at ``output`` from a COLMAP model folder and/or database (its verified matches,
+    or its raw ones without ``geometric_filtering``).
 
     With both, the model gives cameras, poses and points, the database keypoints, descriptors and matches.
     A non-empty ``output`` is refused unless ``force`` (see ``io.output.prepare_output``).
@@ -201,7 +204,7 @@ def import_colmap(output: str | Path, model: str | Path | None = None, database:
     if database is not None:
         if not _database_has_keypoints(database):
             save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
-        return import_database(database, output, kapture, keypoints_type, descriptors_type)
+        return import_database(database, output, kapture, keypoints_type, descriptors_type, geometric_filtering)
     return save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
 
 
@@ -216,6 +219,6 @@ def export_colmap(kapture_root: str | Path, output: str | Path | None, binary: b
     if output is not None:  # None: the database only
         write_colmap_model(model, output, binary)
     if database is not None:
-        export_database(kapture_root, database, kpt_type, approximate=options.approximate)
+        export_database(kapture_root, database, kpt_type, approximate=options.approximate, pairs=options.pairs)
     return model
 

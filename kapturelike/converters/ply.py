@@ -100,3 +100,60 @@ def export_ply(kapture: Kapture, path: str | Path, options: PlyOptions | None = 
     v = ply_vertices(kapture, options)
     write_ply(v, path, options.binary)
     return len(v)
+
+
+# kapture_export_ply's folder form, written as kapture writes it (ASCII, its padding, an edge element):
+# trajectories.ply (per pose: its centre then the tips of its x, y, z axes), points3d.ply, rig_<id>.ply.
+_KAPTURE_HEADER = ("ply\nformat ascii 1.0\nelement vertex {vertices}\nproperty double x\nproperty double y\n"
+                   "property double z\nproperty uchar red\nproperty uchar green\nproperty uchar blue\n"
+                   "element edge {edges}\nproperty int vertex1\nproperty int vertex2\nend_header\n")
+_AXIS_COLORS = ((127, 127, 127), (255, 0, 0), (0, 255, 0), (0, 0, 255))  # centre, x, y, z
+
+
+def axis_points(q: np.ndarray, t: np.ndarray, length: float) -> np.ndarray:
+    """(N, 4, 3): the centre and the x, y, z axis tips (at ``length``) of world-to-device poses, in the world."""
+    q, t = np.asarray(q, np.float64).reshape(-1, 4), np.asarray(t, np.float64).reshape(-1, 3)
+    local = np.array([[0, 0, 0], [length, 0, 0], [0, length, 0], [0, 0, length]], dtype=np.float64)
+    q_inv, t_inv = P.invert(q, t)
+    return np.stack([P.apply(q_inv, t_inv, np.broadcast_to(p, t.shape)) for p in local], axis=1)
+
+
+def _axis_lines(axes: np.ndarray, colour: str) -> list[str]:
+    lines = []
+    for device in axes.tolist():
+        for point, rgb in zip(device, _AXIS_COLORS):
+            lines.append(" ".join([f"{v:<25}" for v in point] + [format(c, colour) for c in rgb]) + "\n")
+    return lines
+
+
+def write_kapture_trajectories_ply(kapture: Kapture, path: str | Path, axis_length: float = 0.1) -> int:
+    """Every posed (timestamp, device) of the trajectories, sorted, as kapture writes trajectories.ply."""
+    traj = kapture.trajectories.sorted()
+    ok = np.isfinite(traj.translations).all(axis=1) & np.isfinite(traj.rotations).all(axis=1)
+    axes = axis_points(traj.rotations[ok], traj.translations[ok], axis_length)
+    with atomic_write(path) as f:
+        f.write(_KAPTURE_HEADER.format(vertices=4 * len(axes), edges=0))
+        f.writelines(_axis_lines(axes, "<4"))
+    return 4 * len(axes)
+
+
+def write_kapture_points3d_ply(kapture: Kapture, path: str | Path) -> int:
+    """The 3D points (and their colours) as kapture writes points3d.ply."""
+    points = np.asarray(kapture.points3d, np.float64)
+    with atomic_write(path) as f:
+        f.write(_KAPTURE_HEADER.format(vertices=len(points), edges=0))
+        f.writelines("  ".join([f"{v:20}" for v in row[:3]] + [f"{int(c):03d}" for c in row[3:6]]) + "\n"
+                     for row in points.tolist())
+    return len(points)
+
+
+def write_kapture_rig_ply(rig: dict, path: str | Path, axis_length: float = 0.1) -> int:
+    """A rig's centre and each of its devices (their axes, an edge from the centre), as kapture's rig_<id>.ply."""
+    q = np.array([[1.0, 0, 0, 0]] + [p.q for p in rig.values()], dtype=np.float64)
+    t = np.array([[0.0, 0, 0]] + [p.t for p in rig.values()], dtype=np.float64)
+    axes = axis_points(q, t, axis_length)
+    with atomic_write(path) as f:
+        f.write(_KAPTURE_HEADER.format(vertices=4 * len(axes), edges=len(axes)))
+        f.writelines(_axis_lines(axes, "03"))
+        f.writelines(f"{0:2} {4 * i:2}\n" for i in range(len(axes)))
+    return 4 * len(axes)

@@ -65,8 +65,8 @@ def add_common_arguments(parser: argparse.ArgumentParser, steps: tuple[str, ...]
     parser.add_argument("--global-features-type", nargs="+", help="global features type(s)")
     parser.add_argument("--topk", type=int, help="retrieved images per image")
     parser.add_argument("-s", "--skip", nargs="+", choices=steps, default=[], help="steps to skip")
-    parser.add_argument("--scheduler", help="run extraction and matching on Dask: local:N (N worker processes) or "
-                        "a scheduler address, e.g. tcp://host:8786 (extra: requirements-dask.txt)")
+    parser.add_argument("--scheduler", help="run extraction, matching and PnP on Dask: local:N (N worker processes) "
+                        "or a scheduler address, e.g. tcp://host:8786 (extra: requirements-dask.txt)")
     parser.add_argument("-colmap", "--colmap_binary", help="accepted for kapture-localization's command lines; "
                         "ignored (pycolmap runs in process)")
     parser.add_argument("-python", "--python_binary", help="accepted; ignored (no subprocess)")

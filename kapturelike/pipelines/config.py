@@ -80,7 +80,7 @@ class PipelineConfig:
         default_factory=lambda: [(0.25, 2.0), (0.5, 5.0), (5.0, 10.0)])
     ltvl_convention: str = "full"  # benchmark image-name convention (kapturelike.converters.ltvl.CONVENTIONS)
     device: str = "auto"  # torch device for networks and matching: auto, cpu, cuda
-    # where extraction and matching run: "" (here), local:N (a Dask LocalCluster of N processes) or a Dask
+    # where extraction, matching and PnP run: "" (here), local:N (a Dask LocalCluster of N processes) or a Dask
     # scheduler address (tcp://host:8786); extra: requirements-dask.txt; see docs/scaling.md
     scheduler: str = ""
 

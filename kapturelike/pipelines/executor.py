@@ -18,6 +18,7 @@ dask is an optional extra: requirements-dask.txt.
 from __future__ import annotations
 
 import logging
+import os
 import warnings
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -90,16 +91,20 @@ class DaskExecutor:
                 raise ValueError(f"scheduler '{scheduler}': expected local:N with N worker processes") from None
             if workers < 1:
                 raise ValueError(f"scheduler '{scheduler}': needs at least one worker")
-            # one thread per worker: torch and OpenCV use the cores of their process already
+            # one task at a time per worker; ThreadShare gives its torch and OpenCV the worker's share of cores
             self.cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                        dashboard_address=None)
+                                        dashboard_address=":0")  # a free port: 8787 may be another's
             self.client = Client(self.cluster)
         else:
             self.client = Client(scheduler)
-        threads = sum(self.client.nthreads().values()) or 1
+        nthreads = self.client.nthreads()
+        threads = sum(nthreads.values()) or 1
+        from kapturelike.pipelines.dask_threads import ThreadShare, threads_by_host
+
+        self.client.register_plugin(ThreadShare(threads_by_host(nthreads, self.client.run(os.cpu_count))))
         self.in_flight = in_flight or 2 * threads
         logger.info(f"dask: {len(self.client.nthreads())} workers, {threads} threads at "
-                    f"{self.client.scheduler.address}")
+                    f"{self.client.scheduler.address} (dashboard: {self.client.dashboard_link or 'none'})")
 
     def map_batches(self, compute, payloads):
         # the step's function (with its extractor or matcher) goes to the workers once, not per task

@@ -9,6 +9,7 @@ the verified matches in memory for the back half (triangulation, or 2D-3D and Pn
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path
@@ -222,7 +223,7 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
                    cameras: Mapping[str, Camera], poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
                    verification: VerificationOptions | None, overwrite: bool = False,
                    matcher: Callable | None = None, control: RunControl | None = None,
-                   map_observations: Observations | None = None,
+                   map_observations: Observations | None = None, executor: Executor | None = None,
                    map_points3d: np.ndarray | None = None) -> FrontHalf:
     """Features of ``queries`` (mapping: ``queries is database``), pairs written to ``pairs_path``, then
     matches of every pair verified with ``verification`` (None: not verified) into ``queries.store``.
@@ -232,14 +233,14 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
     each query is matched against the 3D points of its paired map images (in two stages when
     ``map_points3d`` is given and the query is in ``cameras``), and the pairs file is rewritten with
     the map images ranked by their matches.
-    Extraction and matching of pairs run on ``config.scheduler`` (kapturelike.pipelines.executor; default:
-    here); matching to map points runs here.
+    Extraction and matching (of pairs, or to map points) run on ``executor``, by default one opened here for
+    ``config.scheduler`` (kapturelike.pipelines.executor; default: here).
     """
     control = control or RunControl()
     mapping = queries is database
     from_file = control.pairs_file is not None or "compute_image_pairs" in control.skip
     exhaustive = len(database.names) <= config.pairs.exhaustive_below
-    with open_executor(config.scheduler) as executor:
+    with nullcontext(executor) if executor is not None else open_executor(config.scheduler) as executor:
         reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
                                with_global=not from_file and not exhaustive, overwrite=overwrite,
                                executor=executor)
@@ -263,7 +264,7 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
                 candidates_of.setdefault(q, []).append(m)
             report, pairs = match_to_map_points(queries.names, candidates_of, features, queries.store, map_observations,
                                                 config.matching_options(), overwrite=overwrite, keep=matches,
-                                                points3d=map_points3d, cameras=cameras,
+                                                executor=executor, points3d=map_points3d, cameras=cameras,
                                                 point_matching=config.point_matching,
                                                 localization=config.localization_options())
             write_pairs(pairs_path, pairs)

@@ -22,18 +22,12 @@ from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
 from kapturelike.matching.guided import match_pairs_guided
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
-from kapturelike.matching.points import (
-    PointIndex,
-    PointMatchingOptions,
-    QueryGeometry,
-    build_point_index,
-    image_matches,
-    match_queries_to_points,
-)
+from kapturelike.matching.points import PointMatchingOptions, QueryGeometry, build_point_index
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.executor import Computed, Executor, run_batches
-from kapturelike.pipelines.steps import StepReport, run_batched, timed_step
+from kapturelike.pipelines.query_tasks import PointsMatchTask
+from kapturelike.pipelines.steps import StepReport, timed_step
 from kapturelike.pipelines.workspace import output_dataset, require_kapture
 
 
@@ -273,7 +267,7 @@ def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: F
 def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequence[str]],
                         features: FeatureSource, out_store: FeatureStore, observations: Observations,
                         matching: MatchingOptions, overwrite: bool = False,
-                        keep: dict[tuple[str, str], np.ndarray] | None = None,
+                        keep: dict[tuple[str, str], np.ndarray] | None = None, executor: Executor | None = None,
                         points3d: np.ndarray | None = None, cameras: Mapping[str, Camera] | None = None,
                         point_matching: PointMatchingOptions | None = None,
                         localization: LocalizationOptions | None = None
@@ -281,6 +275,8 @@ def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequ
     """Match each query against the 3D points seen in its candidate map images (kapturelike.matching.points)
     and write the resulting query <-> map-image matches to ``out_store``, an empty file for a candidate
     without any; ``keep`` receives them too, as in ``match_and_verify``.
+    ``executor``: where queries are matched (default: here; kapturelike.pipelines.query_tasks); this process
+    builds the point index, reads the query descriptors and writes every result.
 
     With the map's ``points3d`` (row = point id) and the queries' ``cameras``, a query is matched in two
     stages (``point_matching``; the coarse pose is checked with ``localization``).
@@ -290,37 +286,33 @@ def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequ
     """
     report = StepReport("matching (query to map points)")
     type_name = features.type_name
-    index: list[PointIndex] = []
 
     def read_descriptors(image: str) -> np.ndarray:  # past the cache: a big map must not fill it
         store = features.store_of(image)
         return features.descriptors_store_of(image, store).read("descriptors", features.descriptors_name, image)
 
-    def point_index() -> PointIndex:
-        if not index:  # only when a query is left to match: a resumed run reads no map descriptor
-            index.append(build_point_index(observations.for_image(type_name), read_descriptors, points3d))
-        return index[0]
-
-    def process(batch: list[str]):
-        loaded = [features.get(q) for q in batch]
-        geometry = [QueryGeometry(kp, cameras[q]) if cameras is not None and q in cameras else None
-                    for q, (kp, _) in zip(batch, loaded)]
-        results = match_queries_to_points([d for _, d in loaded], [candidates_of[q] for q in batch], point_index(),
-                                          matching, geometry, point_matching, localization)
-        for query, result in zip(batch, results):
-            per_image = image_matches(result, point_index(), candidates_of[query])
-            for map_image in candidates_of[query]:
-                matches = per_image.get(map_image, np.zeros((0, 3)))
-                out_store.write_matches(type_name, query, map_image, matches)
-                if keep is not None:
-                    keep[(query, map_image)] = matches
-            yield query, None
-
     def is_done(query: str) -> bool:
         return all(out_store.has_matches(type_name, query, m) for m in candidates_of[query])
 
+    def prepare(batch: list[str]) -> list[tuple[str, np.ndarray, Sequence[str], QueryGeometry | None]]:
+        loaded = [(q, *features.get(q)) for q in batch]
+        return [(q, desc, candidates_of[q], QueryGeometry(kp, cameras[q]) if cameras and q in cameras else None)
+                for q, kp, desc in loaded]
+
+    def write(query: str, per_image: dict[str, np.ndarray]) -> None:
+        for map_image in candidates_of[query]:
+            matches = per_image.get(map_image, np.zeros((0, 3)))
+            out_store.write_matches(type_name, query, map_image, matches)
+            if keep is not None:
+                keep[(query, map_image)] = matches
+
     with timed_step(report):
-        run_batched(report, queries, is_done, process, overwrite=overwrite)
+        # the index only when a query is left to match: a resumed run reads no map descriptor
+        pending = overwrite or not all(is_done(q) for q in queries)
+        index = build_point_index(observations.for_image(type_name), read_descriptors, points3d) if pending else None
+        task = PointsMatchTask(index, matching, point_matching or PointMatchingOptions(), localization)
+        run_batches(report, queries, is_done, task, write, executor, prepare=prepare,
+                    overwrite=overwrite)
         pairs = []
         for query in queries:
             counts = []

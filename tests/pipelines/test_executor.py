@@ -69,6 +69,23 @@ def _features(root: Path, names: list[str]) -> KaptureFeatureStore:
     return store
 
 
+def _kill_when_written(pid: int, matches_dir: Path) -> tuple[threading.Thread, list[int]]:
+    """A started thread that SIGKILLs the worker process ``pid`` once the first matches file is written
+    (tasks are then in flight); the list receives ``pid`` when it is done."""
+    killed: list[int] = []
+
+    def kill() -> None:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (matches_dir.exists() and any(matches_dir.rglob("*.matches"))):
+            time.sleep(0.01)
+        os.kill(pid, signal.SIGKILL)
+        killed.append(pid)
+
+    killer = threading.Thread(target=kill)
+    killer.start()
+    return killer, killed
+
+
 def _matches_files(root: Path) -> list[Path]:
     return sorted(p.relative_to(root) for p in (root / "reconstruction" / "matches").rglob("*") if p.is_file())
 
@@ -91,19 +108,7 @@ def test_dask_matching_is_byte_identical_and_survives_a_killed_worker(tmp_path):
     try:
         pids = list(executor.client.run(os.getpid).values())
         assert len(set(pids)) == 2 and os.getpid() not in pids
-        killed = []
-
-        matches_dir = tmp_path / "there" / "reconstruction" / "matches"
-
-        def kill_one_worker() -> None:  # once the first results are written, kill a worker mid-task
-            deadline = time.time() + 60
-            while time.time() < deadline and not (matches_dir.exists() and any(matches_dir.rglob("*.matches"))):
-                time.sleep(0.05)
-            os.kill(pids[0], signal.SIGKILL)
-            killed.append(pids[0])
-
-        killer = threading.Thread(target=kill_one_worker)
-        killer.start()
+        killer, killed = _kill_when_written(pids[0], tmp_path / "there" / "reconstruction" / "matches")
         report, _ = match_and_verify(pairs, FeatureSource([there], "sift"), there, options, batch_size=2,
                                      matcher=slow_mnn, executor=executor)
         killer.join()
@@ -135,3 +140,53 @@ def test_mapping_on_a_local_cluster_writes_the_same_files(synthetic_map, tmp_pat
     assert here == there
     for rel in here:
         assert filecmp.cmp(map_dir / rel, tmp_path / "map" / rel, shallow=False), rel
+
+
+def _files_under(root: Path, *folders: str) -> list[Path]:
+    return sorted(p.relative_to(root) for f in folders for p in (root / f).rglob("*") if p.is_file())
+
+
+def test_localization_on_a_cluster_gives_the_same_matches_and_poses(synthetic_map, tmp_path):
+    """Query-to-points matching and PnP as Dask tasks on a cluster given by its address, one of its two
+    worker processes SIGKILLed once the first query's matches are written: the same matches files, poses
+    and results as in-process (RANSAC seeded), no partial file; a second run resumes (computes nothing
+    before pose estimation) and leaves the same files."""
+    pytest.importorskip("distributed")
+    import dataclasses
+    import json
+
+    from kapturelike.pipelines.config import PipelineConfig
+    from kapturelike.pipelines.localization import run_localization
+
+    scene, map_dir, _ = synthetic_map
+    config = PipelineConfig()
+    config = dataclasses.replace(config, localization=dataclasses.replace(config.localization, random_seed=0))
+    here = run_localization(map_dir, scene.query, tmp_path / "here", config)
+    assert [r.step for r in here.reports if r.step.startswith("matching")] == ["matching (query to map points)"]
+    cluster = make_executor("local:2")  # started here so that the test knows its worker processes
+    try:
+        pids = list(cluster.client.run(os.getpid).values())
+        killer, killed = _kill_when_written(pids[0], tmp_path / "there" / "reconstruction" / "matches")
+        there = run_localization(map_dir, scene.query, tmp_path / "there",
+                                 dataclasses.replace(config, scheduler=cluster.client.scheduler.address))
+        killer.join()
+        again = run_localization(map_dir, scene.query, tmp_path / "there",
+                                 dataclasses.replace(config, scheduler=cluster.client.scheduler.address))
+    finally:
+        cluster.close()
+    assert killed
+    resumed = [r for r in again.reports if r.step.startswith(("local features", "global features", "matching"))]
+    assert len(resumed) == 3 and all(r.done == 0 and r.skipped == r.items == 16 for r in resumed)
+    for a, b in zip(here.reports, there.reports):
+        assert (a.step, a.items, a.done, a.failures) == (b.step, b.items, b.done, b.failures)
+    assert sum(o.status == "localized" for o in there.outcomes.values()) >= 15
+    files = _files_under(tmp_path / "here", "reconstruction", "localized")
+    assert files == _files_under(tmp_path / "there", "reconstruction", "localized") and len(files) > 16
+    for rel in files + [Path("LTVL2020_style_result.txt"), Path("pairs_localization.txt")]:
+        assert filecmp.cmp(tmp_path / "here" / rel, tmp_path / "there" / rel, shallow=False), rel
+    results = [json.loads((tmp_path / side / "localization_results.json").read_text()) for side in ("here", "there")]
+    for r in results:
+        for value in r.values():
+            value.pop("seconds")
+    assert results[0] == results[1]
+    assert not list((tmp_path / "there").rglob("*.tmp"))

@@ -4,6 +4,7 @@ they find match the ground truth, and the real ``kapture`` package reads what th
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -341,3 +342,27 @@ def _assert_near(poses: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[st
         found_q, found_t = poses[name]
         assert np.linalg.norm(found_t - t) < metres
         assert 2 * np.degrees(np.arccos(min(1.0, abs(float(found_q @ q))))) < degrees
+
+
+def test_colmap_localize_localsfm_computes_missing_matches(tmp_path: Path) -> None:
+    """Without any matches, as kapture-localization does: the map-map and query-map pairs of each query are matched
+    (descriptors of --map_plus_query) and verified (into --map_plus_query_gv), then the queries are localized."""
+    _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
+    shutil.rmtree(mapping_query / "reconstruction" / "matches")
+    store = KaptureFeatureStore(mapping_query)
+    store.write_type(FeatureType("descriptors", "sift", np.float32, 32, keypoints_type="sift"))
+    rng = np.random.default_rng(3)
+    per_point = rng.normal(size=(len(_points()), 32)).astype(np.float32)  # one descriptor per 3D point
+    for name in load_kapture(mapping_query).image_names():
+        noisy = per_point + rng.normal(scale=0.01, size=per_point.shape)
+        store.write("descriptors", "sift", name, noisy.astype(np.float32))
+    shutil.copytree(mapping_query, tmp_path / "map_plus_query_gv", symlinks=True)
+    command = (f"--map_plus_query {mapping_query} --map_plus_query_gv {tmp_path / 'map_plus_query_gv'} --query {query} "
+               f"-o {tmp_path / 'out'} --pairsfile-path {pairs}")
+    assert kapture_colmap_localize_localsfm.main(command.split()) == 0
+    gv = KaptureFeatureStore(tmp_path / "map_plus_query_gv")
+    assert gv.has_matches("sift", "map/m0.jpg", "map/m3.jpg") and gv.has_matches("sift", "query/q1.jpg", "map/m2.jpg")
+    assert KaptureFeatureStore(mapping_query).has_matches("sift", "map/m0.jpg", "map/m3.jpg")
+    poses = _kapture_poses(tmp_path / "out/localized")
+    for name, (q, t) in QUERIES.items():
+        _assert_pose(poses[name], q, t)

@@ -3,6 +3,7 @@ export_4seasons_pairs, create_3D_model_from_depth. Inputs are written here; kapt
 
 from __future__ import annotations
 
+import sqlite3
 import struct
 import subprocess
 import sys
@@ -11,24 +12,29 @@ from pathlib import Path
 import cv2
 import kapture
 import kapture.io.csv as kcsv
+import kapture.io.features as kfeatures
 import numpy as np
 import pytest
 
-from kapturelike.core.reconstruction import Kapture
+from kapturelike.core.reconstruction import FeatureType, Kapture
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.pycolmap_localize import deduplicated
 from kapturelike.io.dataset import save_kapture
 from kapturelike.io.exif import gps_position, read_exif
-from kapturelike.io.pairs import read_pairs
+from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.tools import (
     kapture_compute_distance_pairs,
     kapture_compute_sequence_pairs,
     kapture_create_3D_model_from_depth,
     kapture_evaluate,
     kapture_export_4seasons_pairs,
+    kapture_export_colmap,
+    kapture_export_ply,
     kapture_extract_exif,
+    kapture_import_colmap,
     kapture_import_image_folder,
 )
 
@@ -333,3 +339,76 @@ def test_extract_exif_as_kapture(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     for name in ("sensors.txt", "records_gnss.txt"):
         assert (datasets[0] / "sensors" / name).read_text() == (datasets[1] / "sensors" / name).read_text(), name
+
+
+def test_export_ply_folder_form_as_kapture(tmp_path: Path) -> None:
+    """kapture's own kapture_export_ply is the oracle: rig, trajectories (with --axis_length) and 3D points files
+    byte for byte."""
+    root = tmp_path / "ds"
+    files = {"sensors/sensors.txt": "cam0, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n"
+                                    "cam1, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n",
+             "sensors/rigs.txt": "rig, cam0, 1, 0, 0, 0, 0, 0, 0\n"
+                                 "rig, cam1, 0.7071067811865476, 0, 0.7071067811865476, 0, 0.25, 0, 0\n",
+             "sensors/records_camera.txt": "0, cam0, a.jpg\n0, cam1, b.jpg\n1, cam0, c.jpg\n",
+             "sensors/trajectories.txt": "0, rig, 0.9238795325112867, 0, 0.3826834323650898, 0, 1.5, -2, 0.5\n"
+                                         "1, cam0, 1, 0, 0, 0, 3, 0.125, -1\n",
+             "reconstruction/points3d.txt": "1.5, -2.25, 3.125, 255, 0, 10\n-0.1, 0.2, 1e-05, 3, 4, 5\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# kapture format: 1.1\n" + text)
+    assert kapture_export_ply.main(["-i", str(root), "-o", str(tmp_path / "ours"), "--axis_length", "0.5",
+                                    "--skip", "lidar"]) == 0
+    done = _kapture_tool("kapture_export_ply", "-i", str(root), "-o", str(tmp_path / "theirs"), "--axis_length",
+                         "0.5", "--skip", "lidar")
+    assert done.returncode == 0, done.stderr
+    theirs = sorted(p.name for p in (tmp_path / "theirs").iterdir())
+    assert theirs == ["points3d.ply", "rig_rig.ply", "trajectories.ply"]
+    for name in theirs:
+        ours_text, their_text = (tmp_path / "ours" / name).read_text(), (tmp_path / "theirs" / name).read_text()
+        ours_rows, their_rows = ours_text.splitlines(), their_text.splitlines()
+        assert len(ours_rows) == len(their_rows), name
+        different = [(a, b) for a, b in zip(ours_rows, their_rows) if a != b]
+        for a, b in different:  # the same layout; a coordinate may differ in its last bits (rotation arithmetic)
+            np.testing.assert_allclose([float(v) for v in a.split()], [float(v) for v in b.split()], atol=1e-12)
+
+
+def test_export_colmap_pairsfile_keeps_its_pairs_matches(tmp_path: Path) -> None:
+    """--pairsfile-path filters the matches written to the database (a pair in either order)."""
+    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    store.write_matches("sift", "b.jpg", "c.jpg", np.array([[1, 1]]))
+    write_pairs(tmp_path / "pairs.txt", [("c.jpg", "b.jpg", 1.0)])
+    counts = {}
+    for case, extra in (("all", []), ("pairs", ["--pairsfile-path", str(tmp_path / "pairs.txt")])):
+        database = tmp_path / f"{case}.db"
+        assert kapture_export_colmap.main(["-i", str(root), "-db", str(database), *extra]) == 0
+        with sqlite3.connect(database) as db:
+            counts[case] = [row[0] for row in db.execute("SELECT rows FROM matches ORDER BY rows")]
+    assert counts == {"all": [1, 2], "pairs": [1]}
+
+
+def test_import_colmap_no_geometric_filtering_takes_raw_matches(tmp_path: Path) -> None:
+    """The database's verified matches by default, its raw ones with --no_geometric_filtering (kapture's rule)."""
+    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    database = tmp_path / "colmap.db"
+    assert kapture_export_colmap.main(["-i", str(root), "-db", str(database)]) == 0
+    with sqlite3.connect(database) as db:  # one raw match fewer survives verification
+        pair_id, data = db.execute("SELECT pair_id, data FROM two_view_geometries").fetchone()
+        db.execute("UPDATE two_view_geometries SET rows = 1, data = ? WHERE pair_id = ?", (data[:8], pair_id))
+    counts = {}
+    for case, extra in (("verified", []), ("raw", ["--no_geometric_filtering"])):
+        out = tmp_path / case
+        assert kapture_import_colmap.main(["-db", str(database), "-o", str(out), *extra]) == 0
+        k = kcsv.kapture_from_dir(str(out))
+        (pair,) = k.matches["SIFT"]
+        counts[case] = len(kfeatures.image_matches_from_file(kfeatures.get_matches_fullpath(pair, "SIFT", str(out))))
+    assert counts == {"verified": 1, "raw": 2}
