@@ -4,6 +4,7 @@ they find match the ground truth, and the real ``kapture`` package reads what th
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -226,7 +227,10 @@ def test_pycolmap_rig_localize_finds_rig_poses(tmp_path: Path, capsys) -> None:
     command = (f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'rig_out'} --pairsfile-path {pairs} "
                "--rig-ids rig --max-error 12 --min-inlier-ratio 0.01 --min-num-iterations 100 "
                "--max-num-iterations 1000 --confidence 0.9999 --keypoints-type sift --duplicate-strategy ignore")
-    assert kapture_pycolmap_rig_localize.main(command.split()) == 0
+    assert kapture_pycolmap_rig_localize.main([*command.split(), "--write-detailed-report"]) == 0
+    report = json.loads((tmp_path / "rig_out/pycolmap_rig_cache/100.json").read_text())
+    assert sorted(report["num_correspondences"]) == [3, 120] and sorted(report["num_inliers"]) == [3, 120]
+    assert max(report["reprojection_error"]) < 1e-3
     k = kcsv.kapture_from_dir(str(tmp_path / "rig_out"))  # the real kapture reads it, rigs included
     assert set(k.rigs) == {"rig"} and len(k.trajectories) == len(RIG_POSES)
     for ts, (q, t) in RIG_POSES.items():
@@ -252,8 +256,11 @@ def test_localsfm_localizes_from_locally_triangulated_keypoints(tmp_path: Path, 
     common = f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} "
     if tool == "pycolmap":
         command = common + ("--max-error 8 --min-inlier-ratio 0.01 --min-num-iterations 100 --max-num-iterations 1000 "
-                            "--confidence 0.9999 --keypoints-type sift --max-number-of-threads 2")
+                            "--confidence 0.9999 --keypoints-type sift --max-number-of-threads 2 "
+                            "--write-detailed-report")
         assert kapture_pycolmap_localsfm.main(command.split()) == 0
+        report = json.loads((tmp_path / "out/pycolmap_cache/query/q0.jpg.json").read_text())
+        assert report["num_correspondences"] == 120 and report["reprojection_error"] < 1e-2
     else:
         command = common + "--inlier-threshold 8 --number-lo-steps 10 --min-num-iterations 100 --refine-poses"
         assert kapture_pyransaclib_localsfm.main(command.split()) == 0
