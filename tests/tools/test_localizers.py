@@ -21,6 +21,7 @@ from kapturelike.core.reconstruction import FeatureType, Kapture, Observations
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.dataset_tools.sift_map import map_pairs
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
@@ -373,3 +374,15 @@ def test_colmap_localize_localsfm_computes_missing_matches(tmp_path: Path) -> No
     poses = _kapture_poses(tmp_path / "out/localized")
     for name, (q, t) in QUERIES.items():
         _assert_pose(poses[name], q, t)
+
+
+def test_sift_map_pairs_stand_in_for_the_vocabulary_tree() -> None:
+    """Up to 101 images every pair is matched (COLMAP's vocabulary tree compares each image with its 100 most similar
+    ones); beyond, each posed image with its 100 nearest looking the same way."""
+    cameras = Trajectories.from_items(((i, "cam"), Pose([1.0, 0, 0, 0], [-float(i), 0, 0])) for i in range(150))
+    records = Records.camera([((i, "cam"), f"{i:03d}.jpg") for i in range(150)])
+    k = Kapture(sensors={"cam": CAMERA}, records={"camera": records}, trajectories=cameras)
+    assert len(map_pairs(k, num_images=149)) == 150 * 149 // 2
+    pairs = {(a, b) for a, b, _ in map_pairs(k)}
+    assert ("000.jpg", "100.jpg") in pairs and ("000.jpg", "101.jpg") not in pairs
+    assert all(a < b for a, b in pairs) and ("074.jpg", "149.jpg") in pairs
