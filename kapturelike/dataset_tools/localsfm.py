@@ -28,12 +28,11 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import DatasetToolError
 from kapturelike.dataset_tools.pycolmap_localize import (
     Correspondences,
-    localize_each,
+    localize_and_write,
     query_matches,
     resolve_keypoints_type,
-    write_localized,
 )
-from kapturelike.dataset_tools.rig_localize import localize_rigs
+from kapturelike.dataset_tools.rig_localize import localize_rigs_and_write
 from kapturelike.dataset_tools.verify import verify_missing
 from kapturelike.geometry.absolute_pose import LocalizationOptions, localize_image
 from kapturelike.geometry.colmap_model import pose_to_rigid3d, to_pycolmap_camera
@@ -129,28 +128,24 @@ def _localsfm_inputs(src: str | Path, query: str | Path, pairsfile: str | Path, 
 
 def pycolmap_localsfm(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                       options: LocalizationOptions, keypoints_type: str | None = None, max_num_iterations: int = 100000,
-                      force: bool = False) -> Trajectories:
+                      force: bool = False, report_folder: str | None = None) -> Trajectories:
     """Localize each query image against the points triangulated from its paired map images; write the query with
-    the found poses at ``out``."""
+    the found poses at ``out`` (and the detailed reports in ``out/<report_folder>`` when given)."""
     kq, correspondences = _localsfm_inputs(src, query, pairsfile, keypoints_type, options.max_error,
                                            max_num_iterations)
-    trajectories = localize_each(kq, correspondences, options)
-    write_localized(kq, trajectories, out, [src, query], force)
-    return trajectories
+    return localize_and_write(kq, correspondences, options, out, [src, query], force, report_folder)
 
 
 def pycolmap_rig_localsfm(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                           options: LocalizationOptions, rig_ids: Sequence[str] = (), apply_rigs_remove: bool = False,
                           keypoints_type: str | None = None, max_num_iterations: int = 100000,
-                          force: bool = False) -> Trajectories:
+                          force: bool = False, detailed_report: bool = False) -> Trajectories:
     """The rigs of the query localized at each timestamp (generalized absolute pose) from the locally
     triangulated keypoints of their cameras."""
     kq, correspondences = _localsfm_inputs(src, query, pairsfile, keypoints_type, options.max_error,
                                            max_num_iterations)
-    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove)
-    trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
-    write_localized(kq, trajectories, out, [src, query], force)
-    return trajectories
+    return localize_rigs_and_write(kq, correspondences, options, rig_ids, apply_rigs_remove, out, [src, query], force,
+                                   detailed_report)
 
 
 # kapture-localization's image_registrator settings for the local models

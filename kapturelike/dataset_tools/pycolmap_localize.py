@@ -152,15 +152,23 @@ def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairs
     ``detailed_report``, ``out/<report_folder>/<image>.json`` per localized image (kapture-localization's
     --write-detailed-report)."""
     kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates, rerank)
+    return localize_and_write(kq, correspondences, options, out, [src, query], force,
+                              report_folder if detailed_report else None)
+
+
+def localize_and_write(kq: Kapture, correspondences: Correspondences, options: LocalizationOptions, out: str | Path,
+                       inputs: list[str | Path], force: bool, report_folder: str | None = None) -> Trajectories:
+    """:func:`localize_each`, then the query with its poses at ``out`` and, with ``report_folder``, the detailed
+    report of each localized image in ``out/<report_folder>/<image>.json``."""
     reports: dict[str, dict] = {}
 
     def report(name: str, found: tuple[np.ndarray, np.ndarray], result: LocalizationResult) -> None:
         reports[name] = detailed_report_of(found[0], found[1], result)
 
-    trajectories = localize_each(kq, correspondences, options, report if detailed_report else None)
-    write_localized(kq, trajectories, out, [src, query], force)
+    trajectories = localize_each(kq, correspondences, options, report if report_folder else None)
+    write_localized(kq, trajectories, out, inputs, force)
     for name, content in reports.items():
-        with atomic_write(Path(out) / report_folder / f"{name}.json") as f:
+        with atomic_write(Path(out) / str(report_folder) / f"{name}.json") as f:
             json.dump(content, f)
     return trajectories
 

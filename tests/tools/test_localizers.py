@@ -4,6 +4,7 @@ they find match the ground truth, and the real ``kapture`` package reads what th
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from kapturelike.core.reconstruction import FeatureType, Kapture, Observations
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.dataset_tools.sift_map import map_pairs
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
@@ -226,7 +228,10 @@ def test_pycolmap_rig_localize_finds_rig_poses(tmp_path: Path, capsys) -> None:
     command = (f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'rig_out'} --pairsfile-path {pairs} "
                "--rig-ids rig --max-error 12 --min-inlier-ratio 0.01 --min-num-iterations 100 "
                "--max-num-iterations 1000 --confidence 0.9999 --keypoints-type sift --duplicate-strategy ignore")
-    assert kapture_pycolmap_rig_localize.main(command.split()) == 0
+    assert kapture_pycolmap_rig_localize.main([*command.split(), "--write-detailed-report"]) == 0
+    report = json.loads((tmp_path / "rig_out/pycolmap_rig_cache/100.json").read_text())
+    assert sorted(report["num_correspondences"]) == [3, 120] and sorted(report["num_inliers"]) == [3, 120]
+    assert max(report["reprojection_error"]) < 1e-3
     k = kcsv.kapture_from_dir(str(tmp_path / "rig_out"))  # the real kapture reads it, rigs included
     assert set(k.rigs) == {"rig"} and len(k.trajectories) == len(RIG_POSES)
     for ts, (q, t) in RIG_POSES.items():
@@ -252,8 +257,11 @@ def test_localsfm_localizes_from_locally_triangulated_keypoints(tmp_path: Path, 
     common = f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} "
     if tool == "pycolmap":
         command = common + ("--max-error 8 --min-inlier-ratio 0.01 --min-num-iterations 100 --max-num-iterations 1000 "
-                            "--confidence 0.9999 --keypoints-type sift --max-number-of-threads 2")
+                            "--confidence 0.9999 --keypoints-type sift --max-number-of-threads 2 "
+                            "--write-detailed-report")
         assert kapture_pycolmap_localsfm.main(command.split()) == 0
+        report = json.loads((tmp_path / "out/pycolmap_cache/query/q0.jpg.json").read_text())
+        assert report["num_correspondences"] == 120 and report["reprojection_error"] < 1e-2
     else:
         command = common + "--inlier-threshold 8 --number-lo-steps 10 --min-num-iterations 100 --refine-poses"
         assert kapture_pyransaclib_localsfm.main(command.split()) == 0
@@ -366,3 +374,15 @@ def test_colmap_localize_localsfm_computes_missing_matches(tmp_path: Path) -> No
     poses = _kapture_poses(tmp_path / "out/localized")
     for name, (q, t) in QUERIES.items():
         _assert_pose(poses[name], q, t)
+
+
+def test_sift_map_pairs_stand_in_for_the_vocabulary_tree() -> None:
+    """Up to 101 images every pair is matched (COLMAP's vocabulary tree compares each image with its 100 most similar
+    ones); beyond, each posed image with its 100 nearest looking the same way."""
+    cameras = Trajectories.from_items(((i, "cam"), Pose([1.0, 0, 0, 0], [-float(i), 0, 0])) for i in range(150))
+    records = Records.camera([((i, "cam"), f"{i:03d}.jpg") for i in range(150)])
+    k = Kapture(sensors={"cam": CAMERA}, records={"camera": records}, trajectories=cameras)
+    assert len(map_pairs(k, num_images=149)) == 150 * 149 // 2
+    pairs = {(a, b) for a, b, _ in map_pairs(k)}
+    assert ("000.jpg", "100.jpg") in pairs and ("000.jpg", "101.jpg") not in pairs
+    assert all(a < b for a, b in pairs) and ("074.jpg", "149.jpg") in pairs
