@@ -412,3 +412,22 @@ def test_import_colmap_no_geometric_filtering_takes_raw_matches(tmp_path: Path) 
         (pair,) = k.matches["SIFT"]
         counts[case] = len(kfeatures.image_matches_from_file(kfeatures.get_matches_fullpath(pair, "SIFT", str(out))))
     assert counts == {"verified": 1, "raw": 2}
+
+
+def test_data_date_ranges_prints_as_kapture(tmp_path: Path) -> None:
+    """kapture's own kapture_data_date_ranges is the oracle (ranges within one day: kapture garbles the others)."""
+    root = tmp_path / "ds"
+    files = {"sensors/sensors.txt": "cam, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\ngps, , gnss, EPSG:4326\n",
+             "sensors/records_camera.txt": "1600000000123456, cam, a.jpg\n1600000100654321, cam, b.jpg\n",
+             "sensors/records_gnss.txt": "1600000000, gps, 1, 2, 3, 0, 1\n1600003600, gps, 1, 2, 3, 0, 1\n"
+                                         "1600007200, gps, 1, 2, 3, 0, 1\n",
+             "sensors/trajectories.txt": "1600000000123, cam, 1, 0, 0, 0, 0, 0, 0\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        header = "# timestamp, device_id, values\n" if "sensors.txt" not in name else "# sensor_id, ...\n"
+        (root / name).write_text("# kapture format: 1.1\n" + header + text)
+    done = _kapture_tool("kapture_data_date_ranges", "-k", str(root))
+    assert done.returncode == 0, done.stderr
+    ours = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_data_date_ranges", "-k", str(root)],
+                          capture_output=True, text=True, timeout=60)
+    assert ours.returncode == 0 and ours.stdout == done.stdout and len(done.stdout.splitlines()) == 3
