@@ -1,8 +1,8 @@
 """Build a SIFT map of a posed kapture dataset (kapture-localization's kapture_colmap_build_sift_map, done
 without the COLMAP executable): kapturelike's SIFT of every image, image pairs matched and verified with the known
 poses, the matches triangulated with pycolmap; -o gets reconstruction/ (COLMAP text), colmap.db (with the SIFT
-keypoints and descriptors kapture_colmap_localize_sift matches against) and sift_kapture/ (the features, reused
-by a rerun). The vocabulary tree (-voc) is accepted and not used: up to 101 images every pair is matched,
+keypoints and descriptors kapture_colmap_localize_sift matches against) and sift_kapture/ (the SIFT features
+as a kapture dataset). The vocabulary tree (-voc) is accepted and not used: up to 101 images every pair is matched,
 beyond each image with its 100 nearest images looking the same way. --cpu runs on the CPU;
 -gpu_idx, -s and COLMAP's pass-through options are accepted and not applied."""
 

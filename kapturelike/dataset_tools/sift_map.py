@@ -7,7 +7,7 @@ then geometric verification: known poses between posed images, RANSAC otherwise)
 SiftExtraction and vocabulary-tree matcher; the vocabulary tree file is not needed: every pair of a map of up to
 101 images is matched (COLMAP compares each image with its 100 most similar ones), in a larger map each image with
 its 100 nearest images looking the same way (the map is posed), and every query with every map image. The
-features live in ``<output>/sift_kapture`` (a kapture dataset linked to the input's images; a rerun reuses them);
+features live in ``<output>/sift_kapture`` (a kapture dataset linked to the input's images; -f starts over);
 the map database holds the SIFT keypoints and descriptors (quantised to COLMAP's uint8 as COLMAP's SIFT) that
 ``kapture_colmap_localize_sift`` matches the new images against.
 """
@@ -25,10 +25,11 @@ from kapturelike.core.pose import camera_centers, viewing_directions
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.dataset_tools.build_map import triangulate_map, write_map
 from kapturelike.dataset_tools.colmap_localize import register_into_model
-from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
+from kapturelike.dataset_tools.output import DatasetToolError, refuse_overlap
 from kapturelike.geometry.absolute_pose import LocalizationOptions, LocalizationResult
 from kapturelike.geometry.triangulation import TriangulationResult
 from kapturelike.io.dataset import load_kapture
+from kapturelike.io.output import KAPTURE_PARTS, prepare_output
 from kapturelike.io.pairs import write_pairs
 from kapturelike.pipelines import extract_features, match_features
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
@@ -37,7 +38,13 @@ from kapturelike.retrieval.pose_pairs import DistancePairsOptions, distance_pair
 
 SIFT = "sift"
 WORK = "sift_kapture"
+MAP_WORK = "map_sift_kapture"
 NUM_IMAGES = 100  # COLMAP's VocabTreeMatching.num_images
+
+
+def _prepare(out: str | Path, force: bool) -> Path:
+    """The output folder, empty or (``force``) emptied of what these tools write, the SIFT workspaces included."""
+    return prepare_output(out, (), force, parts=(*KAPTURE_PARTS, "colmap.db", WORK, MAP_WORK))
 
 
 def sift_config(device: str = "auto") -> PipelineConfig:
@@ -76,7 +83,7 @@ def build_sift_map(src: str | Path, out: str | Path, force: bool = False, device
     """SIFT of every image of the posed dataset ``src``, every pair matched and verified, the matches triangulated
     with the known poses: ``out/reconstruction`` and ``out/colmap.db`` (with SIFT descriptors)."""
     refuse_overlap(out, [src])
-    out = prepare_output(out, force)
+    out = _prepare(out, force)
     config = sift_config(device)
     k = _sift_dataset(Path(src), out / WORK, config, keep_poses=True)
     if len(k.image_names()) < 2:
@@ -97,11 +104,11 @@ def colmap_localize_sift(src: str | Path, out: str | Path, database: str | Path,
         raise DatasetToolError(f"give the map's COLMAP database with -db (the one kapture_colmap_build_sift_map "
                                f"wrote){f': {database} does not exist' if database else ''}")
     refuse_overlap(out, [src])
-    out = prepare_output(out, force)
+    out = _prepare(out, force)
     config = sift_config(device)
     in_map = database_images(database)
     k = _sift_dataset(Path(src), out / WORK, config, keep_poses=False)
-    map_dir = out / "map_sift_kapture"
+    map_dir = out / MAP_WORK
     if not (map_dir / "sensors").is_dir():
         import_database(database, map_dir, keypoints_type=SIFT, descriptors_type=SIFT)
     kmap = load_kapture(map_dir)

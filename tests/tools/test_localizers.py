@@ -328,6 +328,9 @@ def test_colmap_sift_map_and_localize_sift(tmp_path: Path, monkeypatch, capsys) 
                "--Mapper.abs_pose_min_num_inliers 10")
     assert kapture_colmap_localize_sift.main(command.split()) == 0
     assert "4 / 4 image(s) registered" in capsys.readouterr().out
+    assert kapture_colmap_localize_sift.main(command.split()) == 1  # an output is not overwritten without -f
+    assert kapture_colmap_localize_sift.main([*command.split(), "-f"]) == 0
+    assert "4 / 4 image(s) registered" in capsys.readouterr().out
     assert kapture_import_colmap.main("-txt localized/reconstruction -o imported --skip_reconstruction".split()) == 0
     truth = image_poses(load_kapture(scene.query))
     _assert_near(_kapture_poses(tmp_path / "imported"), truth)
