@@ -3,6 +3,9 @@ export_4seasons_pairs, create_3D_model_from_depth. Inputs are written here; kapt
 
 from __future__ import annotations
 
+import gzip
+import json
+import pickle
 import sqlite3
 import struct
 import subprocess
@@ -32,6 +35,7 @@ from kapturelike.tools import (
     kapture_evaluate,
     kapture_export_4seasons_pairs,
     kapture_export_colmap,
+    kapture_export_opensfm,
     kapture_export_ply,
     kapture_extract_exif,
     kapture_import_colmap,
@@ -431,3 +435,32 @@ def test_data_date_ranges_prints_as_kapture(tmp_path: Path) -> None:
     ours = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_data_date_ranges", "-k", str(root)],
                           capture_output=True, text=True, timeout=60)
     assert ours.returncode == 0 and ours.stdout == done.stdout and len(done.stdout.splitlines()) == 3
+
+
+def test_export_opensfm_folder_form(tmp_path: Path) -> None:
+    """kapture's folder form: reconstruction.json, camera_models.json, images/ (--transfer), features/ (npz:
+    points, descriptors) and matches/ (gzip pickle: other image -> (M, 2) indices), as OpenSfM reads them."""
+    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
+    (root / "sensors/records_data").mkdir(parents=True)
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _jpeg_with_exif(root / "sensors/records_data" / name, None)
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    store.write_type(FeatureType("descriptors", "sift", np.uint8, 4, "sift"))
+    for name in ("a.jpg", "b.jpg"):
+        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
+        store.write("descriptors", "sift", name, np.full((4, 4), 7, np.uint8))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    out = tmp_path / "opensfm"
+    assert kapture_export_opensfm.main(["-k", str(root), "-o", str(out), "--transfer", "copy", "-kpt", "sift",
+                                        "-desc", "sift"]) == 0
+    assert json.loads((out / "camera_models.json").read_text()).keys() == {"cam"}
+    assert len(json.loads((out / "reconstruction.json").read_text())[0]["shots"]) == 3
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert not (out / "images/a.jpg").is_symlink()
+    features = np.load(out / "features/a.jpg.features.npz")
+    assert features["points"].shape == (4, 2) and features["descriptors"].shape == (4, 4)
+    assert not (out / "features/c.jpg.features.npz").exists()
+    with gzip.open(out / "matches/a.jpg_matches.pkl.gz") as f:
+        matches = pickle.load(f)
+    assert list(matches) == ["b.jpg"] and matches["b.jpg"].tolist() == [[0, 1], [2, 3]]
