@@ -13,6 +13,8 @@ UNKNOWN_CAMERA cannot be written to COLMAP: an error, or with ``approximate`` a 
 
 from __future__ import annotations
 
+import json
+import posixpath
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +41,7 @@ from kapturelike.core.records import Records
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.output import prepare_output
+from kapturelike.io.text import atomic_write
 
 
 def read_colmap_model(path: str | Path) -> ColmapModel:
@@ -222,3 +225,31 @@ def export_colmap(kapture_root: str | Path, output: str | Path | None, binary: b
         export_database(kapture_root, database, kpt_type, approximate=options.approximate, pairs=options.pairs)
     return model
 
+
+
+def write_colmap_rig_json(path: str | Path, kapture: Kapture, model: ColmapModel) -> list[dict]:
+    """COLMAP's rig configuration (rig_bundle_adjuster's JSON) of the kapture's rigs, as kapture_export_colmap -rig
+    writes it: per rig, its cameras' COLMAP ids (those of ``model``) and image prefixes (the one folder of each
+    camera's images), the first camera as reference."""
+    if not kapture.rigs:
+        raise ConversionError("-rig: the dataset has no rig to export")
+    records = kapture.records_camera
+    sensor_of = dict(zip(records.paths, records.device_ids.tolist())) if records is not None else {}
+    camera_id = {sensor_of[name]: int(cid) for name, cid in zip(model.images.names, model.images.camera_ids.tolist())
+                 if name in sensor_of}
+    rigs = []
+    for rig_id, rig in kapture.rigs.items():
+        cameras = []
+        for sensor in rig:
+            if sensor not in camera_id:
+                continue  # kapture warns and leaves it out: not a COLMAP camera
+            folders = {posixpath.dirname(name) for name, s in sensor_of.items() if s == sensor}
+            if len(folders) != 1 or not next(iter(folders)):
+                raise ConversionError(f"-rig: the images of camera '{sensor}' of rig '{rig_id}' are not in one "
+                                      "folder of their own (COLMAP names a rig camera by its images' prefix)")
+            cameras.append({"camera_id": camera_id[sensor], "image_prefix": next(iter(folders))})
+        if cameras:
+            rigs.append({"cameras": cameras, "ref_camera_id": cameras[0]["camera_id"]})
+    with atomic_write(path) as f:
+        json.dump(rigs, f, indent=4)
+    return rigs

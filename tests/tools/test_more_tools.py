@@ -464,3 +464,27 @@ def test_export_opensfm_folder_form(tmp_path: Path) -> None:
     with gzip.open(out / "matches/a.jpg_matches.pkl.gz") as f:
         matches = pickle.load(f)
     assert list(matches) == ["b.jpg"] and matches["b.jpg"].tolist() == [[0, 1], [2, 3]]
+
+
+def test_export_colmap_rig_json_as_kapture(tmp_path: Path) -> None:
+    """-rig writes COLMAP's rig configuration; kapture's own kapture_export_colmap writes the same JSON."""
+    root = tmp_path / "ds"
+    files = {"sensors/sensors.txt": "left, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n"
+                                    "right, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n",
+             "sensors/rigs.txt": "rig, left, 1, 0, 0, 0, 0, 0, 0\nrig, right, 1, 0, 0, 0, -0.5, 0, 0\n",
+             "sensors/records_camera.txt": "0, left, l/0.jpg\n0, right, r/0.jpg\n1, left, l/1.jpg\n1, right, r/1.jpg\n",
+             "sensors/trajectories.txt": "0, rig, 1, 0, 0, 0, 0, 0, 0\n1, rig, 1, 0, 0, 0, -1, 0, 0\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# kapture format: 1.1\n" + text)
+    for side in ("ours", "theirs"):
+        args = ["-i", str(root), "-db", str(tmp_path / side / "colmap.db"), "-txt", str(tmp_path / side / "txt"),
+                "-rig", str(tmp_path / side / "rig.json")]
+        if side == "ours":
+            assert kapture_export_colmap.main(args) == 0
+        else:
+            (tmp_path / side).mkdir()
+            done = _kapture_tool("kapture_export_colmap", *args)
+            assert done.returncode == 0, done.stderr
+    ours, theirs = (json.loads((tmp_path / side / "rig.json").read_text()) for side in ("ours", "theirs"))
+    assert ours == theirs and ours[0]["cameras"][1]["image_prefix"] == "r"
