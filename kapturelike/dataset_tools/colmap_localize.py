@@ -25,6 +25,7 @@ import numpy as np
 import pycolmap
 from tqdm import tqdm
 
+from kapturelike.converters.colmap_common import colmap_camera
 from kapturelike.converters.colmap_database import database_images, extend_database
 from kapturelike.core.sensors import Camera
 from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
@@ -158,6 +159,7 @@ def register_into_model(src: str | Path, out: Path, database: str | Path | None,
         next_image += name not in db
 
     results: dict[str, LocalizationResult] = {}
+    model_cameras: dict[int, Camera] = {}  # the cameras added to the model, by id
     if "image_registrator" not in skip:
         observed, xyz, point3d_ids = model_observations(rec)
         for name in tqdm(queries, desc="registering", unit="image", disable=None):
@@ -170,14 +172,15 @@ def register_into_model(src: str | Path, out: Path, database: str | Path | None,
             if not result.success:
                 continue
             cam_id = cam_ids[camera_of[name]]
-            if cam_id not in rec.cameras:
-                rec.add_camera_with_trivial_rig(to_pycolmap_camera(cameras[camera_of[name]], cam_id, camera_of[name]))
+            if cam_id not in rec.cameras:  # a camera without intrinsics gets the ones its first image estimated
+                rec.add_camera_with_trivial_rig(to_pycolmap_camera(result.camera, cam_id, camera_of[name]))
+                model_cameras[cam_id] = result.camera
             add_registered_image(rec, name, image_ids[name], cam_id, keypoints, result, kpt, point3d_ids[pts])
     (out / "reconstruction").mkdir(exist_ok=True)
     rec.write_text(str(out / "reconstruction"))
     if database and "import_to_db" not in skip:
         _write_database(database, out / "colmap.db", store, ktype, k.matches[ktype], db, queries, image_ids,
-                        cam_ids, camera_of, cameras, wanted)
+                        cam_ids, camera_of, cameras, model_cameras, wanted)
     return results
 
 
@@ -196,12 +199,12 @@ def _verified_matches(store: KaptureFeatureStore, ktype: str, query: str, map_na
 def _write_database(database: str | Path, target: Path, store: KaptureFeatureStore, ktype: str, pairs: set,
                     db: dict[str, tuple[int, int]], queries: list[str], image_ids: dict[str, int],
                     cam_ids: dict[str, int], camera_of: dict[str, str], cameras: dict[str, Camera],
-                    wanted: set | None) -> None:
+                    model_cameras: dict[int, Camera], wanted: set | None) -> None:
     """The map database plus the queries' cameras, images, keypoints and their matches with any image."""
     new_images = [(image_ids[n], n, cam_ids[camera_of[n]]) for n in queries if n not in db]
     known_cams = {cam for _, cam in db.values()}
-    new_cams = {cam_ids[s]: cameras[s] for s in sorted({camera_of[n] for n in queries})
-                if cam_ids[s] not in known_cams}
+    new_cams = {cam_ids[s]: model_cameras.get(cam_ids[s]) or colmap_camera(s, cameras[s], approximate=True)
+                for s in sorted({camera_of[n] for n in queries}) if cam_ids[s] not in known_cams}
     added = {n for _, n, _ in new_images}
     new_pairs = [(a, b) for a, b in sorted(pairs) if (a in added or b in added) and (a in db or a in added)
                  and (b in db or b in added) and (wanted is None or (a, b) in wanted or (b, a) in wanted)]

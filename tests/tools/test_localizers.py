@@ -389,3 +389,22 @@ def test_sift_map_pairs_stand_in_for_the_vocabulary_tree() -> None:
     pairs = {(a, b) for a, b, _ in map_pairs(k)}
     assert ("000.jpg", "100.jpg") in pairs and ("000.jpg", "101.jpg") not in pairs
     assert all(a < b for a, b in pairs) and ("074.jpg", "149.jpg") in pairs
+
+
+def test_colmap_localize_query_camera_without_intrinsics(tmp_path: Path, monkeypatch) -> None:
+    """A query camera without intrinsics (UNKNOWN_CAMERA): its focal length is estimated with the pose; the model and
+    the database get the estimated camera."""
+    _write_scene(tmp_path, {"query/q0.jpg": QUERIES["query/q0.jpg"]}, {"query/q0.jpg": "phone"})
+    k = load_kapture(tmp_path / "mapping_query")
+    k.sensors["phone"] = Camera("UNKNOWN_CAMERA", 640, 480, ())
+    save_kapture(k, tmp_path / "mapping_query")
+    monkeypatch.chdir(tmp_path)
+    assert kapture_colmap_build_map.main(["-i", "mapping", "-o", "map_colmap"]) == 0
+    assert kapture_colmap_localize.main("-i mapping_query -db map_colmap/colmap.db -txt map_colmap/reconstruction "
+                                        "-o loc".split()) == 0
+    assert kapture_import_colmap.main("-db loc/colmap.db -txt loc/reconstruction -o imported".split()) == 0
+    imported = load_kapture(tmp_path / "imported")
+    pose = imported.trajectories[imported.image_keys()["query/q0.jpg"]]
+    _assert_pose((pose.q, pose.t), *QUERIES["query/q0.jpg"])
+    focal = imported.cameras_by_image()["query/q0.jpg"].params[0]
+    assert focal == pytest.approx(500.0, rel=1e-3)
