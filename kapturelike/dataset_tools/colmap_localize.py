@@ -34,6 +34,7 @@ from kapturelike.geometry.colmap_model import pose_to_rigid3d, to_pycolmap_camer
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_unordered_pairs
+from kapturelike.matching.verification import VerificationOptions, verify_pairs
 
 # COLMAP's image_registrator option -> LocalizationOptions field
 MAPPER_OPTIONS = {"--Mapper.abs_pose_max_error": ("max_error", float),
@@ -113,19 +114,20 @@ def _camera_ids(rec: pycolmap.Reconstruction, sensors: dict, camera_of: dict[str
 
 def colmap_localize(src: str | Path, out: str | Path, database: str | Path | None, reconstruction: str | Path,
                     pairsfile: str | Path | None = None, keypoints_type: str | None = None,
-                    options: LocalizationOptions | None = None, skip: Sequence[str] = (), force: bool = False
-                    ) -> dict[str, LocalizationResult]:
+                    options: LocalizationOptions | None = None, skip: Sequence[str] = (), force: bool = False,
+                    verify_matches: bool = False) -> dict[str, LocalizationResult]:
     """Register the images of ``src`` missing from the model ``reconstruction`` into it; returns each tried
-    image's result (poses are ``cam_from_world``)."""
+    image's result (poses are ``cam_from_world``). ``verify_matches`` (kapture's --use-colmap-matches-importer):
+    the query-map matches are geometrically verified (RANSAC) first, as COLMAP's matches importer does."""
     refuse_overlap(out, [src])
     return register_into_model(src, prepare_output(out, force), database, reconstruction, pairsfile, keypoints_type,
-                               options, skip)
+                               options, skip, verify_matches)
 
 
 def register_into_model(src: str | Path, out: Path, database: str | Path | None, reconstruction: str | Path,
                         pairsfile: str | Path | None = None, keypoints_type: str | None = None,
-                        options: LocalizationOptions | None = None, skip: Sequence[str] = ()
-                        ) -> dict[str, LocalizationResult]:
+                        options: LocalizationOptions | None = None, skip: Sequence[str] = (),
+                        verify_matches: bool = False) -> dict[str, LocalizationResult]:
     """:func:`colmap_localize` into the prepared output folder ``out``."""
     options = options or LocalizationOptions()
     k = load_kapture(src)
@@ -159,7 +161,10 @@ def register_into_model(src: str | Path, out: Path, database: str | Path | None,
     if "image_registrator" not in skip:
         observed, xyz, point3d_ids = model_observations(rec)
         for name in tqdm(queries, desc="registering", unit="image", disable=None):
-            kpt, pts = query_matches(store, ktype, name, partners.get(name, []), observed, len(xyz))
+            verified = (_verified_matches(store, ktype, name, [m for m in partners.get(name, []) if m in observed],
+                                          cameras, camera_of) if verify_matches else None)
+            kpt, pts = query_matches(store, ktype, name, partners.get(name, []), observed, len(xyz),
+                                     matches_of=verified)
             keypoints = store.read("keypoints", ktype, name)
             results[name] = result = localize_image(keypoints[kpt, :2], xyz[pts], cameras[camera_of[name]], options)
             if not result.success:
@@ -174,6 +179,18 @@ def register_into_model(src: str | Path, out: Path, database: str | Path | None,
         _write_database(database, out / "colmap.db", store, ktype, k.matches[ktype], db, queries, image_ids,
                         cam_ids, camera_of, cameras, wanted)
     return results
+
+
+def _verified_matches(store: KaptureFeatureStore, ktype: str, query: str, map_names: list[str],
+                      cameras: dict[str, Camera], camera_of: dict[str, str]) -> dict[str, np.ndarray]:
+    """map image -> the RANSAC-verified matches of ``query`` with it (from the matches alone, as COLMAP's)."""
+    pairs = [(query, m) for m in map_names if store.has_matches(ktype, query, m)]
+    raw = [store.read_matches(ktype, a, b)[:, :2].astype(np.int64) for a, b in pairs]
+    names = {query, *(m for _, m in pairs)}
+    results = verify_pairs(pairs, raw, {n: store.read("keypoints", ktype, n) for n in names},
+                           {n: cameras[camera_of[n]] for n in names}, {}, VerificationOptions(method="ransac"))
+    return {m: (r.matches if r.status in ("ok", "too_few_inliers") else np.zeros((0, 2), np.int64))
+            for (_, m), r in zip(pairs, results)}
 
 
 def _write_database(database: str | Path, target: Path, store: KaptureFeatureStore, ktype: str, pairs: set,
