@@ -2,7 +2,8 @@
 
 Accepts every flag of kapture's kapture_import_colmap; -im/--images brings the images in with
 --image_transfer; --skip_reconstruction leaves out the reconstruction (keypoints, points, observations);
---no_geometric_filtering imports the raw matches instead of the verified ones; -rig is accepted and not applied.
+--no_geometric_filtering imports the raw matches instead of the verified ones; -rig FILE reads COLMAP's rig
+configuration (rigs rig<n> of unknown poses; a rig's images share a timestamp, as kapture's importer does).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import argparse
 import shutil
 from pathlib import Path
 
-from kapturelike.converters.colmap import import_colmap
+from kapturelike.converters.colmap import apply_colmap_rig_json, import_colmap
 from kapturelike.converters.common import ConversionError
 from kapturelike.dataset_tools.output import place_records_data
-from kapturelike.io.dataset import RECONSTRUCTION_DIR
+from kapturelike.io.dataset import RECONSTRUCTION_DIR, load_kapture, save_kapture
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,11 +41,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["rig"])
     if args.reconstruction is None and args.database is None:
         raise ConversionError("give -txt MODEL and/or -db DATABASE")
     k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type,
                       force=args.force, geometric_filtering=not args.no_geometric_filtering)
+    if args.rig:
+        k = apply_colmap_rig_json(load_kapture(args.kapture), args.rig)
+        save_kapture(k, args.kapture)
     if args.skip_reconstruction and Path(args.kapture, RECONSTRUCTION_DIR).is_dir():
         shutil.rmtree(Path(args.kapture, RECONSTRUCTION_DIR))
     if args.images:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -39,6 +39,7 @@ from kapturelike.core import pose as P
 from kapturelike.core.reconstruction import Kapture, Observations
 from kapturelike.core.records import Records
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.output import prepare_output
 from kapturelike.io.text import atomic_write
@@ -253,3 +254,37 @@ def write_colmap_rig_json(path: str | Path, kapture: Kapture, model: ColmapModel
     with atomic_write(path) as f:
         json.dump(rigs, f, indent=4)
     return rigs
+
+
+def apply_colmap_rig_json(kapture: Kapture, path: str | Path) -> Kapture:
+    """kapture_import_colmap -rig: the rigs of COLMAP's rig configuration (``rig<n>`` holding its cameras
+    ``cam_<id>``, poses unknown), and the images re-timed so that a rig's images share a timestamp: the
+    rank of the image name without its camera's prefix, as kapture does."""
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        prefixes = {camera_sensor_id(int(cam["camera_id"])): str(cam["image_prefix"])
+                    for rig in config for cam in rig["cameras"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise FormatError(f"not a COLMAP rig configuration ({e})", path) from None
+    rigs = {f"rig{i}": {camera_sensor_id(int(cam["camera_id"])): Pose(None, None) for cam in rig["cameras"]}
+            for i, rig in enumerate(config)}
+    records = kapture.records_camera
+    if records is None or not len(records):
+        return replace(kapture, rigs=rigs)
+    suffix_of = {}
+    for (ts, cam), name in zip(records.keys(), records.paths):
+        if cam not in prefixes:
+            raise ConversionError(f"{path}: camera '{cam}' of image '{name}' is in no rig")
+        if not name.startswith(prefixes[cam]):
+            raise ConversionError(f"{path}: image '{name}' does not start with its camera's prefix "
+                                  f"'{prefixes[cam]}'")
+        suffix_of[ts] = name[len(prefixes[cam]):]
+    rank = {suffix: i for i, suffix in enumerate(sorted(set(suffix_of.values())))}
+    new_ts = {ts: rank[suffix] for ts, suffix in suffix_of.items()}
+    retimed = Records.camera([((new_ts[ts], cam), name) for (ts, cam), name in zip(records.keys(), records.paths)])
+    trajectories = kapture.trajectories
+    if trajectories is not None and len(trajectories):
+        trajectories = Trajectories.from_items(((new_ts[ts], dev), pose) for (ts, dev), pose in trajectories.items()
+                                               if ts in new_ts)
+    return replace(kapture, rigs=rigs, records={**kapture.records, "camera": retimed}, trajectories=trajectories)
