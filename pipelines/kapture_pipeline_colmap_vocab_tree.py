@@ -2,9 +2,10 @@
 done without the COLMAP executable): kapture_colmap_build_sift_map (unless --colmap-map gives the map), then
 kapture_colmap_localize_sift with --localize-config's registration settings (the paper's presets), the import
 to kapture with the query's timestamps and ids, kapture_evaluate against the query's poses (when it has some)
-and the LTVL2020 export (--benchmark-style naming). Matching is exhaustive: the vocabulary tree (-voc) is
-accepted and not used. --mapping-config changes nothing here (the triangulation never refines intrinsics);
--colmap, -python and --remove-intermediate are accepted and not applied."""
+and the LTVL2020 export (--benchmark-style naming). Pairs come from the map poses (all pairs up to 101 images)
+and every query-map pair: the vocabulary tree (-voc) is accepted and not used. --mapping-config changes nothing
+here (the triangulation never refines intrinsics); -colmap, -python and --remove-intermediate are accepted and
+not applied."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print(f"kapture_pipeline_colmap_vocab_tree: note: every pair is matched, the vocabulary tree "
+    print(f"kapture_pipeline_colmap_vocab_tree: note: pairs from poses or exhaustive, the vocabulary tree "
           f"{args.vocab_tree_path} is not used", file=sys.stderr)
     note_ignored(build_parser(), args, ["remove_intermediate", "python_binary", "auto_python_binary"])
     run_ = colmap_vocab_tree_pipeline(args.kapture_map, args.query, args.output, args.colmap_map, args.localize_config,

@@ -1,8 +1,9 @@
 """Build a SIFT map of a posed kapture dataset (kapture-localization's kapture_colmap_build_sift_map, done
-without the COLMAP executable): kapturelike's SIFT of every image, every pair matched and verified with the known
+without the COLMAP executable): kapturelike's SIFT of every image, image pairs matched and verified with the known
 poses, the matches triangulated with pycolmap; -o gets reconstruction/ (COLMAP text), colmap.db (with the SIFT
-keypoints and descriptors kapture_colmap_localize_sift matches against) and sift_kapture/ (the features, reused
-by a rerun). Matching is exhaustive: the vocabulary tree (-voc) is accepted and not used. --cpu runs on the CPU;
+keypoints and descriptors kapture_colmap_localize_sift matches against) and sift_kapture/ (the SIFT features
+as a kapture dataset). The vocabulary tree (-voc) is accepted and not used: up to 101 images every pair is matched,
+beyond each image with its 100 nearest images looking the same way. --cpu runs on the CPU;
 -gpu_idx, -s and COLMAP's pass-through options are accepted and not applied."""
 
 from __future__ import annotations
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print(f"kapture_colmap_build_sift_map: note: every pair is matched, the vocabulary tree {args.vocab_tree_path} "
+    print(f"kapture_colmap_build_sift_map: note: pairs from the poses, the vocabulary tree {args.vocab_tree_path} "
           "is not used", file=sys.stderr)
     note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
     result = build_sift_map(args.input, args.output, args.force, "cpu" if args.cpu else "auto")

@@ -2,7 +2,8 @@
 COLMAP's image_registrator): -i is a dataset with the keypoints of map and query images and their matches, -txt
 the map's COLMAP model, -db its database; the images missing from the model are registered into it and written
 to OUTPUT/reconstruction (COLMAP text, read by kapture_import_colmap -txt), with OUTPUT/colmap.db when -db is
-given. COLMAP's --Mapper.abs_pose_* and --Mapper.min_num_matches options are applied."""
+given. COLMAP's --Mapper.abs_pose_* and --Mapper.min_num_matches options are applied;
+--use-colmap-matches-importer verifies the query-map matches (RANSAC) first."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import sys
 
 from kapturelike.dataset_tools.colmap_localize import LOCALIZE_STEPS, colmap_localize, registrator_options
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -26,7 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-o", "--output", required=True, help="output folder (COLMAP folder)")
     flags.add_colmap_binary(parser)
     parser.add_argument("--use-colmap-matches-importer", action="store_true",
-                        help="accepted; the matches are used as given (verified)")
+                        help="verify the query-map matches (RANSAC) first, as COLMAP's matches importer")
     parser.add_argument("--pairs-file-path", "--pairsfile-path", dest="pairs_file_path", type=str, default=None,
                         help="pairs file: only the matches of these pairs are used")
     flags.add_keypoints_type(parser)
@@ -35,7 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["use_colmap_matches_importer"])
     options, unused = registrator_options(getattr(args, "colmap_options", []))
     if unused:
         print(f"kapture_colmap_localize: note: {' '.join(unused)}: COLMAP options with no effect here",
@@ -43,7 +43,7 @@ def action(args: argparse.Namespace) -> None:
     if not args.reconstruction:
         raise ValueError("give the map's COLMAP model with -txt/--reconstruction")
     results = colmap_localize(args.input, args.output, args.database, args.reconstruction, args.pairs_file_path,
-                              args.keypoints_type, options, args.skip, args.force)
+                              args.keypoints_type, options, args.skip, args.force, args.use_colmap_matches_importer)
     found = sum(r.success for r in results.values())
     print(f"{found} / {len(results)} image(s) registered -> {args.output}/reconstruction")
 

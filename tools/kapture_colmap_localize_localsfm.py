@@ -1,10 +1,10 @@
 """Localize each query image in a local COLMAP model (kapture-localization's kapture_colmap_localize_localsfm,
 done with pycolmap): the map images paired with the query are triangulated with their known poses from their
-verified matches (--map_plus_query_gv; the raw ones of --map_plus_query for a pair without verified matches),
-then the query is registered into that model through its verified matches (kapture-localization's
-image_registrator settings: 20 px, 4 inliers, ratio 0.05). -o gets OUTPUT/localized: the query with its poses,
-written after each query (a run resumes; -f starts over). -desc picks the keypoints of that descriptors type.
-Missing matches are not computed here: run kapture_compute_matches and kapture_run_colmap_gv first."""
+verified matches (--map_plus_query_gv), then the query is registered into that model through its verified
+matches (kapture-localization's image_registrator settings: 20 px, 4 inliers, ratio 0.05). Pairs without matches
+are matched first (into --map_plus_query) and pairs without verified matches verified (into --map_plus_query_gv),
+as kapture-localization does. -o gets OUTPUT/localized: the query with its poses, written after each query (a run
+resumes; -f starts over). -desc picks the keypoints of that descriptors type."""
 
 from __future__ import annotations
 

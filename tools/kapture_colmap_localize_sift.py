@@ -2,9 +2,9 @@
 executable): kapturelike's SIFT of the images of -i missing from the map database (-db, written by
 kapture_colmap_build_sift_map), matched to every map image's SIFT and verified (RANSAC), then registered with
 pycolmap into the map model (-txt); -o gets reconstruction/ (COLMAP text, for kapture_import_colmap -txt) and
-colmap.db. Matching is exhaustive: the vocabulary tree (-voc) is accepted and not used. COLMAP's
---Mapper.abs_pose_* and --Mapper.min_num_matches options are applied; --cpu runs on the CPU; -gpu_idx and -s are
-accepted and not applied."""
+colmap.db. Every new image is matched with every map image: the vocabulary tree (-voc) is accepted and not
+used. COLMAP's --Mapper.abs_pose_* and --Mapper.min_num_matches options are applied; --cpu runs on the CPU;
+-gpu_idx and -s are accepted and not applied."""
 
 from __future__ import annotations
 
@@ -43,7 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print(f"kapture_colmap_localize_sift: note: every pair is matched, the vocabulary tree {args.vocab_tree_path} "
+    print(f"kapture_colmap_localize_sift: note: every map image is matched, the vocabulary tree {args.vocab_tree_path} "
           "is not used", file=sys.stderr)
     note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
     options, unused = registrator_options(getattr(args, "colmap_options", []))

@@ -1,4 +1,5 @@
-"""Print the time range of the trajectories and of each kind of records of a kapture dataset."""
+"""Print the time range of each timed file of a kapture dataset (records_*.txt, trajectories.txt), as kapture
+prints it: file, timestamp digits, UTC range, number of records."""
 
 from __future__ import annotations
 

@@ -1,18 +1,19 @@
 """Export a kapture dataset to a COLMAP database.db (-db) and/or sparse model (-txt text, -o with --binary).
 
 Accepts every flag of kapture's kapture_export_colmap; --pairsfile-path keeps only the matches of its pairs in
-the database; -rig is accepted and not applied (no rig file is written: every camera is exported alone).
+the database; -rig FILE writes COLMAP's rig configuration (JSON: each rig's camera ids and image prefixes).
 """
 
 from __future__ import annotations
 
 import argparse
 
-from kapturelike.converters.colmap import ColmapExportOptions, export_colmap
+from kapturelike.converters.colmap import ColmapExportOptions, export_colmap, write_colmap_rig_json
 from kapturelike.converters.common import ConversionError
+from kapturelike.io.dataset import load_kapture
 from kapturelike.io.pairs import read_pairs
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +34,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["rig"])
     if not (args.database or args.reconstruction or args.output):
         raise ConversionError("nothing to write: give -db DATABASE, -txt FOLDER and/or -o FOLDER")
     pairs = frozenset((a, b) for a, b, _ in read_pairs(args.pairsfile_path)) if args.pairsfile_path else None
@@ -42,6 +42,8 @@ def action(args: argparse.Namespace) -> None:
         else export_colmap(args.kapture, args.output, args.binary, args.database, options)
     if args.reconstruction and args.output:
         export_colmap(args.kapture, args.output, args.binary, None, options)
+    if args.rig:
+        write_colmap_rig_json(args.rig, load_kapture(args.kapture), model)
     print(f"{len(model.images)} images, {len(model.points)} points -> "
           f"{', '.join(str(p) for p in (args.database, args.reconstruction, args.output) if p)}")
 

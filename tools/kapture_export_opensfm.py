@@ -1,15 +1,20 @@
 """Export a kapture dataset to OpenSfM: reconstruction.json in the -o folder (-o FILE.json works too).
 
-Accepts every flag of kapture's kapture_export_opensfm; --transfer, -kpt and -desc are accepted and not applied."""
+kapture's form (-o FOLDER) also writes camera_models.json, images/ (--transfer), features/ and matches/
+(-kpt, -desc: the keypoints and descriptors types) as kapture's kapture_export_opensfm; -o FILE.json writes
+the reconstruction only."""
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from kapturelike.converters.opensfm import export_opensfm
+from kapturelike.dataset_tools.opensfm_folder import export_opensfm_folder
+from kapturelike.dataset_tools.output import IMAGE_TRANSFERS
 from kapturelike.io.dataset import load_kapture
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,7 +22,8 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_verbosity(parser)
     flags.add_kapture(parser, flags=("-k", "--kapture", "-i", "--input"))
     parser.add_argument("-o", "--opensfm", required=True, help="OpenSfM folder to write reconstruction.json into")
-    parser.add_argument("--transfer", default="link_absolute", help="accepted and not applied")
+    parser.add_argument("--transfer", default="link_absolute", choices=list(IMAGE_TRANSFERS),
+                        help="how the images reach FOLDER/images (kapture's TransferAction; default link_absolute)")
     flags.add_force(parser)
     flags.add_keypoints_type(parser)
     flags.add_descriptors_type(parser)
@@ -26,9 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["transfer", "keypoints_type", "descriptors_type"])
     out = flags.file_in(args.opensfm, "reconstruction.json")
-    doc = export_opensfm(load_kapture(args.kapture), out, args.approximate)
+    if Path(args.opensfm).suffix == ".json":
+        doc = export_opensfm(load_kapture(args.kapture), out, args.approximate)
+    else:
+        doc = export_opensfm_folder(args.kapture, args.opensfm, args.transfer, args.keypoints_type,
+                                    args.descriptors_type, args.approximate)
     print(f"{len(doc[0]['shots'])} shots -> {out}")
 
 

@@ -1,8 +1,9 @@
 """Import a COLMAP sparse model (-txt, text or binary) and/or database.db (-db) into a kapture dataset.
 
 Accepts every flag of kapture's kapture_import_colmap; -im/--images brings the images in with
---image_transfer; --skip_reconstruction leaves out the reconstruction (keypoints, points, observations); -rig and
---no_geometric_filtering are accepted and not applied.
+--image_transfer; --skip_reconstruction leaves out the reconstruction (keypoints, points, observations);
+--no_geometric_filtering imports the raw matches instead of the verified ones; -rig FILE reads COLMAP's rig
+configuration (rigs rig<n> of unknown poses; a rig's images share a timestamp, as kapture's importer does).
 """
 
 from __future__ import annotations
@@ -11,12 +12,12 @@ import argparse
 import shutil
 from pathlib import Path
 
-from kapturelike.converters.colmap import import_colmap
+from kapturelike.converters.colmap import apply_colmap_rig_json, import_colmap
 from kapturelike.converters.common import ConversionError
 from kapturelike.dataset_tools.output import place_records_data
-from kapturelike.io.dataset import RECONSTRUCTION_DIR
+from kapturelike.io.dataset import RECONSTRUCTION_DIR, load_kapture, save_kapture
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,16 +36,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-desc", "--descriptors-type", default="SIFT", help="name of the descriptors type [SIFT]")
     flags.add_skip_reconstruction(parser)
     parser.add_argument("--no_geometric_filtering", action="store_true",
-                        help="accepted for kapture compatibility and not applied")
+                        help="import the raw matches (table matches), not the verified ones (two_view_geometries)")
     return parser
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["rig", "no_geometric_filtering"])
     if args.reconstruction is None and args.database is None:
         raise ConversionError("give -txt MODEL and/or -db DATABASE")
     k = import_colmap(args.kapture, args.reconstruction, args.database, args.keypoints_type, args.descriptors_type,
-                      force=args.force)
+                      force=args.force, geometric_filtering=not args.no_geometric_filtering)
+    if args.rig:
+        k = apply_colmap_rig_json(load_kapture(args.kapture), args.rig)
+        save_kapture(k, args.kapture)
     if args.skip_reconstruction and Path(args.kapture, RECONSTRUCTION_DIR).is_dir():
         shutil.rmtree(Path(args.kapture, RECONSTRUCTION_DIR))
     if args.images:

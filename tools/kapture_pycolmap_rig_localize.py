@@ -2,7 +2,7 @@
 kapture_pycolmap_rig_localize): -i holds the map (points3d, observations), the keypoints of map and query images
 and their matches; --query the query sensors, records and rigs; at each timestamp the cameras of each rig of
 --rig-ids (default: the top-level rigs) are localized together and -o gets one pose per rig and timestamp
-(--apply-rigs-remove: one per camera). --write-detailed-report is accepted and not applied."""
+(--apply-rigs-remove: one per camera); --write-detailed-report writes OUTPUT/pycolmap_rig_cache/<timestamp>.json."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import argparse
 from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.dataset_tools.rig_localize import pycolmap_rig_localize
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,12 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["write_detailed_report"])
     options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
                               args.confidence)
     found = pycolmap_rig_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.rig_ids,
                                   args.apply_rigs_remove, args.keypoints_type, args.duplicate_strategy, args.force,
-                                  args.rerank_strategy)
+                                  args.rerank_strategy, args.write_detailed_report)
     print(f"{len(found)} pose(s) found -> {args.output}")
 
 

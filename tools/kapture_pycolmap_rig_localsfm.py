@@ -2,8 +2,8 @@
 camera's keypoints matched to two or more posed map images of its pairs are triangulated from those map
 keypoints, then at each timestamp the cameras of each rig of --rig-ids (default: the top-level rigs) are
 localized together with pycolmap's generalized absolute pose; -o gets one pose per rig and timestamp
-(--apply-rigs-remove: one per camera). --write-detailed-report and --max-number-of-threads are accepted and not
-applied."""
+(--apply-rigs-remove: one per camera); --write-detailed-report writes OUTPUT/pycolmap_rig_cache/<timestamp>.json;
+--max-number-of-threads is accepted and not applied."""
 
 from __future__ import annotations
 
@@ -29,11 +29,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["write_detailed_report", "max_number_of_threads"])
+    note_ignored(build_parser(), args, ["max_number_of_threads"])
     options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
                               args.confidence)
     found = pycolmap_rig_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.rig_ids,
-                                  args.apply_rigs_remove, args.keypoints_type, args.max_num_iterations, args.force)
+                                  args.apply_rigs_remove, args.keypoints_type, args.max_num_iterations, args.force,
+                                  args.write_detailed_report)
     print(f"{len(found)} pose(s) found -> {args.output}")
 
 

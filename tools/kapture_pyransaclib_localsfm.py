@@ -1,7 +1,8 @@
 """Localize each query image against a local model (kapture-localization's kapture_pyransaclib_localsfm): as
 kapture_pycolmap_localsfm, with pycolmap's P3P LO-RANSAC in place of pyransaclib (not available here);
---inlier-threshold is the threshold in pixels of the triangulation and of the pose RANSAC. --number-lo-steps,
---write-detailed-report and --max-number-of-threads are accepted and not applied; poses are always refined."""
+--inlier-threshold is the threshold in pixels of the triangulation and of the pose RANSAC. --number-lo-steps and
+--max-number-of-threads are accepted and not applied (poses are always refined); --write-detailed-report writes
+OUTPUT/pyransaclib_cache/<image>.json."""
 
 from __future__ import annotations
 
@@ -29,10 +30,11 @@ def build_parser() -> argparse.ArgumentParser:
 def action(args: argparse.Namespace) -> None:
     print("kapture_pyransaclib_localsfm: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used "
           "(poses always refined; --number-lo-steps is not applied)", file=sys.stderr)
-    note_ignored(build_parser(), args, ["write_detailed_report", "max_number_of_threads"])
+    note_ignored(build_parser(), args, ["max_number_of_threads"])
     options = kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations, 0.9999)
     found = pycolmap_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
-                              args.max_num_iterations, args.force)
+                              args.max_num_iterations, args.force,
+                              "pyransaclib_cache" if args.write_detailed_report else None)
     print(f"{len(found)} query image(s) localized -> {args.output}")
 
 

@@ -13,8 +13,10 @@ UNKNOWN_CAMERA cannot be written to COLMAP: an error, or with ``approximate`` a 
 
 from __future__ import annotations
 
+import json
+import posixpath
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -37,8 +39,10 @@ from kapturelike.core import pose as P
 from kapturelike.core.reconstruction import Kapture, Observations
 from kapturelike.core.records import Records
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.output import prepare_output
+from kapturelike.io.text import atomic_write
 
 
 def read_colmap_model(path: str | Path) -> ColmapModel:
@@ -186,8 +190,10 @@ def _database_has_keypoints(database: str | Path) -> bool:
 
 
 def import_colmap(output: str | Path, model: str | Path | None = None, database: str | Path | None = None,
-                  keypoints_type: str = "colmap", descriptors_type: str = "colmap", force: bool = False) -> Kapture:
-    """Write a kapture dataset at ``output`` from a COLMAP model folder and/or database.
+                  keypoints_type: str = "colmap", descriptors_type: str = "colmap", force: bool = False,
+                  geometric_filtering: bool = True) -> Kapture:
+    """Write a kapture dataset at ``output`` from a COLMAP model folder and/or database (its verified matches,
+    or its raw ones without ``geometric_filtering``).
 
     With both, the model gives cameras, poses and points, the database keypoints, descriptors and matches.
     A non-empty ``output`` is refused unless ``force`` (see ``io.output.prepare_output``).
@@ -202,7 +208,7 @@ def import_colmap(output: str | Path, model: str | Path | None = None, database:
     if database is not None:
         if not _database_has_keypoints(database):
             save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
-        return import_database(database, output, kapture, keypoints_type, descriptors_type)
+        return import_database(database, output, kapture, keypoints_type, descriptors_type, geometric_filtering)
     return save_with_features(kapture, output, keypoints_type, iter(keypoints.items()))
 
 
@@ -220,3 +226,65 @@ def export_colmap(kapture_root: str | Path, output: str | Path | None, binary: b
         export_database(kapture_root, database, kpt_type, approximate=options.approximate, pairs=options.pairs)
     return model
 
+
+
+def write_colmap_rig_json(path: str | Path, kapture: Kapture, model: ColmapModel) -> list[dict]:
+    """COLMAP's rig configuration (rig_bundle_adjuster's JSON) of the kapture's rigs, as kapture_export_colmap -rig
+    writes it: per rig, its cameras' COLMAP ids (those of ``model``) and image prefixes (the one folder of each
+    camera's images), the first camera as reference."""
+    if not kapture.rigs:
+        raise ConversionError("-rig: the dataset has no rig to export")
+    records = kapture.records_camera
+    sensor_of = dict(zip(records.paths, records.device_ids.tolist())) if records is not None else {}
+    camera_id = {sensor_of[name]: int(cid) for name, cid in zip(model.images.names, model.images.camera_ids.tolist())
+                 if name in sensor_of}
+    rigs = []
+    for rig_id, rig in kapture.rigs.items():
+        cameras = []
+        for sensor in rig:
+            if sensor not in camera_id:
+                continue  # kapture warns and leaves it out: not a COLMAP camera
+            folders = {posixpath.dirname(name) for name, s in sensor_of.items() if s == sensor}
+            if len(folders) != 1 or not next(iter(folders)):
+                raise ConversionError(f"-rig: the images of camera '{sensor}' of rig '{rig_id}' are not in one "
+                                      "folder of their own (COLMAP names a rig camera by its images' prefix)")
+            cameras.append({"camera_id": camera_id[sensor], "image_prefix": next(iter(folders))})
+        if cameras:
+            rigs.append({"cameras": cameras, "ref_camera_id": cameras[0]["camera_id"]})
+    with atomic_write(path) as f:
+        json.dump(rigs, f, indent=4)
+    return rigs
+
+
+def apply_colmap_rig_json(kapture: Kapture, path: str | Path) -> Kapture:
+    """kapture_import_colmap -rig: the rigs of COLMAP's rig configuration (``rig<n>`` holding its cameras
+    ``cam_<id>``, poses unknown), and the images re-timed so that a rig's images share a timestamp: the
+    rank of the image name without its camera's prefix, as kapture does."""
+    path = Path(path)
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+        prefixes = {camera_sensor_id(int(cam["camera_id"])): str(cam["image_prefix"])
+                    for rig in config for cam in rig["cameras"]}
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise FormatError(f"not a COLMAP rig configuration ({e})", path) from None
+    rigs = {f"rig{i}": {camera_sensor_id(int(cam["camera_id"])): Pose(None, None) for cam in rig["cameras"]}
+            for i, rig in enumerate(config)}
+    records = kapture.records_camera
+    if records is None or not len(records):
+        return replace(kapture, rigs=rigs)
+    suffix_of = {}
+    for (ts, cam), name in zip(records.keys(), records.paths):
+        if cam not in prefixes:
+            raise ConversionError(f"{path}: camera '{cam}' of image '{name}' is in no rig")
+        if not name.startswith(prefixes[cam]):
+            raise ConversionError(f"{path}: image '{name}' does not start with its camera's prefix "
+                                  f"'{prefixes[cam]}'")
+        suffix_of[ts] = name[len(prefixes[cam]):]
+    rank = {suffix: i for i, suffix in enumerate(sorted(set(suffix_of.values())))}
+    new_ts = {ts: rank[suffix] for ts, suffix in suffix_of.items()}
+    retimed = Records.camera([((new_ts[ts], cam), name) for (ts, cam), name in zip(records.keys(), records.paths)])
+    trajectories = kapture.trajectories
+    if trajectories is not None and len(trajectories):
+        trajectories = Trajectories.from_items(((new_ts[ts], dev), pose) for (ts, dev), pose in trajectories.items()
+                                               if ts in new_ts)
+    return replace(kapture, rigs=rigs, records={**kapture.records, "camera": retimed}, trajectories=trajectories)

@@ -120,8 +120,11 @@ def iter_rows(conn: sqlite3.Connection, path: Path, table: str, dtype: str) -> I
 
 
 def import_database(database: str | Path, output: str | Path, kapture: Kapture | None = None,
-                    keypoints_type: str = "colmap", descriptors_type: str = "colmap") -> Kapture:
+                    keypoints_type: str = "colmap", descriptors_type: str = "colmap",
+                    geometric_filtering: bool = True) -> Kapture:
     """Add the database's cameras, images and features to ``kapture`` (new if None) and save it at ``output``.
+    Matches: the verified ones (two_view_geometries) when the database has any, unless ``geometric_filtering``
+    is off (kapture's --no_geometric_filtering): then the raw ``matches`` table.
 
     Images already in ``kapture`` (by name) keep their sensor and timestamp; new ones get the COLMAP camera
     ``cam_%05d`` and their image id as timestamp. Images the database has keypoints for replace any keypoints
@@ -133,7 +136,7 @@ def import_database(database: str | Path, output: str | Path, kapture: Kapture |
     kapture = kapture if kapture is not None else Kapture()
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        return _import(conn, path, output, kapture, keypoints_type, descriptors_type)
+        return _import(conn, path, output, kapture, keypoints_type, descriptors_type, geometric_filtering)
     except sqlite3.DatabaseError as e:
         raise FormatError(f"not a readable COLMAP database ({e})", path, None, "sqlite") from None
     finally:
@@ -141,7 +144,7 @@ def import_database(database: str | Path, output: str | Path, kapture: Kapture |
 
 
 def _import(conn: sqlite3.Connection, path: Path, output: str | Path, kapture: Kapture, keypoints_type: str,
-            descriptors_type: str) -> Kapture:
+            descriptors_type: str, geometric_filtering: bool = True) -> Kapture:
     cams = read_cameras(conn, path)
     for cam_id, cam in cams.items():
         kapture.sensors.setdefault(camera_sensor_id(cam_id), cam)
@@ -167,7 +170,7 @@ def _import(conn: sqlite3.Connection, path: Path, output: str | Path, kapture: K
     add_feature_arrays(output, kapture, "descriptors", descriptors_type,
                        named(iter_rows(conn, path, "descriptors", "<u1")), metric_type="L2",
                        keypoints_type=keypoints_type)
-    table = "two_view_geometries" if conn.execute(
+    table = "two_view_geometries" if geometric_filtering and conn.execute(
         "SELECT count(*) FROM sqlite_master WHERE name='two_view_geometries'").fetchone()[0] and conn.execute(
         "SELECT count(*) FROM two_view_geometries WHERE rows > 0").fetchone()[0] else "matches"
 

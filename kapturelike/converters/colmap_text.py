@@ -124,7 +124,7 @@ def read_points3d_text(path: str | Path) -> ColmapPoints:
     except ValueError:
         _read_points3d_slow(path)
         raise
-    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)[:len(fields)]  # a model may hold no point
     head = values[starts[:, None] + np.arange(8)] if len(fields) else np.zeros((0, 8))
     lengths = (counts - 8) // 2
     offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)

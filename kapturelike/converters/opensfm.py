@@ -140,3 +140,4 @@ def export_opensfm(kapture: Kapture, path: str | Path, approximate: bool = False
     with atomic_write(path) as f:
         json.dump(doc, f, indent=1)
     return doc
+

@@ -25,6 +25,7 @@ import numpy as np
 import pycolmap
 from tqdm import tqdm
 
+from kapturelike.converters.colmap_common import colmap_camera
 from kapturelike.converters.colmap_database import database_images, extend_database
 from kapturelike.core.sensors import Camera
 from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
@@ -34,6 +35,7 @@ from kapturelike.geometry.colmap_model import pose_to_rigid3d, to_pycolmap_camer
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_unordered_pairs
+from kapturelike.matching.verification import VerificationOptions, verify_pairs
 
 # COLMAP's image_registrator option -> LocalizationOptions field
 MAPPER_OPTIONS = {"--Mapper.abs_pose_max_error": ("max_error", float),
@@ -113,19 +115,20 @@ def _camera_ids(rec: pycolmap.Reconstruction, sensors: dict, camera_of: dict[str
 
 def colmap_localize(src: str | Path, out: str | Path, database: str | Path | None, reconstruction: str | Path,
                     pairsfile: str | Path | None = None, keypoints_type: str | None = None,
-                    options: LocalizationOptions | None = None, skip: Sequence[str] = (), force: bool = False
-                    ) -> dict[str, LocalizationResult]:
+                    options: LocalizationOptions | None = None, skip: Sequence[str] = (), force: bool = False,
+                    verify_matches: bool = False) -> dict[str, LocalizationResult]:
     """Register the images of ``src`` missing from the model ``reconstruction`` into it; returns each tried
-    image's result (poses are ``cam_from_world``)."""
+    image's result (poses are ``cam_from_world``). ``verify_matches`` (kapture's --use-colmap-matches-importer):
+    the query-map matches are geometrically verified (RANSAC) first, as COLMAP's matches importer does."""
     refuse_overlap(out, [src])
     return register_into_model(src, prepare_output(out, force), database, reconstruction, pairsfile, keypoints_type,
-                               options, skip)
+                               options, skip, verify_matches)
 
 
 def register_into_model(src: str | Path, out: Path, database: str | Path | None, reconstruction: str | Path,
                         pairsfile: str | Path | None = None, keypoints_type: str | None = None,
-                        options: LocalizationOptions | None = None, skip: Sequence[str] = ()
-                        ) -> dict[str, LocalizationResult]:
+                        options: LocalizationOptions | None = None, skip: Sequence[str] = (),
+                        verify_matches: bool = False) -> dict[str, LocalizationResult]:
     """:func:`colmap_localize` into the prepared output folder ``out``."""
     options = options or LocalizationOptions()
     k = load_kapture(src)
@@ -156,35 +159,52 @@ def register_into_model(src: str | Path, out: Path, database: str | Path | None,
         next_image += name not in db
 
     results: dict[str, LocalizationResult] = {}
+    model_cameras: dict[int, Camera] = {}  # the cameras added to the model, by id
     if "image_registrator" not in skip:
         observed, xyz, point3d_ids = model_observations(rec)
         for name in tqdm(queries, desc="registering", unit="image", disable=None):
-            kpt, pts = query_matches(store, ktype, name, partners.get(name, []), observed, len(xyz))
+            verified = (_verified_matches(store, ktype, name, [m for m in partners.get(name, []) if m in observed],
+                                          cameras, camera_of) if verify_matches else None)
+            kpt, pts = query_matches(store, ktype, name, partners.get(name, []), observed, len(xyz),
+                                     matches_of=verified)
             keypoints = store.read("keypoints", ktype, name)
             results[name] = result = localize_image(keypoints[kpt, :2], xyz[pts], cameras[camera_of[name]], options)
             if not result.success:
                 continue
             cam_id = cam_ids[camera_of[name]]
-            if cam_id not in rec.cameras:
-                rec.add_camera_with_trivial_rig(to_pycolmap_camera(cameras[camera_of[name]], cam_id, camera_of[name]))
+            if cam_id not in rec.cameras:  # a camera without intrinsics gets the ones its first image estimated
+                rec.add_camera_with_trivial_rig(to_pycolmap_camera(result.camera, cam_id, camera_of[name]))
+                model_cameras[cam_id] = result.camera
             add_registered_image(rec, name, image_ids[name], cam_id, keypoints, result, kpt, point3d_ids[pts])
     (out / "reconstruction").mkdir(exist_ok=True)
     rec.write_text(str(out / "reconstruction"))
     if database and "import_to_db" not in skip:
         _write_database(database, out / "colmap.db", store, ktype, k.matches[ktype], db, queries, image_ids,
-                        cam_ids, camera_of, cameras, wanted)
+                        cam_ids, camera_of, cameras, model_cameras, wanted)
     return results
+
+
+def _verified_matches(store: KaptureFeatureStore, ktype: str, query: str, map_names: list[str],
+                      cameras: dict[str, Camera], camera_of: dict[str, str]) -> dict[str, np.ndarray]:
+    """map image -> the RANSAC-verified matches of ``query`` with it (from the matches alone, as COLMAP's)."""
+    pairs = [(query, m) for m in map_names if store.has_matches(ktype, query, m)]
+    raw = [store.read_matches(ktype, a, b)[:, :2].astype(np.int64) for a, b in pairs]
+    names = {query, *(m for _, m in pairs)}
+    results = verify_pairs(pairs, raw, {n: store.read("keypoints", ktype, n) for n in names},
+                           {n: cameras[camera_of[n]] for n in names}, {}, VerificationOptions(method="ransac"))
+    return {m: (r.matches if r.status in ("ok", "too_few_inliers") else np.zeros((0, 2), np.int64))
+            for (_, m), r in zip(pairs, results)}
 
 
 def _write_database(database: str | Path, target: Path, store: KaptureFeatureStore, ktype: str, pairs: set,
                     db: dict[str, tuple[int, int]], queries: list[str], image_ids: dict[str, int],
                     cam_ids: dict[str, int], camera_of: dict[str, str], cameras: dict[str, Camera],
-                    wanted: set | None) -> None:
+                    model_cameras: dict[int, Camera], wanted: set | None) -> None:
     """The map database plus the queries' cameras, images, keypoints and their matches with any image."""
     new_images = [(image_ids[n], n, cam_ids[camera_of[n]]) for n in queries if n not in db]
     known_cams = {cam for _, cam in db.values()}
-    new_cams = {cam_ids[s]: cameras[s] for s in sorted({camera_of[n] for n in queries})
-                if cam_ids[s] not in known_cams}
+    new_cams = {cam_ids[s]: model_cameras.get(cam_ids[s]) or colmap_camera(s, cameras[s], approximate=True)
+                for s in sorted({camera_of[n] for n in queries}) if cam_ids[s] not in known_cams}
     added = {n for _, n, _ in new_images}
     new_pairs = [(a, b) for a, b in sorted(pairs) if (a in added or b in added) and (a in db or a in added)
                  and (b in db or b in added) and (wanted is None or (a, b) in wanted or (b, a) in wanted)]

@@ -6,11 +6,14 @@ two or more posed map images is triangulated from those observations (pycolmap's
 error, ``max_error`` pixels); the query's keypoints and their points give its pose. No map-map matches are
 needed. ``kapture_colmap_localize_localsfm``: the map images of a query are triangulated from their verified
 map-map matches (COLMAP's point triangulator settings), and the query is registered into that local model
-through its matches, as COLMAP's image_registrator with kapture-localization's settings does.
+through its matches, as COLMAP's image_registrator with kapture-localization's settings does; pairs without
+matches are matched (descriptors), pairs without verified matches verified, first, as kapture-localization does.
 """
 
 from __future__ import annotations
 
+import itertools
+import logging
 import shutil
 from collections.abc import Sequence
 from pathlib import Path
@@ -25,18 +28,22 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import DatasetToolError
 from kapturelike.dataset_tools.pycolmap_localize import (
     Correspondences,
-    localize_each,
+    localize_and_write,
     query_matches,
     resolve_keypoints_type,
-    write_localized,
 )
-from kapturelike.dataset_tools.rig_localize import localize_rigs
+from kapturelike.dataset_tools.rig_localize import localize_rigs_and_write
+from kapturelike.dataset_tools.verify import verify_missing
 from kapturelike.geometry.absolute_pose import LocalizationOptions, localize_image
 from kapturelike.geometry.colmap_model import pose_to_rigid3d, to_pycolmap_camera
 from kapturelike.geometry.triangulation import TriangulationOptions, triangulate_known_poses
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.pairs import read_ordered_pairs
+from kapturelike.io.pairs import read_ordered_pairs, write_pairs
+from kapturelike.pipelines import match_features
+from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
+
+logger = logging.getLogger("kapturelike")
 
 
 class MapViews:
@@ -121,28 +128,24 @@ def _localsfm_inputs(src: str | Path, query: str | Path, pairsfile: str | Path, 
 
 def pycolmap_localsfm(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                       options: LocalizationOptions, keypoints_type: str | None = None, max_num_iterations: int = 100000,
-                      force: bool = False) -> Trajectories:
+                      force: bool = False, report_folder: str | None = None) -> Trajectories:
     """Localize each query image against the points triangulated from its paired map images; write the query with
-    the found poses at ``out``."""
+    the found poses at ``out`` (and the detailed reports in ``out/<report_folder>`` when given)."""
     kq, correspondences = _localsfm_inputs(src, query, pairsfile, keypoints_type, options.max_error,
                                            max_num_iterations)
-    trajectories = localize_each(kq, correspondences, options)
-    write_localized(kq, trajectories, out, [src, query], force)
-    return trajectories
+    return localize_and_write(kq, correspondences, options, out, [src, query], force, report_folder)
 
 
 def pycolmap_rig_localsfm(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                           options: LocalizationOptions, rig_ids: Sequence[str] = (), apply_rigs_remove: bool = False,
                           keypoints_type: str | None = None, max_num_iterations: int = 100000,
-                          force: bool = False) -> Trajectories:
+                          force: bool = False, detailed_report: bool = False) -> Trajectories:
     """The rigs of the query localized at each timestamp (generalized absolute pose) from the locally
     triangulated keypoints of their cameras."""
     kq, correspondences = _localsfm_inputs(src, query, pairsfile, keypoints_type, options.max_error,
                                            max_num_iterations)
-    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove)
-    trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
-    write_localized(kq, trajectories, out, [src, query], force)
-    return trajectories
+    return localize_rigs_and_write(kq, correspondences, options, rig_ids, apply_rigs_remove, out, [src, query], force,
+                                   detailed_report)
 
 
 # kapture-localization's image_registrator settings for the local models
@@ -162,7 +165,6 @@ def colmap_localize_localsfm(map_plus_query: str | Path, map_plus_query_gv: str 
     ktype = _keypoints_of(k, descriptors_type, map_plus_query_gv)
     store = KaptureFeatureStore(map_plus_query_gv, k.version)
     views = MapViews(k, store, ktype)
-    raw = KaptureFeatureStore(map_plus_query, load_kapture(map_plus_query).version)
     pairs = read_ordered_pairs(pairsfile)
     localized_dir = Path(out) / "localized"
     done = Trajectories.from_items([])
@@ -174,11 +176,13 @@ def colmap_localize_localsfm(map_plus_query: str | Path, map_plus_query_gv: str 
         shutil.rmtree(localized_dir)
     items = {key: done[key] for key in done.keys()}
     cameras, keys = kq.cameras(), kq.image_keys()
-    for name in tqdm(kq.image_names(), desc="local SfM", unit="image", disable=None):
-        if keys[name] in items or name not in pairs or name not in views.keys or keys[name][1] not in cameras:
-            continue
-        map_names = [m for m, _ in pairs[name] if views.usable(m)]
-        found = _register_in_local_model(name, map_names, views, raw, options)
+    todo = {name: [m for m, _ in pairs[name] if views.usable(m)] for name in kq.image_names()
+            if keys[name] not in items and name in pairs and name in views.keys and keys[name][1] in cameras}
+    needed = {tuple(sorted(p)) for name, map_names in todo.items()
+              for p in [*itertools.combinations(map_names, 2), *((name, m) for m in map_names)]}
+    complete_matches(map_plus_query, map_plus_query_gv, ktype, sorted(needed), Path(out))
+    for name, map_names in tqdm(todo.items(), desc="local SfM", unit="image", disable=None):
+        found = _register_in_local_model(name, map_names, views, options)
         if found is None:
             continue
         items[keys[name]] = Pose(*found)
@@ -200,17 +204,33 @@ def _keypoints_of(k: Kapture, descriptors_type: str | None, src: str | Path) -> 
     return resolve_keypoints_type(k, None, src, "-desc")
 
 
-def _register_in_local_model(name: str, map_names: list[str], views: MapViews, raw: KaptureFeatureStore,
+def complete_matches(map_plus_query: str | Path, map_plus_query_gv: str | Path, ktype: str,
+                     pairs: Sequence[tuple[str, str]], work: Path) -> None:
+    """As kapture-localization's local SfM: the ``pairs`` without matches are matched (descriptors of
+    ``map_plus_query``, matches written there), the ones without verified matches verified into
+    ``map_plus_query_gv``; the pairs files of both steps are left in ``work``."""
+    raw, verified = KaptureFeatureStore(map_plus_query), KaptureFeatureStore(map_plus_query_gv)
+    to_match = [p for p in pairs if not verified.has_matches(ktype, *p) and not raw.has_matches(ktype, *p)]
+    if to_match:
+        if ktype not in raw.types("descriptors"):
+            logger.warning("%s: no '%s' descriptors: %d pair(s) without matches stay unmatched", map_plus_query,
+                           ktype, len(to_match))
+        else:
+            write_pairs(work / "tmp_pairs_to_match.txt", [(a, b, 0.0) for a, b in to_match])
+            match_features.main(map_plus_query, work / "tmp_pairs_to_match.txt",
+                                config=PipelineConfig(features=FeaturesConfig(local=ktype)))
+    to_verify = [p for p in pairs if not verified.has_matches(ktype, *p) and raw.has_matches(ktype, *p)]
+    if to_verify:
+        write_pairs(work / "tmp_pairs_to_verify.txt", [(a, b, 0.0) for a, b in to_verify])
+        verify_missing(map_plus_query, map_plus_query_gv, work / "tmp_pairs_to_verify.txt", ktype)
+
+
+def _register_in_local_model(name: str, map_names: list[str], views: MapViews,
                              options: LocalizationOptions) -> tuple[np.ndarray, np.ndarray] | None:
-    """The pose of ``name`` registered into the model triangulated from the verified matches of ``map_names`` (the
-    raw matches of ``raw`` for a pair without verified ones: the triangulation drops what does not reproject)."""
+    """The pose of ``name`` registered into the model triangulated from the verified matches of ``map_names``."""
     store, ktype = views.store, views.ktype
-    matches = {}
-    for i, a in enumerate(map_names):
-        for b in map_names[i + 1:]:
-            source = store if store.has_matches(ktype, a, b) else raw if raw.has_matches(ktype, a, b) else None
-            if source is not None:
-                matches[a, b] = source.read_matches(ktype, a, b)[:, :2].astype(np.int64)
+    matches = {(a, b): store.read_matches(ktype, a, b)[:, :2].astype(np.int64)
+               for i, a in enumerate(map_names) for b in map_names[i + 1:] if store.has_matches(ktype, a, b)}
     if not matches:
         return None
     sensors = {views.keys[m][1] for m in map_names}

@@ -58,17 +58,21 @@ def deduplicated(kpt: np.ndarray, pts: np.ndarray, duplicates: str) -> np.ndarra
 
 def query_matches(store: KaptureFeatureStore, ktype: str, query_name: str, map_names: list[str],
                   observed: dict[str, tuple[np.ndarray, np.ndarray]], num_points: int,
-                  duplicates: str = "ignore", rerank: str = "none") -> tuple[np.ndarray, np.ndarray]:
-    """(N,) query keypoint indices and (N,) point indices of one query, through its map images' matches;
-    ``observed``: map image -> (keypoint indices, point indices) of its observations."""
+                  duplicates: str = "ignore", rerank: str = "none",
+                  matches_of: dict[str, np.ndarray] | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(N,) query keypoint indices and (N,) point indices of one query, through its map images' matches (the
+    stored ones, or those of ``matches_of``: map image -> (M, 2) matches); ``observed``: map image -> (keypoint
+    indices, point indices) of its observations."""
     per_image = []  # (number of matches, query keypoints, points) per map image, in the pairs' order
     for map_name in map_names:
-        if map_name not in observed or not store.has_matches(ktype, query_name, map_name):
+        if map_name not in observed or not (store.has_matches(ktype, query_name, map_name) if matches_of is None
+                                             else map_name in matches_of):
             continue
         feature_ids, p_ids = observed[map_name]
         point_of = np.full(int(feature_ids.max(initial=-1)) + 1, -1, np.int64)
         point_of[feature_ids] = p_ids
-        matches = store.read_matches(ktype, query_name, map_name)[:, :2].astype(np.int64)
+        stored = store.read_matches(ktype, query_name, map_name) if matches_of is None else matches_of[map_name]
+        matches = stored[:, :2].astype(np.int64)
         num_matches = len(matches)
         in_range = matches[:, 1] < len(point_of)
         matches = matches[in_range]
@@ -152,15 +156,23 @@ def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairs
     ``detailed_report``, ``out/<report_folder>/<image>.json`` per localized image (kapture-localization's
     --write-detailed-report)."""
     kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates, rerank)
+    return localize_and_write(kq, correspondences, options, out, [src, query], force,
+                              report_folder if detailed_report else None)
+
+
+def localize_and_write(kq: Kapture, correspondences: Correspondences, options: LocalizationOptions, out: str | Path,
+                       inputs: list[str | Path], force: bool, report_folder: str | None = None) -> Trajectories:
+    """:func:`localize_each`, then the query with its poses at ``out`` and, with ``report_folder``, the detailed
+    report of each localized image in ``out/<report_folder>/<image>.json``."""
     reports: dict[str, dict] = {}
 
     def report(name: str, found: tuple[np.ndarray, np.ndarray], result: LocalizationResult) -> None:
         reports[name] = detailed_report_of(found[0], found[1], result)
 
-    trajectories = localize_each(kq, correspondences, options, report if detailed_report else None)
-    write_localized(kq, trajectories, out, [src, query], force)
+    trajectories = localize_each(kq, correspondences, options, report if report_folder else None)
+    write_localized(kq, trajectories, out, inputs, force)
     for name, content in reports.items():
-        with atomic_write(Path(out) / report_folder / f"{name}.json") as f:
+        with atomic_write(Path(out) / str(report_folder) / f"{name}.json") as f:
             json.dump(content, f)
     return trajectories
 

@@ -12,6 +12,7 @@ instead (cam_from_world = cam_from_rig * rig_from_world), as kapture's ``rigs_re
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -24,11 +25,13 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.output import DatasetToolError
 from kapturelike.dataset_tools.pycolmap_localize import (
     Correspondences,
+    detailed_report_of,
     map_correspondences,
     write_localized,
 )
-from kapturelike.geometry.absolute_pose import LocalizationOptions
-from kapturelike.geometry.rig_pose import localize_rig
+from kapturelike.geometry.absolute_pose import LocalizationOptions, LocalizationResult
+from kapturelike.geometry.rig_pose import RigLocalizationResult, localize_rig
+from kapturelike.io.text import atomic_write
 
 
 def top_level_rigs(rigs: dict[str, dict[str, Pose]]) -> list[str]:
@@ -55,10 +58,11 @@ def rig_cameras(rigs: dict[str, dict[str, Pose]], rig_id: str, cameras: set[str]
 
 def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
                   correspondences: Correspondences,
-                  options: LocalizationOptions, apply_rigs_remove: bool = False
-                  ) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
+                  options: LocalizationOptions, apply_rigs_remove: bool = False,
+                  reports: dict[int, dict] | None = None) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
     """((timestamp, rig or camera id), q, t) of each rig of ``rig_ids`` (default: the top-level ones) localized
-    at a timestamp of the query records, from each image's 2D-3D ``correspondences`` (None: image not used)."""
+    at a timestamp of the query records, from each image's 2D-3D ``correspondences`` (None: image not used);
+    ``reports`` (when given) gets kapture-localization's detailed report of each timestamp localized."""
     if not kq.rigs:
         raise DatasetToolError("the query has no rigs (sensors/rigs.txt) to localize")
     rig_ids = list(rig_ids) or top_level_rigs(kq.rigs)
@@ -80,6 +84,8 @@ def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
                                   [cameras[c] for c, _ in data], [members[rig_id][c] for c, _ in data], options)
             if not result.success:
                 continue
+            if reports is not None:
+                reports[ts] = rig_report([found for _, found in data], result)
             if apply_rigs_remove:
                 for cam, (cq, ct) in members[rig_id].items():
                     q, t = compose(cq[None], ct[None], result.q[None], result.t[None])
@@ -89,13 +95,39 @@ def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
     return items
 
 
+def rig_report(data: list[tuple[np.ndarray, np.ndarray]], result: RigLocalizationResult) -> dict:
+    """kapture-localization's report of one rig localized: per camera, the correspondences, the inlier count and
+    indices, and the mean reprojection error of the inliers in pixels."""
+    per_camera = [detailed_report_of(p2, p3, LocalizationResult(True, result.cam_q[i], result.cam_t[i],
+                                                                int(mask.sum()), len(p2), mask, camera))
+                  for i, ((p2, p3), mask, camera) in enumerate(zip(data, result.inlier_masks, result.cameras))]
+    return {"num_correspondences": [r["num_correspondences"] for r in per_camera],
+            "num_inliers": [len(r["num_inliers"]) for r in per_camera],
+            "inliers": [r["num_inliers"] for r in per_camera],
+            "reprojection_error": [r["reprojection_error"] for r in per_camera]}
+
+
 def pycolmap_rig_localize(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                           options: LocalizationOptions, rig_ids: Sequence[str] = (), apply_rigs_remove: bool = False,
                           keypoints_type: str | None = None, duplicates: str = "ignore",
-                          force: bool = False, rerank: str = "none") -> Trajectories:
+                          force: bool = False, rerank: str = "none", detailed_report: bool = False) -> Trajectories:
     """Localize the query rigs at each timestamp; write the query with the found poses at ``out``."""
     kq, correspondences = map_correspondences(src, query, pairsfile, keypoints_type, duplicates, rerank)
-    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove)
+    return localize_rigs_and_write(kq, correspondences, options, rig_ids, apply_rigs_remove, out, [src, query], force,
+                                   detailed_report)
+
+
+def localize_rigs_and_write(kq: Kapture, correspondences: Correspondences, options: LocalizationOptions,
+                            rig_ids: Sequence[str], apply_rigs_remove: bool, out: str | Path, inputs: list[str | Path],
+                            force: bool, detailed_report: bool = False) -> Trajectories:
+    """:func:`localize_rigs`, then the query with its poses at ``out`` (and ``out/pycolmap_rig_cache/<timestamp>.json``
+    with ``detailed_report``)."""
+    reports: dict[int, dict] = {}
+    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove, reports)
     trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
-    write_localized(kq, trajectories, out, [src, query], force)
+    write_localized(kq, trajectories, out, inputs, force)
+    if detailed_report:
+        for ts, content in reports.items():
+            with atomic_write(Path(out) / "pycolmap_rig_cache" / f"{ts}.json") as f:
+                json.dump(content, f)
     return trajectories

@@ -47,8 +47,8 @@ class LocalizationOptions:
     confidence: float = 0.99999
     min_num_trials: int = 100
     max_num_trials: int = 10000
-    random_seed: int = -1
-    """RANSAC seed; -1 draws a random one (pycolmap's default). Set >= 0 for reproducible runs."""
+    random_seed: int = 0
+    """RANSAC seed: a rerun (or a resumed run) gives the same poses; -1 draws a random one (pycolmap's default)."""
     num_threads: int = 1
     """Threads inside one RANSAC; pipelines parallelise over images instead."""
     extra: dict[str, Any] = field(default_factory=dict)

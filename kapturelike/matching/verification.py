@@ -116,7 +116,7 @@ def _keypoints(kp: np.ndarray, which: str) -> np.ndarray:
     return np.ascontiguousarray(kp[:, :2], dtype=np.float64)
 
 
-def _mean_focal(cam: pycolmap.Camera) -> float:
+def mean_focal(cam: pycolmap.Camera) -> float:
     return float(np.mean([cam.params[i] for i in cam.focal_length_idxs()]))
 
 
@@ -132,17 +132,22 @@ class EpipolarGeometry:
     homography: np.ndarray | None
 
     def points1(self, cam1: pycolmap.Camera, kp1: np.ndarray) -> np.ndarray:
-        return np.c_[np.asarray(cam1.cam_from_img(kp1)) * self.focal1, np.ones(len(kp1))]
+        return undistorted_pixels(cam1, kp1, self.focal1)
 
     def points2(self, cam2: pycolmap.Camera, kp2: np.ndarray) -> np.ndarray:
-        return np.c_[np.asarray(cam2.cam_from_img(kp2)) * self.focal2, np.ones(len(kp2))]
+        return undistorted_pixels(cam2, kp2, self.focal2)
+
+
+def undistorted_pixels(camera: pycolmap.Camera, keypoints: np.ndarray, focal: float) -> np.ndarray:
+    """(N, 3) homogeneous ``cam_from_img * focal`` of (N, 2) COLMAP pixels."""
+    return np.c_[np.asarray(camera.cam_from_img(keypoints)) * focal, np.ones(len(keypoints))]
 
 
 def epipolar_geometry(cam1: pycolmap.Camera, cam2: pycolmap.Camera, pose1: Pose, pose2: Pose) -> EpipolarGeometry:
     # cam2_from_cam1 = cam2_from_world * world_from_cam1
     rel_q, rel_t = compose(pose2[0], pose2[1], *invert(pose1[0], pose1[1]))
     rel_r = quat_to_rotmat(rel_q)
-    f1, f2 = _mean_focal(cam1), _mean_focal(cam2)
+    f1, f2 = mean_focal(cam1), mean_focal(cam2)
     k1_inv = np.diag([1 / f1, 1 / f1, 1.0])
     k2_inv = np.diag([1 / f2, 1 / f2, 1.0])
     scale = max(np.linalg.norm(pose1[1]), np.linalg.norm(pose2[1]), 1.0)

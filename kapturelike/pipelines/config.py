@@ -20,6 +20,7 @@ from kapturelike.errors import FormatError
 from kapturelike.geometry.absolute_pose import PRESETS, LocalizationOptions, options_from_dict
 from kapturelike.geometry.triangulation import TriangulationOptions
 from kapturelike.matching.mnn import MatchingOptions
+from kapturelike.matching.points import PointMatchingOptions
 from kapturelike.matching.verification import VerificationOptions
 from kapturelike.retrieval.faiss_index import FaissIndexOptions
 
@@ -64,6 +65,8 @@ class PipelineConfig:
     # localization matches a query against: points, the 3D points seen in its retrieved map images (one
     # product, MNN only, without verification); images, each retrieved map image in turn (2D-2D)
     query_matching: str = "points"
+    # points: a coarse pose from the strongest keypoints, then matching near the projected points
+    point_matching: PointMatchingOptions = field(default_factory=PointMatchingOptions)
     verification: VerificationOptions = field(default_factory=VerificationOptions)
     triangulation: TriangulationOptions = field(default_factory=TriangulationOptions)
     localization_preset: str = "config1"  # paper Table 1: config1, config2, config3

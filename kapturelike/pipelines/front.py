@@ -223,14 +223,16 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
                    cameras: Mapping[str, Camera], poses: Mapping[str, tuple[np.ndarray, np.ndarray]] | None,
                    verification: VerificationOptions | None, overwrite: bool = False,
                    matcher: Callable | None = None, control: RunControl | None = None,
-                   map_observations: Observations | None = None, executor: Executor | None = None) -> FrontHalf:
+                   map_observations: Observations | None = None, executor: Executor | None = None,
+                   map_points3d: np.ndarray | None = None) -> FrontHalf:
     """Features of ``queries`` (mapping: ``queries is database``), pairs written to ``pairs_path``, then
     matches of every pair verified with ``verification`` (None: not verified) into ``queries.store``.
 
     ``matcher``: ``make_matcher(config)``, made by the caller before any work (None: MNN).
     ``map_observations`` (localization): with ``config.query_matching`` 'points', MNN and no verification,
-    each query is matched against the 3D points of its paired map images, and the pairs file is rewritten
-    with the map images ranked by their matches.
+    each query is matched against the 3D points of its paired map images (in two stages when
+    ``map_points3d`` is given and the query is in ``cameras``), and the pairs file is rewritten with
+    the map images ranked by their matches.
     Extraction and matching (of pairs, or to map points) run on ``executor``, by default one opened here for
     ``config.scheduler`` (kapturelike.pipelines.executor; default: here).
     """
@@ -262,7 +264,9 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
                 candidates_of.setdefault(q, []).append(m)
             report, pairs = match_to_map_points(queries.names, candidates_of, features, queries.store, map_observations,
                                                 config.matching_options(), overwrite=overwrite, keep=matches,
-                                                executor=executor)
+                                                executor=executor, points3d=map_points3d, cameras=cameras,
+                                                point_matching=config.point_matching,
+                                                localization=config.localization_options())
             write_pairs(pairs_path, pairs)
             reports.append(report)
         elif "compute_matches" not in control.skip:

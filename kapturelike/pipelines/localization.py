@@ -230,7 +230,7 @@ def _localize(query: Kapture, queries: ImageSet, database: ImageSet, kmap: Kaptu
     cameras = {**kmap.cameras_by_image(), **query.cameras_by_image()}
     front = run_front_half(queries, database, config, out_dir / (control.pairs_name or PAIRS_FILE), cameras, None,
                            verification, overwrite, matcher, control, map_observations=kmap.observations,
-                           executor=executor)
+                           executor=executor, map_points3d=points3d)
     reports = front.reports
     if "colmap_localize" in control.skip:
         return LocalizationRun(out_dir, {}, None, reports)

@@ -17,11 +17,12 @@ import numpy as np
 from kapturelike.core.reconstruction import Observations
 from kapturelike.core.sensors import Camera
 from kapturelike.errors import MissingDataError
+from kapturelike.geometry.absolute_pose import LocalizationOptions
 from kapturelike.io.features import FeatureStore, KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
 from kapturelike.matching.guided import match_pairs_guided
 from kapturelike.matching.mnn import MatchingOptions, match_pairs_with_scores
-from kapturelike.matching.points import build_point_index
+from kapturelike.matching.points import PointMatchingOptions, QueryGeometry, build_point_index
 from kapturelike.matching.verification import VerificationOptions, verify_pairs
 from kapturelike.pipelines.config import PipelineConfig
 from kapturelike.pipelines.executor import Computed, Executor, run_batches
@@ -266,13 +267,19 @@ def _verify(pairs: list[tuple[str, str]], matches: list[np.ndarray], features: F
 def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequence[str]],
                         features: FeatureSource, out_store: FeatureStore, observations: Observations,
                         matching: MatchingOptions, overwrite: bool = False,
-                        keep: dict[tuple[str, str], np.ndarray] | None = None, executor: Executor | None = None
+                        keep: dict[tuple[str, str], np.ndarray] | None = None, executor: Executor | None = None,
+                        points3d: np.ndarray | None = None, cameras: Mapping[str, Camera] | None = None,
+                        point_matching: PointMatchingOptions | None = None,
+                        localization: LocalizationOptions | None = None
                         ) -> tuple[StepReport, list[tuple[str, str, float]]]:
     """Match each query against the 3D points seen in its candidate map images (kapturelike.matching.points)
     and write the resulting query <-> map-image matches to ``out_store``, an empty file for a candidate
     without any; ``keep`` receives them too, as in ``match_and_verify``.
     ``executor``: where queries are matched (default: here; kapturelike.pipelines.query_tasks); this process
     builds the point index, reads the query descriptors and writes every result.
+
+    With the map's ``points3d`` (row = point id) and the queries' ``cameras``, a query is matched in two
+    stages (``point_matching``; the coarse pose is checked with ``localization``).
 
     Returns the report and the pairs (query, map image, number of matches) of every candidate with
     matches, most matches first: a ranking of the map images by what the query actually sees.
@@ -287,8 +294,10 @@ def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequ
     def is_done(query: str) -> bool:
         return all(out_store.has_matches(type_name, query, m) for m in candidates_of[query])
 
-    def prepare(batch: list[str]) -> list[tuple[str, np.ndarray, Sequence[str]]]:
-        return [(q, features.get(q)[1], candidates_of[q]) for q in batch]
+    def prepare(batch: list[str]) -> list[tuple[str, np.ndarray, Sequence[str], QueryGeometry | None]]:
+        loaded = [(q, *features.get(q)) for q in batch]
+        return [(q, desc, candidates_of[q], QueryGeometry(kp, cameras[q]) if cameras and q in cameras else None)
+                for q, kp, desc in loaded]
 
     def write(query: str, per_image: dict[str, np.ndarray]) -> None:
         for map_image in candidates_of[query]:
@@ -300,8 +309,9 @@ def match_to_map_points(queries: Sequence[str], candidates_of: Mapping[str, Sequ
     with timed_step(report):
         # the index only when a query is left to match: a resumed run reads no map descriptor
         pending = overwrite or not all(is_done(q) for q in queries)
-        index = build_point_index(observations.for_image(type_name), read_descriptors) if pending else None
-        run_batches(report, queries, is_done, PointsMatchTask(index, matching), write, executor, prepare=prepare,
+        index = build_point_index(observations.for_image(type_name), read_descriptors, points3d) if pending else None
+        task = PointsMatchTask(index, matching, point_matching or PointMatchingOptions(), localization)
+        run_batches(report, queries, is_done, task, write, executor, prepare=prepare,
                     overwrite=overwrite)
         pairs = []
         for query in queries:

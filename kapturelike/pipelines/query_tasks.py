@@ -26,7 +26,13 @@ from kapturelike.geometry.absolute_pose import LocalizationOptions, localize_ima
 from kapturelike.geometry.postprocess import FAILED, LOCALIZED
 from kapturelike.geometry.rig_pose import localize_rig
 from kapturelike.matching.mnn import MatchingOptions
-from kapturelike.matching.points import PointIndex, image_matches, match_queries_to_points
+from kapturelike.matching.points import (
+    PointIndex,
+    PointMatchingOptions,
+    QueryGeometry,
+    image_matches,
+    match_queries_to_points,
+)
 from kapturelike.pipelines.executor import Computed
 
 
@@ -44,20 +50,26 @@ class QueryOutcome:
 
 @dataclass
 class PointsMatchTask:
-    """A batch of (query, its descriptors, its candidate map images) -> per query, map image -> (M, 3)
-    matches [query keypoint, map keypoint, similarity] (candidates without a match are left out).
-    ``index`` is None only when no query is left to match (the task is then never called)."""
+    """A batch of (query, its descriptors, its candidate map images, its QueryGeometry or None) -> per
+    query, map image -> (M, 3) matches [query keypoint, map keypoint, similarity] (candidates without a
+    match are left out). With a geometry and ``index.xyz``, two stages (``point_matching``, the coarse
+    pose checked with ``localization``). ``index`` is None only when no query is left to match (the task
+    is then never called)."""
 
     index: PointIndex | None
     matching: MatchingOptions
+    point_matching: PointMatchingOptions = field(default_factory=PointMatchingOptions)
+    localization: LocalizationOptions | None = None
 
-    def __call__(self, batch: Sequence[tuple[str, np.ndarray, Sequence[str]]]) -> list[Computed]:
+    def __call__(self, batch: Sequence[tuple[str, np.ndarray, Sequence[str], QueryGeometry | None]]
+                 ) -> list[Computed]:
         if self.index is None:
             raise RuntimeError("query-to-points matching without a point index")
-        results = match_queries_to_points([d for _, d, _ in batch], [c for _, _, c in batch], self.index,
-                                          self.matching)
+        results = match_queries_to_points([d for _, d, _, _ in batch], [c for _, _, c, _ in batch], self.index,
+                                          self.matching, [g for _, _, _, g in batch], self.point_matching,
+                                          self.localization)
         return [Computed(query, image_matches(result, self.index, candidates))
-                for (query, _, candidates), result in zip(batch, results)]
+                for (query, _, candidates, _), result in zip(batch, results)]
 
 
 @dataclass

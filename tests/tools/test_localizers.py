@@ -4,6 +4,8 @@ they find match the ground truth, and the real ``kapture`` package reads what th
 
 from __future__ import annotations
 
+import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -19,6 +21,7 @@ from kapturelike.core.reconstruction import FeatureType, Kapture, Observations
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.dataset_tools.sift_map import map_pairs
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import write_pairs
@@ -225,7 +228,10 @@ def test_pycolmap_rig_localize_finds_rig_poses(tmp_path: Path, capsys) -> None:
     command = (f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'rig_out'} --pairsfile-path {pairs} "
                "--rig-ids rig --max-error 12 --min-inlier-ratio 0.01 --min-num-iterations 100 "
                "--max-num-iterations 1000 --confidence 0.9999 --keypoints-type sift --duplicate-strategy ignore")
-    assert kapture_pycolmap_rig_localize.main(command.split()) == 0
+    assert kapture_pycolmap_rig_localize.main([*command.split(), "--write-detailed-report"]) == 0
+    report = json.loads((tmp_path / "rig_out/pycolmap_rig_cache/100.json").read_text())
+    assert sorted(report["num_correspondences"]) == [3, 120] and sorted(report["num_inliers"]) == [3, 120]
+    assert max(report["reprojection_error"]) < 1e-3
     k = kcsv.kapture_from_dir(str(tmp_path / "rig_out"))  # the real kapture reads it, rigs included
     assert set(k.rigs) == {"rig"} and len(k.trajectories) == len(RIG_POSES)
     for ts, (q, t) in RIG_POSES.items():
@@ -251,8 +257,11 @@ def test_localsfm_localizes_from_locally_triangulated_keypoints(tmp_path: Path, 
     common = f"-v info -i {mapping_query} --query {query} -o {tmp_path / 'out'} --pairsfile-path {pairs} "
     if tool == "pycolmap":
         command = common + ("--max-error 8 --min-inlier-ratio 0.01 --min-num-iterations 100 --max-num-iterations 1000 "
-                            "--confidence 0.9999 --keypoints-type sift --max-number-of-threads 2")
+                            "--confidence 0.9999 --keypoints-type sift --max-number-of-threads 2 "
+                            "--write-detailed-report")
         assert kapture_pycolmap_localsfm.main(command.split()) == 0
+        report = json.loads((tmp_path / "out/pycolmap_cache/query/q0.jpg.json").read_text())
+        assert report["num_correspondences"] == 120 and report["reprojection_error"] < 1e-2
     else:
         command = common + "--inlier-threshold 8 --number-lo-steps 10 --min-num-iterations 100 --refine-poses"
         assert kapture_pyransaclib_localsfm.main(command.split()) == 0
@@ -319,6 +328,9 @@ def test_colmap_sift_map_and_localize_sift(tmp_path: Path, monkeypatch, capsys) 
                "--Mapper.abs_pose_min_num_inliers 10")
     assert kapture_colmap_localize_sift.main(command.split()) == 0
     assert "4 / 4 image(s) registered" in capsys.readouterr().out
+    assert kapture_colmap_localize_sift.main(command.split()) == 1  # an output is not overwritten without -f
+    assert kapture_colmap_localize_sift.main([*command.split(), "-f"]) == 0
+    assert "4 / 4 image(s) registered" in capsys.readouterr().out
     assert kapture_import_colmap.main("-txt localized/reconstruction -o imported --skip_reconstruction".split()) == 0
     truth = image_poses(load_kapture(scene.query))
     _assert_near(_kapture_poses(tmp_path / "imported"), truth)
@@ -341,3 +353,58 @@ def _assert_near(poses: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[st
         found_q, found_t = poses[name]
         assert np.linalg.norm(found_t - t) < metres
         assert 2 * np.degrees(np.arccos(min(1.0, abs(float(found_q @ q))))) < degrees
+
+
+def test_colmap_localize_localsfm_computes_missing_matches(tmp_path: Path) -> None:
+    """Without any matches, as kapture-localization does: the map-map and query-map pairs of each query are matched
+    (descriptors of --map_plus_query) and verified (into --map_plus_query_gv), then the queries are localized."""
+    _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
+    shutil.rmtree(mapping_query / "reconstruction" / "matches")
+    store = KaptureFeatureStore(mapping_query)
+    store.write_type(FeatureType("descriptors", "sift", np.float32, 32, keypoints_type="sift"))
+    rng = np.random.default_rng(3)
+    per_point = rng.normal(size=(len(_points()), 32)).astype(np.float32)  # one descriptor per 3D point
+    for name in load_kapture(mapping_query).image_names():
+        noisy = per_point + rng.normal(scale=0.01, size=per_point.shape)
+        store.write("descriptors", "sift", name, noisy.astype(np.float32))
+    shutil.copytree(mapping_query, tmp_path / "map_plus_query_gv", symlinks=True)
+    command = (f"--map_plus_query {mapping_query} --map_plus_query_gv {tmp_path / 'map_plus_query_gv'} --query {query} "
+               f"-o {tmp_path / 'out'} --pairsfile-path {pairs}")
+    assert kapture_colmap_localize_localsfm.main(command.split()) == 0
+    gv = KaptureFeatureStore(tmp_path / "map_plus_query_gv")
+    assert gv.has_matches("sift", "map/m0.jpg", "map/m3.jpg") and gv.has_matches("sift", "query/q1.jpg", "map/m2.jpg")
+    assert KaptureFeatureStore(mapping_query).has_matches("sift", "map/m0.jpg", "map/m3.jpg")
+    poses = _kapture_poses(tmp_path / "out/localized")
+    for name, (q, t) in QUERIES.items():
+        _assert_pose(poses[name], q, t)
+
+
+def test_sift_map_pairs_stand_in_for_the_vocabulary_tree() -> None:
+    """Up to 101 images every pair is matched (COLMAP's vocabulary tree compares each image with its 100 most similar
+    ones); beyond, each posed image with its 100 nearest looking the same way."""
+    cameras = Trajectories.from_items(((i, "cam"), Pose([1.0, 0, 0, 0], [-float(i), 0, 0])) for i in range(150))
+    records = Records.camera([((i, "cam"), f"{i:03d}.jpg") for i in range(150)])
+    k = Kapture(sensors={"cam": CAMERA}, records={"camera": records}, trajectories=cameras)
+    assert len(map_pairs(k, num_images=149)) == 150 * 149 // 2
+    pairs = {(a, b) for a, b, _ in map_pairs(k)}
+    assert ("000.jpg", "100.jpg") in pairs and ("000.jpg", "101.jpg") not in pairs
+    assert all(a < b for a, b in pairs) and ("074.jpg", "149.jpg") in pairs
+
+
+def test_colmap_localize_query_camera_without_intrinsics(tmp_path: Path, monkeypatch) -> None:
+    """A query camera without intrinsics (UNKNOWN_CAMERA): its focal length is estimated with the pose; the model and
+    the database get the estimated camera."""
+    _write_scene(tmp_path, {"query/q0.jpg": QUERIES["query/q0.jpg"]}, {"query/q0.jpg": "phone"})
+    k = load_kapture(tmp_path / "mapping_query")
+    k.sensors["phone"] = Camera("UNKNOWN_CAMERA", 640, 480, ())
+    save_kapture(k, tmp_path / "mapping_query")
+    monkeypatch.chdir(tmp_path)
+    assert kapture_colmap_build_map.main(["-i", "mapping", "-o", "map_colmap"]) == 0
+    assert kapture_colmap_localize.main("-i mapping_query -db map_colmap/colmap.db -txt map_colmap/reconstruction "
+                                        "-o loc".split()) == 0
+    assert kapture_import_colmap.main("-db loc/colmap.db -txt loc/reconstruction -o imported".split()) == 0
+    imported = load_kapture(tmp_path / "imported")
+    pose = imported.trajectories[imported.image_keys()["query/q0.jpg"]]
+    _assert_pose((pose.q, pose.t), *QUERIES["query/q0.jpg"])
+    focal = imported.cameras_by_image()["query/q0.jpg"].params[0]
+    assert focal == pytest.approx(500.0, rel=1e-3)

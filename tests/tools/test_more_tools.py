@@ -3,6 +3,9 @@ export_4seasons_pairs, create_3D_model_from_depth. Inputs are written here; kapt
 
 from __future__ import annotations
 
+import gzip
+import json
+import pickle
 import sqlite3
 import struct
 import subprocess
@@ -12,6 +15,7 @@ from pathlib import Path
 import cv2
 import kapture
 import kapture.io.csv as kcsv
+import kapture.io.features as kfeatures
 import numpy as np
 import pytest
 
@@ -31,8 +35,10 @@ from kapturelike.tools import (
     kapture_evaluate,
     kapture_export_4seasons_pairs,
     kapture_export_colmap,
+    kapture_export_opensfm,
     kapture_export_ply,
     kapture_extract_exif,
+    kapture_import_colmap,
     kapture_import_image_folder,
 )
 
@@ -387,3 +393,126 @@ def test_export_colmap_pairsfile_keeps_its_pairs_matches(tmp_path: Path) -> None
         with sqlite3.connect(database) as db:
             counts[case] = [row[0] for row in db.execute("SELECT rows FROM matches ORDER BY rows")]
     assert counts == {"all": [1, 2], "pairs": [1]}
+
+
+def test_import_colmap_no_geometric_filtering_takes_raw_matches(tmp_path: Path) -> None:
+    """The database's verified matches by default, its raw ones with --no_geometric_filtering (kapture's rule)."""
+    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    database = tmp_path / "colmap.db"
+    assert kapture_export_colmap.main(["-i", str(root), "-db", str(database)]) == 0
+    with sqlite3.connect(database) as db:  # one raw match fewer survives verification
+        pair_id, data = db.execute("SELECT pair_id, data FROM two_view_geometries").fetchone()
+        db.execute("UPDATE two_view_geometries SET rows = 1, data = ? WHERE pair_id = ?", (data[:8], pair_id))
+    counts = {}
+    for case, extra in (("verified", []), ("raw", ["--no_geometric_filtering"])):
+        out = tmp_path / case
+        assert kapture_import_colmap.main(["-db", str(database), "-o", str(out), *extra]) == 0
+        k = kcsv.kapture_from_dir(str(out))
+        (pair,) = k.matches["SIFT"]
+        counts[case] = len(kfeatures.image_matches_from_file(kfeatures.get_matches_fullpath(pair, "SIFT", str(out))))
+    assert counts == {"verified": 1, "raw": 2}
+
+
+def test_data_date_ranges_prints_as_kapture(tmp_path: Path) -> None:
+    """kapture's own kapture_data_date_ranges is the oracle (ranges within one day: kapture garbles the others)."""
+    root = tmp_path / "ds"
+    files = {"sensors/sensors.txt": "cam, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\ngps, , gnss, EPSG:4326\n",
+             "sensors/records_camera.txt": "1600000000123456, cam, a.jpg\n1600000100654321, cam, b.jpg\n",
+             "sensors/records_gnss.txt": "1600000000, gps, 1, 2, 3, 0, 1\n1600003600, gps, 1, 2, 3, 0, 1\n"
+                                         "1600007200, gps, 1, 2, 3, 0, 1\n",
+             "sensors/trajectories.txt": "1600000000123, cam, 1, 0, 0, 0, 0, 0, 0\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        header = "# timestamp, device_id, values\n" if "sensors.txt" not in name else "# sensor_id, ...\n"
+        (root / name).write_text("# kapture format: 1.1\n" + header + text)
+    done = _kapture_tool("kapture_data_date_ranges", "-k", str(root))
+    assert done.returncode == 0, done.stderr
+    ours = subprocess.run([sys.executable, "-m", "kapturelike.tools.kapture_data_date_ranges", "-k", str(root)],
+                          capture_output=True, text=True, timeout=60)
+    assert ours.returncode == 0 and ours.stdout == done.stdout and len(done.stdout.splitlines()) == 3
+
+
+def test_export_opensfm_folder_form(tmp_path: Path) -> None:
+    """kapture's folder form: reconstruction.json, camera_models.json, images/ (--transfer), features/ (npz:
+    points, descriptors) and matches/ (gzip pickle: other image -> (M, 2) indices), as OpenSfM reads them."""
+    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
+    (root / "sensors/records_data").mkdir(parents=True)
+    for name in ("a.jpg", "b.jpg", "c.jpg"):
+        _jpeg_with_exif(root / "sensors/records_data" / name, None)
+    store = KaptureFeatureStore(root)
+    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
+    store.write_type(FeatureType("descriptors", "sift", np.uint8, 4, "sift"))
+    for name in ("a.jpg", "b.jpg"):
+        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
+        store.write("descriptors", "sift", name, np.full((4, 4), 7, np.uint8))
+    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    out = tmp_path / "opensfm"
+    assert kapture_export_opensfm.main(["-k", str(root), "-o", str(out), "--transfer", "copy", "-kpt", "sift",
+                                        "-desc", "sift"]) == 0
+    assert json.loads((out / "camera_models.json").read_text()).keys() == {"cam"}
+    assert len(json.loads((out / "reconstruction.json").read_text())[0]["shots"]) == 3
+    assert sorted(p.name for p in (out / "images").iterdir()) == ["a.jpg", "b.jpg", "c.jpg"]
+    assert not (out / "images/a.jpg").is_symlink()
+    features = np.load(out / "features/a.jpg.features.npz")
+    assert features["points"].shape == (4, 2) and features["descriptors"].shape == (4, 4)
+    assert not (out / "features/c.jpg.features.npz").exists()
+    with gzip.open(out / "matches/a.jpg_matches.pkl.gz") as f:
+        matches = pickle.load(f)
+    assert list(matches) == ["b.jpg"] and matches["b.jpg"].tolist() == [[0, 1], [2, 3]]
+
+
+def test_export_colmap_rig_json_as_kapture(tmp_path: Path) -> None:
+    """-rig writes COLMAP's rig configuration; kapture's own kapture_export_colmap writes the same JSON."""
+    root = tmp_path / "ds"
+    files = {"sensors/sensors.txt": "left, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n"
+                                    "right, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n",
+             "sensors/rigs.txt": "rig, left, 1, 0, 0, 0, 0, 0, 0\nrig, right, 1, 0, 0, 0, -0.5, 0, 0\n",
+             "sensors/records_camera.txt": "0, left, l/0.jpg\n0, right, r/0.jpg\n1, left, l/1.jpg\n1, right, r/1.jpg\n",
+             "sensors/trajectories.txt": "0, rig, 1, 0, 0, 0, 0, 0, 0\n1, rig, 1, 0, 0, 0, -1, 0, 0\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# kapture format: 1.1\n" + text)
+    for side in ("ours", "theirs"):
+        args = ["-i", str(root), "-db", str(tmp_path / side / "colmap.db"), "-txt", str(tmp_path / side / "txt"),
+                "-rig", str(tmp_path / side / "rig.json")]
+        if side == "ours":
+            assert kapture_export_colmap.main(args) == 0
+        else:
+            (tmp_path / side).mkdir()
+            done = _kapture_tool("kapture_export_colmap", *args)
+            assert done.returncode == 0, done.stderr
+    ours, theirs = (json.loads((tmp_path / side / "rig.json").read_text()) for side in ("ours", "theirs"))
+    assert ours == theirs and ours[0]["cameras"][1]["image_prefix"] == "r"
+
+
+def test_import_colmap_rig_as_kapture(tmp_path: Path) -> None:
+    """-rig FILE: kapture's own kapture_import_colmap on the same COLMAP model gives the same rigs, records and
+    trajectories (a rig's images re-timed together). Also: a model without 3D points reads back."""
+    root = tmp_path / "ds"
+    files = {"sensors/sensors.txt": "left, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n"
+                                    "right, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n",
+             "sensors/records_camera.txt": "0, left, l/0.jpg\n1, right, r/0.jpg\n2, left, l/1.jpg\n3, right, r/1.jpg\n",
+             "sensors/trajectories.txt": "0, left, 1, 0, 0, 0, 0, 0, 0\n1, right, 1, 0, 0, 0, -0.5, 0, 0\n"
+                                         "2, left, 1, 0, 0, 0, -1, 0, 0\n3, right, 1, 0, 0, 0, -1.5, 0, 0\n"}
+    for name, text in files.items():
+        (root / name).parent.mkdir(parents=True, exist_ok=True)
+        (root / name).write_text("# kapture format: 1.1\n" + text)
+    colmap = tmp_path / "colmap"
+    assert kapture_export_colmap.main(["-i", str(root), "-db", str(colmap / "colmap.db"), "-txt",
+                                       str(colmap / "txt")]) == 0
+    (colmap / "rig.json").write_text(json.dumps([{"cameras": [{"camera_id": 1, "image_prefix": "l/"},
+                                                              {"camera_id": 2, "image_prefix": "r/"}],
+                                                  "ref_camera_id": 1}]))
+    # the model only: kapture 1.1.12 reads the old COLMAP database schema (prior_q* columns), not ours
+    args = ["-txt", str(colmap / "txt"), "-rig", str(colmap / "rig.json")]
+    assert kapture_import_colmap.main([*args, "-o", str(tmp_path / "ours")]) == 0
+    done = _kapture_tool("kapture_import_colmap", *args, "-o", str(tmp_path / "theirs"))
+    assert done.returncode == 0, done.stderr
+    for name in ("rigs.txt", "records_camera.txt", "trajectories.txt"):
+        ours, theirs = ((tmp_path / side / "sensors" / name).read_text() for side in ("ours", "theirs"))
+        assert ours == theirs, name

@@ -185,8 +185,8 @@ def test_depth_images_and_date_ranges(tmp_path: Path, capsys) -> None:
     assert image.dtype == np.uint16 and image.shape == (3, 4) and image[0, 0] == 0 and image[2, 3] == 65535
     capsys.readouterr()
     assert kapture_data_date_ranges.main(["-k", str(root)]) == 0
-    assert "records_depth: 1 rows, timestamps 1600000000000000 .. 1600000000000000 (2020-09-13T12:26:40" in \
-        capsys.readouterr().out
+    assert capsys.readouterr().out == ("sensors/records_depth.txt                  timestamp 16 digits from "
+                                       "2020/09/13 12:26:40.000000 -> 12:26:40.000000 GMT :            1 records\n")
 
 
 @pytest.mark.parametrize("method", ["equal_weighted_barycenter", "cosine_similarity",
