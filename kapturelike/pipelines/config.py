@@ -44,6 +44,7 @@ class PairsConfig:
     topk_localization: int = 10  # retrieved map images per query
     # maps with at most this many images are matched exhaustively, without global features: below ~20
     # images epipolar-guided matching of every pair costs less than fitting and extracting DenseVLAD
+    # (global features already given, e.g. kapture-localization's -gfeat, are used with the top k instead)
     exhaustive_below: int = 20
     index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
     faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...

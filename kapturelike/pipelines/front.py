@@ -207,9 +207,20 @@ def _drop_failed(side: ImageSet, report: StepReport) -> None:
         side.names = [n for n in side.names if n not in report.failures]
 
 
+def matches_exhaustively(queries: ImageSet, database: ImageSet, config: PipelineConfig) -> bool:
+    """A map of at most ``pairs.exhaustive_below`` images is matched pair by pair, unless the global features
+    are already given for both sides (kapture-localization's -gfeat): then retrieval costs nothing and
+    the user's --topk is honoured."""
+    if len(database.names) > config.pairs.exhaustive_below:
+        return False
+    given = all(any(g in s.types("global_features") for s in side.stores)
+                for side in (queries, database) for g in global_types(config.features))
+    return not given
+
+
 def image_pairs(queries: ImageSet, database: ImageSet, config: PipelineConfig, mapping: bool) -> list[Pair]:
-    """Exhaustive pairs for small maps, else the top-k retrieval pairs of each query image."""
-    if len(database.names) <= config.pairs.exhaustive_below:
+    """Exhaustive pairs for small maps (``matches_exhaustively``), else the top-k retrieval pairs of each query."""
+    if matches_exhaustively(queries, database, config):
         if mapping:
             return [(a, b, 1.0) for a, b in combinations(sorted(database.names), 2)]
         return [(q, m, 1.0) for q in queries.names for m in database.names]
@@ -239,7 +250,7 @@ def run_front_half(queries: ImageSet, database: ImageSet, config: PipelineConfig
     control = control or RunControl()
     mapping = queries is database
     from_file = control.pairs_file is not None or "compute_image_pairs" in control.skip
-    exhaustive = len(database.names) <= config.pairs.exhaustive_below
+    exhaustive = matches_exhaustively(queries, database, config)
     with nullcontext(executor) if executor is not None else open_executor(config.scheduler) as executor:
         reports = extract_side(queries, config, database.store, database.names, database.image_root, fit=mapping,
                                with_global=not from_file and not exhaustive, overwrite=overwrite,

@@ -95,6 +95,11 @@ def test_tutorial_outputs_where_kapture_localization_puts_them(tutorial):
         assert len(matches) >= 30, folder
     out = work / OUT
     assert (out / "pairs_localization_5.txt").is_file() and (out / "LTVL2020_style_result.txt").is_file()
+    # -gfeat is given: --topk 5 is honoured even though the map is small enough to match exhaustively
+    for name in ("pairs_mapping_5.txt", str(out / "pairs_localization_5.txt")):
+        rows = [line.split(",")[0] for line in (colmap_map / name).read_text().splitlines()
+                if line.strip() and not line.startswith("#")]
+        assert rows and max(rows.count(r) for r in set(rows)) == 5, name
     localized = load_kapture(out / "localized")
     assert len(localized.trajectories) == 4
     # the features were read in place, never copied nor linked into the outputs
