@@ -1,7 +1,7 @@
 """Mapping + localization in-process and on a Dask LocalCluster of 1 and 2 worker processes, outputs compared.
 
     .venv/bin/python benchmarks/bench_dask.py [--scene synthetic|fountain-P11|Herz-Jesus-P25 ...] [--work DIR]
-        [--config FILE] [--schedulers "" local:1 local:2]
+        [--config FILE] [--schedulers "" local:1 local:2] [--extraction-only [--repeat 3]]
 
 Needs the dask extra (requirements-dask.txt). For each scene (a Strecha scene is copied to the work folder,
 imported and split like benchmarks/bench_pipeline.py: 2/3 map, every third image a query) and each
@@ -16,6 +16,10 @@ global model fit and triangulation run in the client and are printed apart. Then
 workers were busy on average during the Dask steps (2 workers on 2 idle cores: close to 2; less when
 other processes hold the cores), the load average, and checks that every feature, matches, points,
 localized-pose and LTVL file is byte-identical to the in-process run's.
+
+``--extraction-only``: only the local features of all the scene's images, each scheduler in turn,
+``--repeat`` times (the best is kept: on a shared machine the least disturbed run), with the workers'
+compute seconds per image (equal for 1 and 2 workers when each worker has a core of its own).
 """
 
 from __future__ import annotations
@@ -32,8 +36,11 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+from kapturelike.io.dataset import load_kapture, records_data_path
+from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.pipelines.config import PipelineConfig, load_config
 from kapturelike.pipelines.executor import make_executor
+from kapturelike.pipelines.extract_features import extract_local_features, make_local_extractor
 from kapturelike.pipelines.localization import LTVL_FILE, run_localization
 from kapturelike.pipelines.mapping import run_mapping
 from kapturelike.pipelines.real_scenes import prepare_strecha, shared_strecha_dir
@@ -159,6 +166,38 @@ def run_scene(scene: str, work: Path, config: PipelineConfig, schedulers: list[s
     return identical
 
 
+def run_extraction(scene: str, work: Path, config: PipelineConfig, schedulers: list[str], repeat: int) -> None:
+    """Local features of every image of the scene (map and queries), alone, ``repeat`` times per scheduler
+    in turn; the best time of each is printed with the workers' compute seconds per image."""
+    images = [(kapture, name) for kapture in prepare_scene(scene, work) for name in load_kapture(kapture).image_names()]
+    extractor = make_local_extractor(config.features, config.device)
+    best: dict[str, tuple[float, float]] = {}
+    for attempt in range(repeat):
+        for scheduler in schedulers:
+            label = scheduler or "in-process"
+            executor = make_executor(scheduler)
+            try:
+                with task_stream(executor if scheduler else None) as tasks:
+                    start = time.perf_counter()
+                    for kapture in dict.fromkeys(k for k, _ in images):
+                        store = KaptureFeatureStore(work / f"extract_{attempt}_{label.replace(':', '')}" / kapture.name)
+                        extract_local_features([n for k, n in images if k == kapture], records_data_path(kapture),
+                                               store, config.features.local, extractor, executor=executor)
+                    seconds = time.perf_counter() - start
+            finally:
+                executor.close()
+            compute = float("nan") if tasks is None else sum(
+                ss["stop"] - ss["start"] for t in tasks.data for ss in t["startstops"] if ss["action"] == "compute")
+            if label not in best or seconds < best[label][0]:
+                best[label] = (seconds, compute)
+            print(f"{label:>10}: {seconds:.2f} s (load average {os.getloadavg()[0]:.2f})", flush=True)
+    print(f"\nscene {scene}: local features ({config.features.local}) of {len(images)} images, best of {repeat}")
+    for label, (seconds, compute) in best.items():
+        print(f"{label:>10}: {seconds:6.2f} s, workers' compute {compute / len(images):.2f} s per image")
+    if {"local:1", "local:2"} <= set(best):
+        print(f"2 workers vs 1: {best['local:1'][0] / best['local:2'][0]:.2f}x")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scene", action="append", help="synthetic (default), fountain-P11, Herz-Jesus-P25")
@@ -166,6 +205,9 @@ def main() -> int:
     parser.add_argument("--config", help="YAML configuration")
     parser.add_argument("--schedulers", nargs="+", default=["", "local:1", "local:2"],
                         help="'' (in-process), local:N or an address; the first is the reference")
+    parser.add_argument("--extraction-only", action="store_true",
+                        help="time only the local features of all the scene's images (see --repeat)")
+    parser.add_argument("--repeat", type=int, default=3, help="with --extraction-only: runs per scheduler (best)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     import distributed  # noqa: F401  (its import sets its loggers' levels: quieten them after it)
@@ -178,7 +220,10 @@ def main() -> int:
     identical = True
     try:
         for scene in args.scene or ["synthetic"]:
-            identical &= run_scene(scene, work / scene, config, args.schedulers)
+            if args.extraction_only:
+                run_extraction(scene, work / scene, config, args.schedulers, args.repeat)
+            else:
+                identical &= run_scene(scene, work / scene, config, args.schedulers)
     except FileNotFoundError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
