@@ -42,10 +42,11 @@ class FeaturesConfig:
 class PairsConfig:
     topk_mapping: int = 10  # retrieved neighbours per map image
     topk_localization: int = 10  # retrieved map images per query
-    # maps with at most this many images are matched exhaustively, without global features: below ~20
+    # maps with at most this many images are matched exhaustively, without global features: up to ~40-50
     # images epipolar-guided matching of every pair costs less than fitting and extracting DenseVLAD
+    # (benchmarks/bench_pipeline.py --scene synthetic, 24 map images: 17 s end to end instead of 33 s)
     # (global features already given, e.g. kapture-localization's -gfeat, are used with the top k instead)
-    exhaustive_below: int = 20
+    exhaustive_below: int = 40
     index: str = "dense"  # retrieval index: dense (exact, torch) | faiss (extra: faiss; saved beside the map)
     faiss: FaissIndexOptions = field(default_factory=FaissIndexOptions)  # kind, nlist, m, nprobe, ...
 

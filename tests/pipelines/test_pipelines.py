@@ -50,7 +50,8 @@ def test_real_kapture_reads_the_map(synthetic_map):
     ours = load_kapture(map_dir)
     assert set(oracle.keypoints["sift"]) == ours.keypoints["sift"].images
     assert set(oracle.descriptors["sift"]) == ours.descriptors["sift"].images
-    assert set(oracle.global_features["densevlad"]) == ours.global_features["densevlad"].images
+    # 24 map images (<= pairs.exhaustive_below): every pair matched, no global features computed
+    assert not oracle.global_features and not ours.global_features
     assert set(oracle.matches["sift"]) == ours.matches["sift"]
     assert len(oracle.points3d) == result.num_points
     assert oracle.observations.observations_number() == result.num_observations
