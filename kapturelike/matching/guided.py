@@ -22,7 +22,7 @@ import pycolmap
 import torch
 
 from kapturelike.geometry.colmap_model import CameraLike
-from kapturelike.matching.mnn import MatchingOptions, _tie_first, resolve_device
+from kapturelike.matching.mnn import MatchingOptions, best_of_rows, resolve_device, select_matches
 from kapturelike.matching.verification import (
     EpipolarGeometry,
     Pose,
@@ -136,7 +136,6 @@ def match_prepared(image1: GuidedImage, image2: GuidedImage, geometry: EpipolarG
     idx = torch.zeros(n1, dtype=torch.int64, device=device)
     keep = torch.ones(n1, dtype=torch.bool, device=device)
     col_best = torch.full((n2,), -torch.inf, device=device)
-    ratio = options.ratio_threshold
     with torch.inference_mode():
         for start in range(0, n1, block_rows):
             rows = order[start:start + block_rows]
@@ -157,27 +156,10 @@ def match_prepared(image1: GuidedImage, image2: GuidedImage, geometry: EpipolarG
             sim.masked_fill_(~(distance <= max_distance), -torch.inf)
             if options.mutual:
                 col_best.scatter_reduce_(0, cand_t, sim.amax(dim=0), reduce="amax")
-            if ratio is not None and len(cand) > 1:
-                top = sim.topk(2, dim=1)
-                b1, i1 = top.values[:, 0], top.indices[:, 0]
-                dist1_sq = (2 - 2 * b1).clamp_min(0)
-                dist2_sq = (2 - 2 * top.values[:, 1]).clamp_min(0)  # -inf (one candidate) -> inf: passes
-                keep[rows_t] = dist1_sq < ratio ** 2 * dist2_sq
-            else:
-                b1, i1 = sim.max(dim=1)
+            b1, i1, keep[rows_t] = best_of_rows(sim, options.ratio_threshold)  # masked candidates are -inf
             best[rows_t], idx[rows_t] = b1, cand_t[i1]
         keep &= best > -torch.inf
-        if options.distance_threshold is not None:
-            keep &= (2 - 2 * best).clamp_min(0) <= options.distance_threshold ** 2
-        if options.mutual:
-            keep &= best >= col_best[idx]
-        i_idx = torch.nonzero(keep, as_tuple=True)[0]
-        j_idx = idx[i_idx]
-        if options.mutual and len(j_idx):
-            first = _tie_first(i_idx, j_idx)
-            i_idx, j_idx = i_idx[first], j_idx[first]
-        return (torch.stack([i_idx, j_idx], 1).cpu().numpy().astype(np.int64),
-                best[i_idx].float().cpu().numpy())
+        return select_matches(best, idx, keep, col_best, options)
 
 
 def match_pairs_guided(pairs: Sequence[tuple[str, str]],

@@ -153,25 +153,36 @@ def _match_large(desc1: np.ndarray, desc2: np.ndarray, options: MatchingOptions,
         sim = d1[start:stop] @ d2t
         if options.mutual:
             torch.maximum(col_best, sim.amax(dim=0), out=col_best)
-        if options.ratio_threshold is not None and n2 > 1:
-            top = sim.topk(2, dim=1)
-            best[start:stop], idx[start:stop] = top.values[:, 0], top.indices[:, 0]
-            dist1_sq = (2 - 2 * top.values[:, 0]).clamp_min(0)
-            dist2_sq = (2 - 2 * top.values[:, 1]).clamp_min(0)
-            keep[start:stop] = dist1_sq < options.ratio_threshold ** 2 * dist2_sq
-        else:
-            best[start:stop], idx[start:stop] = sim.max(dim=1)
+        best[start:stop], idx[start:stop], keep[start:stop] = best_of_rows(sim, options.ratio_threshold)
+    return select_matches(best, idx, keep, col_best, options)
+
+
+def best_of_rows(sim: torch.Tensor, ratio: float | None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Per row of a similarity block: best value, its column, and whether it passes the ratio test on
+    distances (True without a ratio or a second candidate; a -inf second value passes)."""
+    if ratio is not None and sim.shape[1] > 1:
+        top = sim.topk(2, dim=1)
+        dist1_sq = (2 - 2 * top.values[:, 0]).clamp_min(0)
+        dist2_sq = (2 - 2 * top.values[:, 1]).clamp_min(0)
+        return top.values[:, 0], top.indices[:, 0], dist1_sq < ratio ** 2 * dist2_sq
+    best, idx = sim.max(dim=1)
+    return best, idx, torch.ones_like(best, dtype=torch.bool)
+
+
+def select_matches(best: torch.Tensor, idx: torch.Tensor, keep: torch.Tensor, col_best: torch.Tensor,
+                   options: MatchingOptions) -> tuple[np.ndarray, np.ndarray]:
+    """The rows' best candidates that pass ``keep``, the distance threshold and the mutual check against
+    the columns' maxima ``col_best`` (the first row wins a tie), as (M, 2) int64 matches and scores."""
     if options.distance_threshold is not None:
-        keep &= (2 - 2 * best).clamp_min(0) <= options.distance_threshold ** 2
+        keep = keep & ((2 - 2 * best).clamp_min(0) <= options.distance_threshold ** 2)
     if options.mutual:
-        keep &= best >= col_best[idx]
+        keep = keep & (best >= col_best[idx])
     i_idx = torch.nonzero(keep, as_tuple=True)[0]
     j_idx = idx[i_idx]
     if options.mutual and len(j_idx):
         first = _tie_first(i_idx, j_idx)
         i_idx, j_idx = i_idx[first], j_idx[first]
-    matches = torch.stack([i_idx, j_idx], 1).cpu().numpy().astype(np.int64)
-    return matches, best[i_idx].float().cpu().numpy()
+    return torch.stack([i_idx, j_idx], 1).cpu().numpy().astype(np.int64), best[i_idx].float().cpu().numpy()
 
 
 def match_pairs_with_scores(pairs: Sequence[tuple[np.ndarray, np.ndarray]],
