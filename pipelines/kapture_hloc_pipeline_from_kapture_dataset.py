@@ -21,19 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--matcher-conf", default="superglue", help="hloc matcher configuration name")
     parser.add_argument("--covisibility-clustering", action="store_true", help="cluster map images by co-visibility")
     parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="'METRES DEGREES' accuracy bins")
-    parser.add_argument(
-        "--benchmark-style",
-        choices=[
-            "Default",
-            "RobotCar_Seasons",
-            "Gangnam_Station",
-            "Hyundai_Department_Store",
-            "RIO10",
-            "ETH_Microsoft",
-        ],
-        default="Default",
-        help="benchmark file naming",
-    )
+    flags.add_benchmark_style(parser)
     flags.add_colmap_binary(parser)
     flags.add_python_binary(parser)
     parser.add_argument(

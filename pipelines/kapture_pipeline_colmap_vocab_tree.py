@@ -31,19 +31,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocabulary tree file")
     parser.add_argument("--mapping-config", type=int, choices=[0, 1], default=1, help="mapping configuration")
     parser.add_argument("--localize-config", type=int, choices=[0, 1, 2, 3], default=1, help="localize configuration")
-    parser.add_argument(
-        "--benchmark-style",
-        choices=[
-            "Default",
-            "RobotCar_Seasons",
-            "Gangnam_Station",
-            "Hyundai_Department_Store",
-            "RIO10",
-            "ETH_Microsoft",
-        ],
-        default="Default",
-        help="benchmark file naming",
-    )
+    flags.add_benchmark_style(parser)
     parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="'METRES DEGREES' accuracy bins")
     parser.add_argument(
         "-s",

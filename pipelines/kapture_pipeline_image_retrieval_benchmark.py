@@ -36,19 +36,7 @@ def benchmark_parser(prog: str, description: str, from_pairsfile: bool) -> argpa
     if not from_pairsfile:
         parser.add_argument("--topk", type=int, default=20, help="number of best pairs kept per image")
     parser.add_argument("--config", type=int, choices=[0, 1, 2, 3], default=1, help="configuration number")
-    parser.add_argument(
-        "--benchmark-style",
-        choices=[
-            "Default",
-            "RobotCar_Seasons",
-            "Gangnam_Station",
-            "Hyundai_Department_Store",
-            "RIO10",
-            "ETH_Microsoft",
-        ],
-        default="Default",
-        help="benchmark file naming",
-    )
+    flags.add_benchmark_style(parser)
     parser.add_argument(
         "-s",
         "--skip",

@@ -188,6 +188,16 @@ def add_colmap_binary(parser: argparse.ArgumentParser) -> None:
                         action=IgnoredColmapBinary, help="accepted for kapture compatibility and ignored")
 
 
+# kapture-localization's benchmark file namings, in its order
+BENCHMARK_STYLES = ("Default", "RobotCar_Seasons", "Gangnam_Station", "Hyundai_Department_Store", "RIO10",
+                    "ETH_Microsoft")
+
+
+def add_benchmark_style(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--benchmark-style", choices=BENCHMARK_STYLES, default="Default",
+                        help="benchmark file naming")
+
+
 def add_python_binary(parser: argparse.ArgumentParser) -> None:
     """kapture-localization's pipelines run their steps with a python executable: here they run in process."""
     group = parser.add_mutually_exclusive_group()
