@@ -152,9 +152,9 @@ def test_colmap_localize_tutorial_command_registers_queries(tmp_path: Path, monk
     assert "2 / 2 image(s) registered" in capsys.readouterr().out
     images = (tmp_path / "localized_colmap/reconstruction/images.txt").read_text()
     assert "query/q0.jpg" in images and "query/q1.jpg" in images
-    # kapture's importer reads COLMAP 3.x databases only (images.prior_qw): it reads the model alone
-    _kapture_tool("kapture_import_colmap", "-txt", "localized_colmap/reconstruction", "-o", "imported",
-                  "--skip_reconstruction")
+    # kapture's importer reads the database (its COLMAP 3.x prior columns included) with the model
+    _kapture_tool("kapture_import_colmap", "-db", "localized_colmap/colmap.db", "-txt",
+                  "localized_colmap/reconstruction", "-o", "imported", "--skip_reconstruction")
     poses = _kapture_poses(tmp_path / "imported")
     for name, (q, t) in QUERIES.items():
         _assert_pose(poses[name], q, t)
