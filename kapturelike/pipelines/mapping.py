@@ -131,8 +131,8 @@ def triangulate(front: FrontHalf, names: list[str], cameras: dict, image_camera:
 def write_colmap_map(map_dir: Path, front: FrontHalf, result, cameras: dict, image_camera: dict[str, str],
                      config: PipelineConfig, poses: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
     """kapture-localization's map files: ``colmap.db`` (cameras, images with their ``poses`` as priors,
-    keypoints, descriptors, verified matches) and the COLMAP model in ``reconstruction/`` (binary, beside the kapture files), with the
-    same camera and image ids, so COLMAP and pycolmap open them together."""
+    keypoints, descriptors, verified matches) and the COLMAP model in ``reconstruction/`` (binary, beside the
+    kapture files), with the same camera and image ids, so COLMAP and pycolmap open them together."""
     reconstruction = result.reconstruction
     image_ids = image_ids_by_name(reconstruction)
     ids = camera_ids(cameras)
