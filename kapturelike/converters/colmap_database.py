@@ -355,6 +355,14 @@ def _insert_rows(conn: sqlite3.Connection, cameras: Mapping[int, Camera], images
                      (pid, *m.shape, m.tobytes(), two_view_config))
 
 
+def colmap_descriptors(descriptors: np.ndarray) -> np.ndarray:
+    """Descriptors as COLMAP stores them: uint8 as they are, float ones quantised as COLMAP's SIFT (round(512 d),
+    clipped to 0..255)."""
+    if descriptors.dtype != np.uint8:
+        descriptors = np.clip(np.rint(512.0 * descriptors), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(descriptors)
+
+
 def _insert_features(conn: sqlite3.Connection, ids: Mapping[str, int], keypoints: Callable[[str], np.ndarray | None],
                      descriptors: Callable[[str], np.ndarray | None], approximate: bool) -> None:
     """Keypoints (float32, 2, 4 or 6 columns) and descriptors (uint8) of each image that has them."""
@@ -373,10 +381,8 @@ def _insert_features(conn: sqlite3.Connection, ids: Mapping[str, int], keypoints
         d = descriptors(name)
         if d is None:
             continue
-        if d.dtype != np.uint8:
-            if not approximate:
-                raise ConversionError(f"descriptors of '{name}' are {d.dtype}; COLMAP stores uint8 "
-                                      "(pass approximate=True to quantise as SIFT: round(512 d))")
-            d = np.clip(np.rint(512.0 * d), 0, 255).astype(np.uint8)
-        d = np.ascontiguousarray(d)
+        if d.dtype != np.uint8 and not approximate:
+            raise ConversionError(f"descriptors of '{name}' are {d.dtype}; COLMAP stores uint8 "
+                                  "(pass approximate=True to quantise as SIFT: round(512 d))")
+        d = colmap_descriptors(d)
         conn.execute("INSERT INTO descriptors VALUES (?, 0, ?, ?, ?)", (ids[name], *d.shape, d.tobytes()))
