@@ -248,6 +248,25 @@ def test_pycolmap_rig_localize_finds_rig_poses(tmp_path: Path, capsys) -> None:
 
 
 
+def test_localizer_threads_and_local_optimization(tmp_path: Path) -> None:
+    """--max-number-of-threads: the same poses, byte for byte, on 1 or 2 threads; pyransaclib without
+    --refine-poses and with 0 or 5 local-optimisation steps still finds the true poses."""
+    _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
+    common = f"-i {mapping_query} --query {query} --pairsfile-path {pairs} --keypoints-type sift --max-error 8"
+    for threads in (1, 2):
+        assert kapture_pycolmap_localsfm.main(
+            [*common.split(), "-o", str(tmp_path / f"t{threads}"), "--max-number-of-threads", str(threads)]) == 0
+    assert ((tmp_path / "t1/sensors/trajectories.txt").read_bytes()
+            == (tmp_path / "t2/sensors/trajectories.txt").read_bytes())
+    for steps in (0, 5):
+        assert kapture_pyransaclib_localize.main(
+            [*f"-i {mapping_query} --query {query} --pairsfile-path {pairs}".split(), "-o",
+             str(tmp_path / f"lo{steps}"), "--number-lo-steps", str(steps)]) == 0
+        poses = _kapture_poses(tmp_path / f"lo{steps}")
+        for name, (q, t) in QUERIES.items():
+            _assert_pose(poses[name], q, t)
+
+
 @pytest.mark.parametrize("tool", ["pycolmap", "pyransaclib"])
 def test_localsfm_localizes_from_locally_triangulated_keypoints(tmp_path: Path, tool: str, capsys) -> None:
     """No map points are used: each query keypoint is triangulated from the map keypoints matched to it."""
