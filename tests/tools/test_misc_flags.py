@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
+import gzip
+import json
 import math
+import os
+import pickle
 from pathlib import Path
 
 import cv2
+import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
@@ -16,7 +21,7 @@ from kapturelike.core.sensors import Camera
 from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.evaluation.threshold_plot import _CAP_EM, PIXELS_PER_POINT, PlotOptions, render_plot
 from kapturelike.io.dataset import save_kapture
-from kapturelike.tools import kapture_evaluate
+from kapturelike.tools import kapture_evaluate, kapture_import_opensfm
 
 
 # ------------------------------------------------------------------------------------------ kapture_evaluate
@@ -135,3 +140,77 @@ def test_evaluate_tool_applies_plot_flags(tmp_path: Path) -> None:
         plots[loc] = cv2.imread(str(out / "plot.png"))
     changed = np.nonzero((plots["upper left"] != plots["lower right"]).any(axis=2))
     assert changed[0].min() < 300 < changed[0].max() and changed[1].min() < 400 < changed[1].max()
+
+
+# ------------------------------------------------------------------------------------------ kapture_import_opensfm
+def _opensfm_folder(root: Path) -> Path:
+    """A tiny OpenSfM project: three shots of one perspective camera, images, EXIF GPS for two images, HAHOG-like
+    features for all three, matches a-b (in a.jpg's file) and c-a (in c.jpg's file: reversed order)."""
+    names = ["a.jpg", "b.jpg", "c.jpg"]
+    shots = {n: {"camera": "cam", "rotation": [0.1 * i, 0.0, 0.2], "translation": [float(i), 0.5, -1.0]}
+             for i, n in enumerate(names)}
+    points = {"0": {"coordinates": [1.0, 2.0, 3.0], "color": [255, 0, 10]},
+              "1": {"coordinates": [-1.0, 0.5, 4.0], "color": [0, 128, 0]}}
+    cameras = {"cam": {"projection_type": "perspective", "width": 64, "height": 48, "focal": 0.9, "k1": 0.01,
+                       "k2": -0.002}}
+    root.mkdir(parents=True)
+    (root / "reconstruction.json").write_text(json.dumps([{"cameras": cameras, "shots": shots, "points": points}]))
+    rng = np.random.default_rng(0)
+    for sub in ("images", "exif", "features", "matches"):
+        (root / sub).mkdir()
+    for i, n in enumerate(names):
+        cv2.imwrite(str(root / "images" / n), np.full((48, 64, 3), 40 * i, np.uint8))
+        np.savez(root / "features" / f"{n}.features.npz", points=rng.random((5 + i, 4)).astype(np.float32),
+                 descriptors=rng.integers(0, 255, (5 + i, 128)).astype(np.uint8))
+    for i, n in enumerate(names[:2]):
+        (root / "exif" / f"{n}.exif").write_text(json.dumps({"gps": {"latitude": 48.0 + i, "longitude": 2.5,
+                                                                     "altitude": 30.0 * i, "dop": 5.0}}))
+    for first, second, m in (("a.jpg", "b.jpg", [[0, 1], [2, 3]]), ("c.jpg", "a.jpg", [[4, 0]])):
+        with gzip.open(root / "matches" / f"{first}_matches.pkl.gz", "wb") as f:
+            pickle.dump({second: np.array(m, np.int32)}, f)
+    return root
+
+
+def _tree(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_import_opensfm_folder_as_kapture(tmp_path: Path) -> None:
+    """kapture's import_opensfm (kapture/converter/opensfm/import_opensfm.py, called as a function) and ours on
+    the same OpenSfM folder, with --transfer copy and given feature types: the same files, byte for byte
+    (sensors with GPS_cam, records, records_gnss, trajectories, points, copied images, keypoints, descriptors,
+    matches with c-a kept in its reversed order)."""
+    from kapture.converter.opensfm.import_opensfm import import_opensfm
+    from kapture.io.records import TransferAction
+
+    folder = _opensfm_folder(tmp_path / "opensfm")
+    import_opensfm(str(folder), str(tmp_path / "theirs"), True, TransferAction.copy, "HAHOG_kpt", "HAHOG_desc")
+    assert kapture_import_opensfm.main(["-i", str(folder), "-o", str(tmp_path / "ours"), "--transfer", "copy",
+                                        "--keypoints-type", "HAHOG_kpt", "--descriptors-type", "HAHOG_desc"]) == 0
+    theirs, ours = _tree(tmp_path / "theirs"), _tree(tmp_path / "ours")
+    assert sorted(theirs) == sorted(ours)
+    assert "reconstruction/keypoints/HAHOG_kpt/a.jpg.kpt" in ours
+    assert "reconstruction/matches/HAHOG_kpt/c.jpg.overlapping/a.jpg.matches" in ours
+    assert "sensors/records_gnss.txt" in ours and "sensors/records_data/b.jpg" in ours
+    for name in theirs:
+        assert ours[name] == theirs[name], name
+    assert not (tmp_path / "ours/sensors/records_data/a.jpg").is_symlink()
+
+
+def test_import_opensfm_transfer_and_default_types(tmp_path: Path) -> None:
+    """kapture's tool defaults: images linked (link_absolute), features as HessianAffine / HOG; skip leaves
+    the images out; a matches pickle holding anything but arrays is refused, not run."""
+    folder = _opensfm_folder(tmp_path / "opensfm")
+    assert kapture_import_opensfm.main(["-i", str(folder), "-o", str(tmp_path / "linked")]) == 0
+    image = tmp_path / "linked/sensors/records_data/a.jpg"
+    assert image.is_symlink() and Path(os.readlink(image)) == (folder / "images/a.jpg").resolve()
+    reference = kcsv.kapture_from_dir(str(tmp_path / "linked"))
+    assert set(reference.keypoints) == {"HessianAffine"} and set(reference.descriptors) == {"HOG"}
+    assert reference.descriptors["HOG"].keypoints_type == "HessianAffine"
+    assert set(reference.matches["HessianAffine"]) == {("a.jpg", "b.jpg"), ("c.jpg", "a.jpg")}  # as stored
+    assert kapture_import_opensfm.main(["-i", str(folder), "-o", str(tmp_path / "skipped"), "--transfer",
+                                        "skip"]) == 0
+    assert not (tmp_path / "skipped/sensors/records_data").exists()
+    with gzip.open(folder / "matches" / "b.jpg_matches.pkl.gz", "wb") as f:
+        pickle.dump({"c.jpg": Path("x")}, f)
+    assert kapture_import_opensfm.main(["-i", str(folder), "-o", str(tmp_path / "bad")]) == 1
