@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gzip
+import importlib.util
 import json
 import math
 import os
@@ -11,17 +12,21 @@ import pickle
 from pathlib import Path
 
 import cv2
+import kapture
 import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
+from kapturelike.core import pose as P
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
-from kapturelike.core.sensors import Camera
+from kapturelike.core.sensors import Camera, Sensor
 from kapturelike.core.trajectories import Pose, Trajectories
+from kapturelike.errors import FormatError
 from kapturelike.evaluation.threshold_plot import _CAP_EM, PIXELS_PER_POINT, PlotOptions, render_plot
 from kapturelike.io.dataset import save_kapture
-from kapturelike.tools import kapture_evaluate, kapture_import_opensfm
+from kapturelike.io.point_cloud import lzf_decompress, read_point_cloud
+from kapturelike.tools import kapture_evaluate, kapture_export_ply, kapture_import_opensfm
 
 
 # ------------------------------------------------------------------------------------------ kapture_evaluate
@@ -214,3 +219,125 @@ def test_import_opensfm_transfer_and_default_types(tmp_path: Path) -> None:
     with gzip.open(folder / "matches" / "b.jpg_matches.pkl.gz", "wb") as f:
         pickle.dump({"c.jpg": Path("x")}, f)
     assert kapture_import_opensfm.main(["-i", str(folder), "-o", str(tmp_path / "bad")]) == 1
+
+
+# ------------------------------------------------------------------------------------------ kapture_export_ply lidar
+def _lidar_dataset(root: Path) -> dict[str, np.ndarray]:
+    """Two lidars: lidar0 posed itself at 0, lidar1 in a rig posed at 0 and 1; four point cloud records in
+    four formats (ascii pcd, binary ply with an intensity, binary pcd, xyz), the last (at 2) without pose.
+    Returns each record's points in the lidar frame."""
+    rng = np.random.default_rng(1)
+    clouds = {name: rng.normal(size=(n, 3)) for name, n in (("l0/0.pcd", 4), ("l1/0.ply", 5), ("l1/1.pcd", 3),
+                                                            ("l0/2.xyz", 2))}
+    folder = root / "sensors/records_data"
+    for name in clouds:
+        (folder / name).parent.mkdir(parents=True, exist_ok=True)
+    header = "VERSION .7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH {n}\nHEIGHT 1\n" \
+             "VIEWPOINT 0 0 0 1 0 0 0\nPOINTS {n}\nDATA {kind}\n"
+    ascii_points = clouds["l0/0.pcd"].astype(np.float32)
+    (folder / "l0/0.pcd").write_text(header.format(n=4, kind="ascii")
+                                     + "".join(f"{x!r} {y!r} {z!r}\n" for x, y, z in ascii_points.tolist()))
+    clouds["l0/0.pcd"] = ascii_points.astype(np.float64)
+    binary_points = clouds["l1/1.pcd"].astype(np.float32)
+    (folder / "l1/1.pcd").write_bytes(header.format(n=3, kind="binary").encode() + binary_points.tobytes())
+    clouds["l1/1.pcd"] = binary_points.astype(np.float64)
+    vertex = np.zeros(5, [("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("intensity", "<f4")])
+    vertex["x"], vertex["y"], vertex["z"] = clouds["l1/0.ply"].T
+    (folder / "l1/0.ply").write_bytes(b"ply\nformat binary_little_endian 1.0\nelement vertex 5\nproperty double x\n"
+                                      b"property double y\nproperty double z\nproperty float intensity\nend_header\n"
+                                      + vertex.tobytes())
+    (folder / "l0/2.xyz").write_text("".join(f"{x!r} {y!r} {z!r}\n" for x, y, z in clouds["l0/2.xyz"].tolist()))
+    rig_pose = Pose([np.cos(0.2), 0, np.sin(0.2), 0], [0.5, -0.1, 0.3])
+    traj = Trajectories.from_items([((0, "lidar0"), Pose([np.cos(0.4), np.sin(0.4), 0, 0], [1.0, 2.0, 3.0])),
+                                    ((0, "rig"), Pose([1, 0, 0, 0], [0.0, 0.0, -2.0])),
+                                    ((1, "rig"), Pose([np.cos(0.3), 0, 0, np.sin(0.3)], [4.0, 0.0, 1.0]))])
+    records = Records("lidar", [0, 0, 1, 2], ["lidar0", "lidar1", "lidar1", "lidar0"],
+                      values=[("l0/0.pcd",), ("l1/0.ply",), ("l1/1.pcd",), ("l0/2.xyz",)])
+    save_kapture(Kapture(sensors={"lidar0": Sensor("lidar"), "lidar1": Sensor("lidar")},
+                         rigs={"rig": {"lidar1": rig_pose}}, trajectories=traj, records={"lidar": records}), root)
+    return clouds
+
+
+def _open3d_ply(path: Path) -> np.ndarray:
+    data = path.read_bytes()
+    header = data[:data.index(b"end_header\n") + len(b"end_header\n")]
+    assert header.startswith(b"ply\nformat binary_little_endian 1.0\ncomment Created by Open3D\nelement vertex ")
+    assert header.endswith(b"property double x\nproperty double y\nproperty double z\nend_header\n")
+    return np.frombuffer(data[len(header):], "<f8").reshape(-1, 3)
+
+
+def test_export_ply_lidar_point_clouds_in_the_world(tmp_path: Path) -> None:
+    """Worked from kapture's export_ply (kapture/tools/kapture_export_ply.py, its CHOICE_LIDAR part): each lidar
+    record's cloud, moved by the inverse of its lidar-from-world pose (through the rig: lidar_from_rig *
+    rig_from_world, kapture's rigs_remove), goes to OUT/records_data/<lidar>/<timestamp>.ply as open3d writes
+    it (binary, double x y z); a record without pose gets its folder and no file; --skip lidar writes none."""
+    clouds = _lidar_dataset(tmp_path / "k")
+    out = tmp_path / "ply"
+    assert kapture_export_ply.main(["-i", str(tmp_path / "k"), "-o", str(out), "--only", "lidar"]) == 0
+    written = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.ply"))
+    assert written == ["records_data/lidar0/0.ply", "records_data/lidar1/0.ply", "records_data/lidar1/1.ply"]
+    assert (out / "records_data/lidar0").is_dir() and not (out / "records_data/lidar0/2.ply").exists()
+    lidar0 = Pose([np.cos(0.4), np.sin(0.4), 0, 0], [1.0, 2.0, 3.0])
+    rig_pose = Pose([np.cos(0.2), 0, np.sin(0.2), 0], [0.5, -0.1, 0.3])
+    expected = {"lidar0/0": (lidar0, clouds["l0/0.pcd"])}
+    for timestamp, rig in ((0, Pose([1, 0, 0, 0], [0.0, 0.0, -2.0])),
+                           (1, Pose([np.cos(0.3), 0, 0, np.sin(0.3)], [4.0, 0.0, 1.0]))):
+        q, t = P.compose(np.array(rig_pose.q), np.array(rig_pose.t), np.array(rig.q), np.array(rig.t))
+        expected[f"lidar1/{timestamp}"] = (Pose(q, t), clouds["l1/0.ply" if timestamp == 0 else "l1/1.pcd"])
+    for name, (pose, points) in expected.items():
+        q, t = P.normalize_quaternions(np.array(pose.q)), np.array(pose.t)
+        world = (P.quat_to_rotmat(q).T @ (points - t).T).T  # lidar_from_world^-1
+        assert np.allclose(_open3d_ply(out / f"records_data/{name}.ply"), world, atol=1e-12), name
+    assert kapture_export_ply.main(["-i", str(tmp_path / "k"), "-o", str(tmp_path / "none"), "--skip",
+                                    "lidar"]) == 0
+    assert not (tmp_path / "none/records_data").exists()
+
+
+def test_export_ply_lidar_as_kapture(tmp_path: Path) -> None:
+    """kapture's export_ply, whose lidar part needs open3d (not a kapturelike dependency: skipped without
+    it), writes the same files, byte for byte; our reader reads what open3d writes in its other formats."""
+    pytest.importorskip("open3d")
+    script = Path(kapture.__file__).resolve().parents[1] / "tools" / "kapture_export_ply.py"  # pip puts it there
+    spec = importlib.util.spec_from_file_location("kapture_tool_export_ply", script)
+    theirs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(theirs)
+
+    _lidar_dataset(tmp_path / "k")
+    # kapture loads no trajectories without the trajectories part, and then fails on lidar records
+    assert kapture_export_ply.main(["-i", str(tmp_path / "k"), "-o", str(tmp_path / "ours"), "--only", "lidar",
+                                    "trajectories"]) == 0
+    theirs.export_ply(str(tmp_path / "k"), str(tmp_path / "theirs"), 0.1, only=["lidar", "trajectories"])
+    ours_files = sorted(p.relative_to(tmp_path / "ours") for p in (tmp_path / "ours").rglob("*"))
+    assert ours_files == sorted(p.relative_to(tmp_path / "theirs") for p in (tmp_path / "theirs").rglob("*"))
+    for name in ours_files:
+        if name.suffix == ".ply":
+            assert (tmp_path / "ours" / name).read_bytes() == (tmp_path / "theirs" / name).read_bytes(), name
+
+    import open3d
+
+    cloud = open3d.geometry.PointCloud()
+    cloud.points = open3d.utility.Vector3dVector(np.random.default_rng(2).normal(size=(50, 3)))
+    for name, options in (("c.pcd", {"compressed": True}), ("b.pcd", {}), ("a.pcd", {"write_ascii": True}),
+                          ("a.ply", {"write_ascii": True}), ("p.xyz", {})):
+        open3d.io.write_point_cloud(str(tmp_path / name), cloud, **options)
+        expected = np.asarray(open3d.io.read_point_cloud(str(tmp_path / name)).points)
+        assert np.allclose(read_point_cloud(tmp_path / name), expected, atol=1e-6), name
+
+
+def test_point_cloud_reader_formats(tmp_path: Path) -> None:
+    """LZF streams (literal runs, overlapping back references) and PCD binary_compressed (field by field)."""
+    assert lzf_decompress(b"\x02abc\x80\x02", 9) == b"abcabcabc"
+    points = np.arange(12, dtype=np.float32).reshape(4, 3)
+    columns = points.T.tobytes()  # x x x x y y y y z z z z
+    stream = b"".join(bytes([len(columns[i:i + 32]) - 1]) + columns[i:i + 32] for i in range(0, len(columns), 32))
+    header = ("VERSION .7\nFIELDS x y z\nSIZE 4 4 4\nTYPE F F F\nCOUNT 1 1 1\nWIDTH 4\nHEIGHT 1\n"
+              "VIEWPOINT 0 0 0 1 0 0 0\nPOINTS 4\nDATA binary_compressed\n")
+    (tmp_path / "c.pcd").write_bytes(header.encode() + np.array([len(stream), len(columns)], "<u4").tobytes()
+                                     + stream)
+    assert np.array_equal(read_point_cloud(tmp_path / "c.pcd"), points)
+    (tmp_path / "a.ply").write_text("ply\nformat ascii 1.0\nelement vertex 2\nproperty float x\nproperty float y\n"
+                                    "property float z\nproperty uchar red\nend_header\n1 2 3 9\n4 5 6 9\n")
+    assert read_point_cloud(tmp_path / "a.ply").tolist() == [[1, 2, 3], [4, 5, 6]]
+    (tmp_path / "bad.pcd").write_text("FIELDS x y\nDATA ascii\n")
+    with pytest.raises(FormatError, match="bad.pcd"):
+        read_point_cloud(tmp_path / "bad.pcd")
