@@ -451,7 +451,10 @@ def import_openmvg(sfm_data: str | Path, output: str | Path, options: OpenMVGImp
     o = options or OpenMVGImportOptions()
     sfm_data, output = Path(sfm_data), Path(output)
     action = TransferAction(o.image_action)
-    prepare_output(output, [p for p in (sfm_data, o.regions, o.matches) if p is not None], o.force)
+    regions_folder = Path(o.regions).resolve() if o.regions is not None else None
+    inside_regions = regions_folder is not None and regions_folder in output.resolve().parents
+    # kapture_import_openmvg -i DIR -o DIR/kapture is common: the regions folder may hold the output
+    prepare_output(output, [sfm_data, o.matches, None if inside_regions else o.regions], o.force)
     kapture, observed, files = openmvg_to_kapture(sfm_data, o.keypoints_type)
     doc_root = _read_json(sfm_data).get("root_path") or ""
     if not doc_root:

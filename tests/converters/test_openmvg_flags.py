@@ -213,18 +213,19 @@ def test_round_trip(dataset, tmp_path):
     out = tmp_path / "mvg"
     assert kapture_export_openmvg.main(["-i", str(dataset), "-o", str(out), "-kpt", "SIFT", "-desc", "SIFT",
                                         "--image_action", "copy"]) == 0
+    back_root = out / "matches" / "back"  # inside the regions folder, as `-i DIR -o DIR/kapture` is
     assert kapture_import_openmvg.main(["-i", str(out), "-r", str(out / "matches"), "-m",
-                                        str(out / "matches" / "matches.txt"), "-o", str(tmp_path / "back")]) == 0
-    src, back = load_kapture(dataset), load_kapture(tmp_path / "back")
-    assert (tmp_path / "back" / "sensors" / "records_data" / "map").is_symlink()  # root_link, kapture's default
+                                        str(out / "matches" / "matches.txt"), "-o", str(back_root)]) == 0
+    src, back = load_kapture(dataset), load_kapture(back_root)
+    assert (back_root / "sensors" / "records_data" / "map").is_symlink()  # root_link, kapture's default
     assert set(back.keypoints) == {"SIFT_Regions"} and set(back.descriptors) == {"SIFT_Image_describer"}
-    s_store, b_store = KaptureFeatureStore(dataset), KaptureFeatureStore(tmp_path / "back")
+    s_store, b_store = KaptureFeatureStore(dataset), KaptureFeatureStore(back_root)
     for name in src.image_names():
         np.testing.assert_allclose(b_store.read("keypoints", "SIFT_Regions", name),
                                    s_store.read("keypoints", "SIFT", name), atol=5e-6)
         assert np.array_equal(b_store.read("descriptors", "SIFT_Image_describer", name),
                               s_store.read("descriptors", "SIFT", name))
-        assert (tmp_path / "back" / "sensors" / "records_data" / name).read_bytes() == \
+        assert (back_root / "sensors" / "records_data" / name).read_bytes() == \
                (dataset / "sensors" / "records_data" / name).read_bytes()
     assert back.matches["SIFT_Regions"] == src.matches["SIFT"]
     for a, b in src.matches["SIFT"]:
@@ -243,3 +244,18 @@ def test_bad_regions_and_matches(dataset, tmp_path):
     (out / "m.txt").write_text("0 1\n2\n0  1\n")
     assert kapture_import_openmvg.main([*args, "-y", "-m", str(out / "m.txt")]) == 1
     assert kapture_import_openmvg.main([*args, "-y", "-m", str(out / "m.bin")]) == 1
+
+
+@pytest.mark.parametrize("action", ["copy", "link_absolute", "link_relative", "root_link"])
+def test_import_image_action_like_kapture(dataset, tmp_path, action):
+    """--image_action on import: the same record files (or links to the same files) as kapture's importer."""
+    _ours(dataset, tmp_path / "mvg", "-kpt", "sift", "-desc", "sift")  # root_path: the dataset's images
+    assert kapture_import_openmvg.main(["-s", str(tmp_path / "mvg" / "sfm_data.json"), "-o", str(tmp_path / "ours"),
+                                        "--image_action", action]) == 0
+    import_mod.import_openmvg(str(tmp_path / "mvg" / "sfm_data.json"), None, None, str(tmp_path / "theirs"),
+                              TransferAction[action], True)
+    data = ("sensors", "records_data")
+    files = _same_tree(tmp_path / "ours" / Path(*data), tmp_path / "theirs" / Path(*data))
+    assert files == (["map"] if action == "root_link" else sorted(load_kapture(dataset).image_names()))
+    assert (tmp_path / "ours" / "sensors" / "records_camera.txt").read_bytes() == \
+           (tmp_path / "theirs" / "sensors" / "records_camera.txt").read_bytes()
