@@ -1,7 +1,8 @@
 """Evaluate image poses against a ground truth, as kapture-localization's kapture_evaluate does: for each
 input, scores_<label>.txt (image, position error, rotation error) and stats.txt (images found, errors,
 percentage within each --bins 'METRES DEGREES'; with several inputs, kapture-localization's table over
-them) and plot.png (images localized within each position threshold, per input). With one input,
+them) and plot.png (images localized within each position threshold, per input; --plot-loc places the legend,
+--plot-font-size / --plot-legend-font-size size the text). With one input,
 kapturelike's report is also written (results.json, results.txt, errors.png: --thresholds, --group-by).
 """
 
@@ -15,11 +16,9 @@ from kapturelike.evaluation.evaluate_kapture import main as evaluate_kapture
 from kapturelike.evaluation.kapture_stats import refuse_existing
 from kapturelike.evaluation.metrics import DEFAULT_THRESHOLDS
 from kapturelike.evaluation.report import format_table
+from kapturelike.evaluation.threshold_plot import LEGEND_LOCATIONS
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
-
-PLOT_LOCATIONS = ["best", "upper right", "upper left", "lower left", "lower right", "right", "center left",
-                  "center right", "lower center", "upper center", "center"]
 
 
 def threshold(text: str) -> tuple[float, float]:
@@ -43,18 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
                         help="kapture dataset of ground-truth poses (rigs allowed)")
     flags.add_output(parser, what="folder for scores_*.txt and stats.txt")
     parser.add_argument("-l", "--image-list", default="",
-                        help="images to evaluate, first column of each line (default: every posed ground-truth image)")
+                        help="images to evaluate, first column of each line (default: every image of the ground "
+                             "truth's camera records; one without a ground-truth pose counts as not found)")
     parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"],
                         help="'METRES DEGREES' accuracy bins of stats.txt (default: '0.25 2' '0.5 5' '5 10')")
     parser.add_argument("-p", "--plot-rotation-threshold", type=float, default=-1,
                         help="rotation threshold (degrees) of plot.png's curves; negative: position only")
     parser.add_argument("--plot-max", type=int, default=100, help="largest position threshold of plot.png (cm)")
     parser.add_argument("--plot-title", default="", help="title of plot.png and of the table over several inputs")
-    parser.add_argument("--plot-loc", choices=PLOT_LOCATIONS, default="best",
-                        help="accepted for kapture compatibility (the legend is drawn lower right)")
-    parser.add_argument("--plot-font-size", type=int, default=15, help="accepted for kapture compatibility "
-                        "(matplotlib's font size; plot.png is drawn with OpenCV)")
-    parser.add_argument("--plot-legend-font-size", type=int, default=8, help="accepted for kapture compatibility")
+    parser.add_argument("--plot-loc", choices=list(LEGEND_LOCATIONS), default="best",
+                        help="where plot.png's legend goes (matplotlib's legend locations; best: where the curves "
+                             "cross it least)")
+    parser.add_argument("--plot-font-size", type=int, default=15,
+                        help="font size of plot.png's title, axis and tick labels, in points (matplotlib's)")
+    parser.add_argument("--plot-legend-font-size", type=int, default=8,
+                        help="font size of plot.png's legend, in points")
     flags.add_force(parser)
     parser.add_argument("--thresholds", nargs="+", type=threshold, metavar="METRES,DEGREES",
                         default=list(DEFAULT_THRESHOLDS), help="kapturelike's report bins (default: 0.25,2 0.5,5 5,10)")
@@ -72,7 +74,8 @@ def action(args: argparse.Namespace) -> int:
     if len(args.inputs) == 1:  # kapturelike's report first: it names mismatched inputs clearly
         print(format_table(evaluate_kapture(args.inputs[0], args.ground_truth, args.output, args.thresholds,
                                             args.group_by)))
-    plot = PlotOptions(args.plot_rotation_threshold, args.plot_max, args.plot_title)
+    plot = PlotOptions(args.plot_rotation_threshold, args.plot_max, args.plot_title, args.plot_loc,
+                       args.plot_font_size, args.plot_legend_font_size)
     text = evaluate_inputs(args.inputs, labels, args.ground_truth, args.output, args.bins, args.image_list or None,
                            plot, force=True)
     print(text if text is not None else "no image to evaluate: the ground truth has no posed image")

@@ -1,9 +1,10 @@
 """Export 3D points (with colours) and camera positions of a kapture dataset to PLY.
 
 kapture's form: -o FOLDER gets rig_<id>.ply, trajectories.ply (each pose's axes, --axis_length long) and
-points3d.ply as kapture writes them (--only / --skip choose among rigs, trajectories, points3d, lidar;
-lidar point clouds are not exported, with a note). kapturelike's form: -o FILE.ply gets points and camera
-centres in one file (--binary, --no-points, --no-cameras)."""
+points3d.ply as kapture writes them, and records_data/<lidar>/<timestamp>.ply per lidar record (its point
+cloud, pcd / ply / xyz, moved into the world by the lidar's pose, directly or through its rig; kapture's
+binary PLY); --only / --skip choose among rigs, trajectories, points3d, lidar. kapturelike's form: -o FILE.ply
+gets points and camera centres in one file (--binary, --no-points, --no-cameras)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import argparse
 from kapturelike.converters.ply import (
     PlyOptions,
     export_ply,
+    write_kapture_lidar_plys,
     write_kapture_points3d_ply,
     write_kapture_rig_ply,
     write_kapture_trajectories_ply,
@@ -57,7 +59,8 @@ def action(args: argparse.Namespace) -> None:
         n = write_kapture_points3d_ply(k, flags.file_in(output, "points3d.ply"))
         print(f"{n} vertices -> {output}/points3d.ply")
     if "lidar" in wanted and "lidar" in k.records and len(k.records["lidar"]):
-        print("note: lidar point clouds are not exported here (use --skip lidar to silence this)")
+        n = write_kapture_lidar_plys(k, args.input, output)
+        print(f"{n} lidar point clouds -> {output}/records_data")
 
 
 def main(argv: list[str] | None = None) -> int:

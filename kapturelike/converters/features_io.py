@@ -14,10 +14,13 @@ from kapturelike.io.features import KaptureFeatureStore
 
 def add_feature_arrays(root: str | Path, kapture: Kapture, kind: str, type_name: str,
                        arrays: Iterable[tuple[str, np.ndarray]], metric_type: str | None = None,
-                       keypoints_type: str | None = None) -> FeatureType | None:
+                       keypoints_type: str | None = None, dtype_name: str = "",
+                       declared_name: str | None = None) -> FeatureType | None:
     """Write (image name, array) items as feature type ``type_name``; streams: one array in memory at a time.
 
-    The type (dtype, width) is taken from the first array; None when there is none.
+    The type (dtype, width) is taken from the first array; None when there is none. ``dtype_name`` and
+    ``declared_name``: the dtype and type name written in the type file when they differ from the array's
+    dtype name and the folder name (kapture's own importers write such files).
     """
     store = KaptureFeatureStore(root)
     ftype = None
@@ -25,7 +28,8 @@ def add_feature_arrays(root: str | Path, kapture: Kapture, kind: str, type_name:
         array = np.ascontiguousarray(array)
         if ftype is None:
             ftype = FeatureType(kind, type_name, array.dtype, int(array.shape[-1]), keypoints_type=keypoints_type,
-                                metric_type=metric_type)
+                                metric_type=metric_type, dtype_name=dtype_name,
+                                declared_name=declared_name if declared_name != type_name else None)
             store.write_type(ftype)
         store.write(kind, type_name, name, array)
     if ftype is not None:

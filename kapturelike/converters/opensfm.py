@@ -9,7 +9,8 @@ RADIAL_FISHEYE (f s, w/2, h/2, k1, k2), brown <-> FULL_OPENCV (k1 k2 p1 p2 k3, k
 SIMPLE_PINHOLE / SIMPLE_RADIAL / PINHOLE / OPENCV with a centred principal point are written exactly as
 perspective / brown but read back as RADIAL / FULL_OPENCV; others raise unless ``approximate``.
 Timestamps travel as ``capture_time`` (seconds in OpenSfM; kapture's integer timestamps are written as
-is). reconstruction.json holds no observations (they are in OpenSfM's tracks.csv), so none are kept.
+is). Each camera is named by its id, as kapture names it. reconstruction.json holds no observations (they
+are in OpenSfM's tracks.csv), so none are kept.
 """
 
 from __future__ import annotations
@@ -38,11 +39,11 @@ def _camera(cam_id: str, c: dict, path: Path) -> Camera:
         s = max(w, h)
         if kind in ("perspective", "fisheye"):
             model = "RADIAL" if kind == "perspective" else "RADIAL_FISHEYE"
-            return Camera(model, w, h, (c["focal"] * s, w / 2, h / 2, c.get("k1", 0.0), c.get("k2", 0.0)))
+            return Camera(model, w, h, (c["focal"] * s, w / 2, h / 2, c.get("k1", 0.0), c.get("k2", 0.0)), cam_id)
         if kind == "brown":
             return Camera("FULL_OPENCV", w, h, (c["focal_x"] * s, c["focal_y"] * s, w / 2 + c["c_x"] * s,
                                                 h / 2 + c["c_y"] * s, c["k1"], c["k2"], c["p1"], c["p2"], c["k3"],
-                                                0, 0, 0))
+                                                0, 0, 0), cam_id)
     except (KeyError, TypeError, ValueError) as e:
         raise FormatError(f"camera '{cam_id}': missing or bad value ({e})", path, None, "cameras") from None
     raise FormatError(f"camera '{cam_id}': unsupported projection_type '{kind}' (perspective, brown, fisheye)",

@@ -2,20 +2,27 @@
 
 Vertices: ``double x, y, z`` and ``uchar red, green, blue``; points keep their colour (grey when the
 dataset has none), camera centres C = -R^T t get ``camera_color``. ASCII or binary little endian.
+Below, kapture_export_ply's folder form: trajectories, points, rigs, and the lidar point clouds.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm
 
 from kapturelike.converters.common import image_table
 from kapturelike.core import pose as P
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.errors import FormatError
+from kapturelike.io.dataset import records_data_path
+from kapturelike.io.point_cloud import read_point_cloud
 from kapturelike.io.text import atomic_write
+
+logger = logging.getLogger("kapturelike")
 
 _VERTEX = np.dtype([("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("red", "u1"), ("green", "u1"), ("blue", "u1")])
 
@@ -157,3 +164,65 @@ def write_kapture_rig_ply(rig: dict, path: str | Path, axis_length: float = 0.1)
         f.writelines(_axis_lines(axes, "03"))
         f.writelines(f"{0:2} {4 * i:2}\n" for i in range(len(axes)))
     return 4 * len(axes)
+
+
+# kapture_export_ply's lidar part: each lidar record's point cloud moved into the world frame, written by
+# open3d as kapture writes it: binary little endian, double x, y, z only, open3d's header (its comment
+# line included, so that the files are kapture's byte for byte).
+_OPEN3D_HEADER = ("ply\nformat binary_little_endian 1.0\ncomment Created by Open3D\nelement vertex {vertices}\n"
+                  "property double x\nproperty double y\nproperty double z\nend_header\n")
+
+
+def write_open3d_ply(points: np.ndarray, path: str | Path) -> None:
+    points = np.ascontiguousarray(np.asarray(points, np.float64).reshape(-1, 3), "<f8")
+    with atomic_write(path, "wb") as f:
+        f.write(_OPEN3D_HEADER.format(vertices=len(points)).encode("ascii"))
+        f.write(points.tobytes())
+
+
+def lidar_poses(kapture: Kapture) -> dict[tuple[int, str], tuple[np.ndarray, np.ndarray]]:
+    """(timestamp, lidar id) -> lidar-from-world (q, t): the lidar's own trajectory entry, replaced (as kapture's
+    rigs_remove does) by lidar_from_rig * rig_from_world where a rig holding the lidar is posed then."""
+    lidars = {s for s, sensor in kapture.sensors.items() if sensor.sensor_type == "lidar"}
+    traj = kapture.trajectories
+    if traj is None or not len(traj):
+        return {}
+    poses = {(ts, dev): (traj.rotations[i], traj.translations[i])
+             for i, (ts, dev) in enumerate(zip(traj.timestamps.tolist(), traj.device_ids.tolist()))}
+    for rig_id, rig in (kapture.rigs or {}).items():
+        in_rig = [(lidar, pose) for lidar, pose in rig.items() if lidar in lidars and pose.q is not None]
+        for (ts, dev), (q, t) in list(poses.items()):
+            if dev == rig_id:
+                for lidar, pose in in_rig:
+                    cq, ct = P.compose(np.asarray(pose.q, np.float64)[None], np.asarray(pose.t, np.float64)[None],
+                                       q[None], t[None])
+                    poses[(ts, lidar)] = (cq[0], ct[0])
+    return {key: pose for key, pose in poses.items() if key[1] in lidars}
+
+
+def write_kapture_lidar_plys(kapture: Kapture, root: str | Path, output: str | Path, progress: bool = True) -> int:
+    """``output``/records_data/<lidar id>/<timestamp>.ply for each lidar record (sorted) whose lidar is posed at
+    its timestamp, its points (pcd, ply, xyz... file of ``root``'s records_data) in world coordinates;
+    returns how many files were written. A record without pose gets its folder and no file, as in kapture."""
+    records = kapture.records.get("lidar")
+    if records is None or not len(records):
+        return 0
+    poses = lidar_poses(kapture)
+    rows = sorted(zip(records.timestamps.tolist(), records.device_ids.tolist(), records.paths))
+    written, empty = 0, []
+    for timestamp, lidar, name in tqdm(rows, desc="lidar", unit="cloud", disable=not progress, leave=False):
+        target = Path(output) / "records_data" / lidar / f"{timestamp}.ply"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (timestamp, lidar) not in poses:
+            continue
+        points = read_point_cloud(records_data_path(root, name, "lidar"))
+        if not len(points):  # open3d writes no file for an empty cloud
+            empty.append(name)
+            continue
+        q, t = poses[(timestamp, lidar)]
+        q_inv, t_inv = P.invert(q[None], t[None])
+        write_open3d_ply(P.apply(q_inv, t_inv, points), target)
+        written += 1
+    if empty:
+        logger.warning(f"{len(empty)} empty lidar point cloud(s) not exported (first: {empty[0]})")
+    return written

@@ -33,12 +33,19 @@ def parse_bins(bins: Sequence[str]) -> list[tuple[float, float]]:
 
 
 def evaluate_images(estimated: Kapture, ground_truth: Kapture, images: set[str]) -> list[Score]:
-    """Errors of the images of ``images`` posed in both datasets; the others get nan; sorted by name."""
+    """Errors of the images of ``images`` posed in both datasets; the others get nan; sorted by name.
+
+    An image that ``estimated`` poses and ``ground_truth`` does not cannot be scored: an error, where
+    kapture-localization's ``evaluate`` fails on a missing key."""
     def table(k: Kapture) -> dict[str, tuple[np.ndarray, np.ndarray]]:
         names, _, _, q, t = image_pose_table(k)
         return {n: (q[i], t[i]) for i, n in enumerate(names) if n in images}
 
     est, gt = table(estimated), table(ground_truth)
+    unscored = sorted(set(est) - set(gt))
+    if unscored:
+        raise KapturelikeError(f"{len(unscored)} image(s) have an estimated pose and no ground-truth pose "
+                               f"(first: '{unscored[0]}'); list the images to evaluate with -l/--image-list")
     both = sorted(set(est) & set(gt))
     scores: list[Score] = []
     if both:

@@ -44,7 +44,7 @@ def test_colmap_images_txt_read_by_kapture(tmp_path):
 def test_openmvg_read_by_kapture(tmp_path):
     cams = {"cam_00001": Camera("SIMPLE_RADIAL", 640, 480, (500.0, 320.0, 240.0, 0.01))}
     src, kp = make_dataset(tmp_path / "k", cameras=cams)
-    doc = export_openmvg(src, tmp_path / "sfm_data.json", kp.get, root_path=str(tmp_path / "images"))
+    doc = export_openmvg(tmp_path / "k", tmp_path / "sfm_data.json")
     theirs = openmvg.import_openmvg_sfm_data_json(json.loads((tmp_path / "sfm_data.json").read_text()),
                                                   str(tmp_path / "out"), {})
     table = image_table(src)
