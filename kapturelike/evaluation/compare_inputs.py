@@ -35,6 +35,7 @@ def evaluate_inputs(inputs: Sequence[str | Path], labels: Sequence[str], ground_
     if len(labels) != len(inputs):
         raise ValueError(f"{len(labels)} labels for {len(inputs)} inputs")
     refuse_existing(output, labels, force)
+    plot = plot or PlotOptions()
     gt = load_kapture(ground_truth)
     images = images_to_evaluate(gt, image_list)
     if not images:
