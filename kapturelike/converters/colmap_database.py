@@ -250,14 +250,16 @@ def write_database(database: str | Path, cameras: Mapping[int, Camera], images: 
                    keypoints: Callable[[str], np.ndarray | None], descriptors: Callable[[str], np.ndarray | None],
                    matches: Iterable[tuple[str, str, np.ndarray]], approximate: bool = False,
                    two_view_config: int = TWO_VIEW_CALIBRATED,
-                   calibrated: Mapping[int, bool] | None = None, priors: PosePriors | None = None) -> dict[str, int]:
+                   calibrated: Mapping[int, bool] | None = None, priors: PosePriors | None = None,
+                   two_view_matches: Mapping[tuple[str, str], np.ndarray] | None = None) -> dict[str, int]:
     """Write a new COLMAP database (atomically): ``cameras`` by COLMAP id, ``images`` as (image id, name,
     camera id), an image's keypoints / descriptors (None: none), (image1, image2, (M, 2)) matches, and the
-    pose priors of the images in ``priors``. Returns image name -> image id."""
+    pose priors of the images in ``priors``. The two-view geometries hold the same matches, or those of
+    ``two_view_matches`` (verified ones, by the pair as in ``matches``). Returns image name -> image id."""
     ids = {name: image_id for image_id, name, _ in images}
     with _atomic(database, None) as conn:
         _insert_rows(conn, cameras, images, ids, keypoints, descriptors, matches, approximate, two_view_config,
-                     calibrated, fresh=True, priors=priors)
+                     calibrated, fresh=True, priors=priors, two_view_matches=two_view_matches)
     return ids
 
 
@@ -315,7 +317,8 @@ def _insert_rows(conn: sqlite3.Connection, cameras: Mapping[int, Camera], images
                  ids: Mapping[str, int], keypoints: Callable[[str], np.ndarray | None],
                  descriptors: Callable[[str], np.ndarray | None], matches: Iterable[tuple[str, str, np.ndarray]],
                  approximate: bool, two_view_config: int, calibrated: Mapping[int, bool] | None,
-                 fresh: bool, priors: PosePriors | None = None) -> None:
+                 fresh: bool, priors: PosePriors | None = None,
+                 two_view_matches: Mapping[tuple[str, str], np.ndarray] | None = None) -> None:
     """Cameras (each with its trivial rig), images (each with its frame), their features, and the matches
     between images of ``ids`` (name -> image id). In a ``fresh`` database rig ids are camera ids and frame ids
     image ids; added to an existing one, they are the next free ones."""
@@ -346,13 +349,14 @@ def _insert_rows(conn: sqlite3.Connection, cameras: Mapping[int, Camera], images
     for a, b, m in matches:
         if a not in ids or b not in ids:
             continue
+        inliers = m if two_view_matches is None else two_view_matches.get((a, b), np.zeros((0, 2), np.int64))
         if ids[a] > ids[b]:
-            m = m[:, ::-1]
-        m = np.ascontiguousarray(m, np.uint32)
+            m, inliers = m[:, ::-1], inliers[:, ::-1]
+        m, inliers = np.ascontiguousarray(m, np.uint32), np.ascontiguousarray(inliers, np.uint32).reshape(-1, 2)
         pid = pair_id(ids[a], ids[b])
         conn.execute("INSERT INTO matches VALUES (?, ?, ?, ?)", (pid, *m.shape, m.tobytes()))
         conn.execute("INSERT INTO two_view_geometries (pair_id, rows, cols, data, config) VALUES (?, ?, ?, ?, ?)",
-                     (pid, *m.shape, m.tobytes(), two_view_config))
+                     (pid, *inliers.shape, inliers.tobytes(), two_view_config))
 
 
 def colmap_descriptors(descriptors: np.ndarray) -> np.ndarray:

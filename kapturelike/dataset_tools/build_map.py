@@ -1,55 +1,128 @@
 """kapture-localization's ``kapture_colmap_build_map`` without the COLMAP executable: the matches of a posed
 dataset triangulated with pycolmap (known poses, COLMAP's point_triangulator defaults), written as a COLMAP
-text model in ``<output>/reconstruction`` that ``kapture_import_colmap -txt`` reads back, and the COLMAP database
-``<output>/colmap.db`` as kapture's tool fills it: cameras, images, keypoints, matches and two-view geometries
-(no descriptors), with the model's image and camera ids."""
+text model in ``<output>/reconstruction`` that ``kapture_import_colmap -txt`` reads back, the COLMAP database
+``<output>/colmap.db`` as kapture's tool fills it (cameras, images with their pose priors, keypoints, matches
+and two-view geometries; no descriptors), with the model's image and camera ids, and the input model of the
+triangulation in ``<output>/priors_for_reconstruction`` (posed images, no points). A dataset without poses is
+reconstructed by pycolmap's incremental mapper, as kapture's tool runs COLMAP's mapper.
+
+kapture's steps (-s skips them): ``delete_existing`` (with it skipped, an existing output is written over without
+-f), ``colmap_db``, ``priors_for_reconstruction``, ``triangulation``, ``model_converter`` (skipped: the model stays
+in COLMAP's binary format, as COLMAP's triangulator writes it).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+import tempfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pycolmap
 
 from kapturelike.converters.colmap_common import colmap_camera
 from kapturelike.converters.colmap_database import write_database
 from kapturelike.core.image_poses import image_poses
 from kapturelike.core.reconstruction import Kapture
-from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
+from kapturelike.dataset_tools.colmap_localize import colmap_option_values
+from kapturelike.dataset_tools.output import DatasetToolError, refuse_overlap
 from kapturelike.dataset_tools.pycolmap_localize import resolve_keypoints_type
-from kapturelike.geometry.colmap_model import image_ids_by_name
-from kapturelike.geometry.triangulation import TriangulationOptions, TriangulationResult, triangulate_known_poses
+from kapturelike.geometry.colmap_model import build_reconstruction, image_ids_by_name
+from kapturelike.geometry.triangulation import TriangulationOptions, TriangulationResult, triangulate
+from kapturelike.io import output as io_output
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_unordered_pairs
+from kapturelike.matching.verification import VerificationOptions, verify_pairs
+
+BUILD_MAP_STEPS = ("delete_existing", "colmap_db", "priors_for_reconstruction", "triangulation", "model_converter")
+MAP_PARTS = ("reconstruction", "colmap.db", "priors_for_reconstruction")
 
 
 @dataclass
 class MapBuild:
-    """A triangulated map and what it was made from."""
+    """A map (triangulated, or only its input model) and what it was made from."""
 
-    result: TriangulationResult
+    result: TriangulationResult | None  # None: triangulation skipped
     kapture: Kapture
     store: KaptureFeatureStore
     keypoints_type: str
     pairs: list[tuple[str, str]]
+    priors: pycolmap.Reconstruction  # cameras and posed images, no points: the triangulator's input model
+    verified: dict[tuple[str, str], np.ndarray] | None = field(default=None)  # RANSAC-verified matches, if asked
+    mapped: pycolmap.Reconstruction | None = None  # the mapper's model, for a dataset without poses
+
+    @property
+    def model(self) -> pycolmap.Reconstruction:
+        if self.result is not None:
+            return self.result.reconstruction
+        return self.mapped if self.mapped is not None else self.priors
+
+    @property
+    def num_points(self) -> int:
+        return 0 if self.result is None and self.mapped is None else self.model.num_points3D()
+
+
+# COLMAP's point_triangulator options -> TriangulationOptions field
+TRIANGULATOR_OPTIONS = {"--Mapper.filter_max_reproj_error": ("max_reproj_error", float),
+                        "--Mapper.tri_min_angle": ("min_tri_angle", float),
+                        "--Mapper.filter_min_tri_angle": ("min_tri_angle", float),
+                        "--Mapper.tri_create_max_angle_error": ("create_max_angle_error", float),
+                        "--Mapper.tri_continue_max_angle_error": ("continue_max_angle_error", float),
+                        "--Mapper.tri_ignore_two_view_tracks": ("ignore_two_view_tracks",
+                                                                lambda v: v not in ("0", "false"))}
+FIXED_INTRINSICS = ("--Mapper.ba_refine_focal_length", "--Mapper.ba_refine_principal_point",
+                    "--Mapper.ba_refine_extra_params")
+
+
+def triangulation_options(colmap_options: Sequence[str]) -> tuple[TriangulationOptions, list[str]]:
+    """TriangulationOptions from COLMAP's point_triangulator options (COLMAP's defaults otherwise), and the options
+    with no effect here. ``--Mapper.ba_refine_* 0`` (kapture's mapping configs) is what is done anyway: intrinsics
+    and poses stay fixed."""
+    known = {**TRIANGULATOR_OPTIONS, **{flag: (flag, lambda v: v not in ("0", "false")) for flag in FIXED_INTRINSICS}}
+    values, unused = colmap_option_values(colmap_options, known)
+    for flag in FIXED_INTRINSICS:
+        if values.pop(flag, False):
+            unused.extend([flag, "1"])
+    return replace(TriangulationOptions(), **values), unused
 
 
 def build_map(src: str | Path, out: str | Path, pairsfile: str | Path | None = None,
               keypoints_type: str | None = None, force: bool = False,
-              options: TriangulationOptions | None = None, database: bool = True) -> TriangulationResult:
-    """Triangulate the stored matches (of the pairs of ``pairsfile`` only, when given) of the posed images;
-    write the model and (``database``) the COLMAP database."""
-    build = triangulate_map(src, pairsfile, keypoints_type, options)
+              options: TriangulationOptions | None = None, skip: Sequence[str] = (),
+              verify_matches: bool = False) -> MapBuild:
+    """Triangulate the stored matches (of the pairs of ``pairsfile`` only, when given) of the posed images, or
+    reconstruct an unposed dataset with pycolmap's mapper; write what the steps not in ``skip`` write.
+    ``verify_matches`` (kapture's --use-colmap-matches-importer): the matches are verified (RANSAC, as COLMAP's
+    matches importer) first; the database keeps the raw ones in ``matches`` and the verified ones in
+    ``two_view_geometries``."""
+    unknown = sorted(set(skip) - set(BUILD_MAP_STEPS))
+    if unknown:
+        raise DatasetToolError(f"unknown step(s) {', '.join(unknown)} (known: {', '.join(BUILD_MAP_STEPS)})")
     refuse_overlap(out, [src])
-    write_map(build, prepare_output(out, force), database)
-    return build.result
+    k = load_kapture(src)
+    if not image_poses(k):
+        return _map_unposed(k, src, out, pairsfile, keypoints_type, force, skip, verify_matches)
+    build = triangulate_map(src, pairsfile, keypoints_type, options, verify_matches, "triangulation" not in skip)
+    target = _prepare(out, force, skip)
+    write_map(build, target, "colmap_db" not in skip, binary="model_converter" in skip,
+              priors="priors_for_reconstruction" not in skip)
+    return build
+
+
+def _prepare(out: str | Path, force: bool, skip: Sequence[str]) -> Path:
+    if "delete_existing" in skip:  # kapture: existing files stay and are written over
+        Path(out).mkdir(parents=True, exist_ok=True)
+        return Path(out)
+    return io_output.prepare_output(out, (), force, parts=MAP_PARTS)
 
 
 def triangulate_map(src: str | Path, pairsfile: str | Path | None = None, keypoints_type: str | None = None,
-                    options: TriangulationOptions | None = None) -> MapBuild:
-    """The matches of the posed images of ``src`` (of the pairs of ``pairsfile`` only, when given) triangulated."""
+                    options: TriangulationOptions | None = None, verify_matches: bool = False,
+                    triangulate_points: bool = True) -> MapBuild:
+    """The matches of the posed images of ``src`` (of the pairs of ``pairsfile`` only, when given) triangulated
+    (or only the input model, without ``triangulate_points``)."""
     k = load_kapture(src)
     ktype = resolve_keypoints_type(k, keypoints_type, src, "-kpt")
     poses, keys, cameras = image_poses(k), k.image_keys(), k.cameras()
@@ -57,34 +130,95 @@ def triangulate_map(src: str | Path, pairsfile: str | Path | None = None, keypoi
     if not names:
         raise DatasetToolError(f"{src}: no posed image with a camera and '{ktype}' keypoints")
     store = KaptureFeatureStore(src, k.version)
-    posed = set(names)
+    pairs, matches = _stored_matches(k, store, ktype, set(names), pairsfile, src)
+    keypoints = {n: store.read("keypoints", ktype, n)[:, :2] for n in names}
+    verified = _verify(matches, keypoints, {n: cameras[keys[n][1]] for n in names}) if verify_matches else None
+    image_cameras = {c: cameras[c] for c in {keys[n][1] for n in names}}
+    entries = [(n, keys[n][1], poses[n][0], poses[n][1]) for n in names]
+    priors = build_reconstruction(image_cameras, entries)
+    result = (triangulate(build_reconstruction(image_cameras, entries, keypoints),
+                          verified if verified is not None else matches, options or TriangulationOptions())
+              if triangulate_points else None)
+    return MapBuild(result, k, store, ktype, list(pairs), priors, verified)
+
+
+def _stored_matches(k: Kapture, store: KaptureFeatureStore, ktype: str, images: set[str],
+                    pairsfile: str | Path | None, src: str | Path
+                    ) -> tuple[list[tuple[str, str]], dict[tuple[str, str], np.ndarray]]:
     pairs = read_unordered_pairs(pairsfile) if pairsfile else sorted(k.matches.get(ktype, set()))
     matches = {(a, b): store.read_matches(ktype, a, b)[:, :2].astype("int64") for a, b in pairs
-               if a in posed and b in posed and store.has_matches(ktype, a, b)}
+               if a in images and b in images and store.has_matches(ktype, a, b)}
     if not matches:
-        raise DatasetToolError(f"{src}: no '{ktype}' matches between posed images"
+        raise DatasetToolError(f"{src}: no '{ktype}' matches between "
+                               + ("posed images" if len(images) < len(k.image_keys()) or image_poses(k) else "images")
                                + (f" of the pairs of {pairsfile}" if pairsfile else ""))
+    return pairs, matches
+
+
+def _verify(matches: Mapping[tuple[str, str], np.ndarray], keypoints: Mapping[str, np.ndarray],
+            cameras: Mapping[str, object]) -> dict[tuple[str, str], np.ndarray]:
+    """The RANSAC-verified matches of each pair (from the matches alone, as COLMAP's matches importer)."""
+    pairs = list(matches)
+    results = verify_pairs(pairs, [matches[p] for p in pairs], keypoints, cameras, {},
+                           VerificationOptions(method="ransac"))
+    return {p: (r.matches[:, :2].astype(np.int64) if r.status in ("ok", "too_few_inliers")
+                else np.zeros((0, 2), np.int64)) for p, r in zip(pairs, results)}
+
+
+def _map_unposed(k: Kapture, src: str | Path, out: str | Path, pairsfile: str | Path | None,
+                 keypoints_type: str | None, force: bool, skip: Sequence[str], verify_matches: bool) -> MapBuild:
+    """kapture's tool without trajectories: COLMAP's (pycolmap's) incremental mapper on the database; the largest
+    model is the map."""
+    ktype = resolve_keypoints_type(k, keypoints_type, src, "-kpt")
+    keys, cameras = k.image_keys(), k.cameras()
+    names = sorted(n for n in keys if keys[n][1] in cameras and n in k.keypoints[ktype].images)
+    store = KaptureFeatureStore(src, k.version)
+    pairs, matches = _stored_matches(k, store, ktype, set(names), pairsfile, src)
     keypoints = {n: store.read("keypoints", ktype, n)[:, :2] for n in names}
-    entries = [(n, keys[n][1], poses[n][0], poses[n][1]) for n in names]
-    result = triangulate_known_poses({c: cameras[c] for c in {keys[n][1] for n in names}}, entries, keypoints,
-                                     matches, options or TriangulationOptions())
-    return MapBuild(result, k, store, ktype, list(pairs))
+    verified = _verify(matches, keypoints, {n: cameras[keys[n][1]] for n in names}) if verify_matches else None
+    image_cameras = {c: cameras[c] for c in {keys[n][1] for n in names}}
+    priors = build_reconstruction(image_cameras, [(n, keys[n][1], None, None) for n in names])
+    target = _prepare(out, force, skip)
+    with tempfile.TemporaryDirectory(prefix="mapper_", dir=target) as tmp:
+        database = target / "colmap.db" if "colmap_db" not in skip else Path(tmp) / "colmap.db"
+        write_map_database(database, priors, k, store, ktype, pairs, None, verified)
+        if "triangulation" in skip:
+            return MapBuild(None, k, store, ktype, list(pairs), priors, verified)
+        options = pycolmap.IncrementalPipelineOptions()
+        options.random_seed = 0
+        options.extract_colors = False
+        models = pycolmap.incremental_mapping(str(database), str(Path(src) / "sensors" / "records_data"),
+                                              str(Path(tmp) / "models"), options)
+    if not models:
+        raise DatasetToolError(f"{src}: pycolmap's mapper reconstructed nothing from the matches")
+    model = max(models.values(), key=lambda m: m.num_reg_images())
+    (target / "reconstruction").mkdir(exist_ok=True)
+    (model.write_binary if "model_converter" in skip else model.write_text)(str(target / "reconstruction"))
+    return MapBuild(None, k, store, ktype, list(pairs), priors, verified, mapped=model)
 
 
-def write_map(build: MapBuild, out: Path, database: bool = True, descriptors_type: str | None = None) -> None:
-    """``out/reconstruction`` (COLMAP text) and, with ``database``, ``out/colmap.db`` (with the descriptors of
-    ``descriptors_type`` when given, quantised to COLMAP's uint8 as SIFT's)."""
-    (out / "reconstruction").mkdir(parents=True, exist_ok=True)
-    build.result.reconstruction.write_text(str(out / "reconstruction"))
+def write_map(build: MapBuild, out: Path, database: bool = True, descriptors_type: str | None = None,
+              binary: bool = False, priors: bool = False) -> None:
+    """``out/reconstruction`` (COLMAP text, or ``binary``; when triangulated) and, with ``database``,
+    ``out/colmap.db`` (with the descriptors of ``descriptors_type`` when given, quantised to COLMAP's uint8 as
+    SIFT's); with ``priors``, the input model in ``out/priors_for_reconstruction``."""
+    if build.result is not None:
+        (out / "reconstruction").mkdir(parents=True, exist_ok=True)
+        model = build.result.reconstruction
+        (model.write_binary if binary else model.write_text)(str(out / "reconstruction"))
+    if priors:
+        (out / "priors_for_reconstruction").mkdir(parents=True, exist_ok=True)
+        build.priors.write_text(str(out / "priors_for_reconstruction"))
     if database:
-        write_map_database(out / "colmap.db", build.result.reconstruction, build.kapture, build.store,
-                           build.keypoints_type, build.pairs, descriptors_type)
+        write_map_database(out / "colmap.db", build.model, build.kapture, build.store, build.keypoints_type,
+                           build.pairs, descriptors_type, build.verified)
 
 
 def write_map_database(target: Path, rec: pycolmap.Reconstruction, k: Kapture, store: KaptureFeatureStore,
-                       ktype: str, pairs: Sequence[tuple[str, str]], descriptors_type: str | None = None) -> None:
+                       ktype: str, pairs: Sequence[tuple[str, str]], descriptors_type: str | None = None,
+                       verified: Mapping[tuple[str, str], np.ndarray] | None = None) -> None:
     """Every image of ``k`` with a camera (the model's ids, then new ones), its ``ktype`` keypoints, and the
-    matches of ``pairs``."""
+    matches of ``pairs`` (two-view geometries: the ``verified`` ones when given, else the same)."""
     ids = image_ids_by_name(rec)
     keys, cameras = k.image_keys(), k.cameras()
     camera_ids = {keys[rec.images[i].name][1]: rec.images[i].camera_id for i in ids.values()}
@@ -102,4 +236,4 @@ def write_map_database(target: Path, rec: pycolmap.Reconstruction, k: Kapture, s
                    lambda n: store.read("descriptors", descriptors_type, n) if n in with_descriptors else None,
                    ((a, b, store.read_matches(ktype, a, b)[:, :2]) for a, b in pairs
                     if a in ids and b in ids and store.has_matches(ktype, a, b)), approximate=True,
-                   priors=image_poses(k))
+                   priors=image_poses(k), two_view_matches=verified)

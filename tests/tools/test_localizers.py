@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -13,6 +14,7 @@ from pathlib import Path
 import kapture
 import kapture.io.csv as kcsv
 import numpy as np
+import pycolmap
 import pytest
 
 from kapturelike.core.image_poses import image_poses
@@ -170,6 +172,59 @@ def test_colmap_localize_tutorial_command_registers_queries(tmp_path: Path, monk
     for name, (q, t) in QUERIES.items():
         pose = ours.trajectories[ours.image_keys()[name]]
         _assert_pose((pose.q, pose.t), q, t)
+
+
+def test_colmap_build_map_steps_importer_and_mapper(tmp_path: Path, monkeypatch) -> None:
+    """kapture_colmap_build_map's other flags: --use-colmap-matches-importer keeps the raw matches in the database's
+    matches table and the RANSAC-verified ones in two_view_geometries (the outliers left out of the map);
+    -s model_converter leaves the model binary; priors_for_reconstruction/ holds the posed images without points;
+    -s triangulation writes no model; COLMAP's triangulation options are applied. Without poses, the mapper
+    reconstructs the map (its camera centres equal the true ones up to a similarity)."""
+    from kapturelike.dataset_tools.build_map import triangulation_options
+
+    _write_scene(tmp_path, QUERIES)
+    monkeypatch.chdir(tmp_path)
+    store = KaptureFeatureStore(tmp_path / "mapping")
+    rng = np.random.default_rng(5)
+    clean = store.read_matches("sift", "map/m0.jpg", "map/m1.jpg")
+    wrong = np.column_stack([np.arange(20), rng.permutation(np.arange(20, 120))[:20]]).astype(clean.dtype)
+    store.write_matches("sift", "map/m0.jpg", "map/m1.jpg", np.concatenate([clean[:, :2], wrong]))
+    assert kapture_colmap_build_map.main("-i mapping -o built --use-colmap-matches-importer -s model_converter "
+                                         "--Mapper.ba_refine_focal_length 0".split()) == 0
+    db = sqlite3.connect(tmp_path / "built/colmap.db")
+    pid = int(db.execute("SELECT image_id FROM images WHERE name = 'map/m0.jpg'").fetchone()[0]) * 2147483647 + int(
+        db.execute("SELECT image_id FROM images WHERE name = 'map/m1.jpg'").fetchone()[0])
+    raw = db.execute("SELECT rows FROM matches WHERE pair_id = ?", (pid,)).fetchone()[0]
+    verified = db.execute("SELECT rows FROM two_view_geometries WHERE pair_id = ?", (pid,)).fetchone()[0]
+    db.close()
+    assert raw == len(clean) + 20 and len(clean) - 5 <= verified <= len(clean)
+    assert (tmp_path / "built/reconstruction/images.bin").is_file()
+    assert not (tmp_path / "built/reconstruction/images.txt").exists()
+    priors = pycolmap.Reconstruction(str(tmp_path / "built/priors_for_reconstruction"))
+    assert priors.num_reg_images() == len(MAP_CENTRES) and priors.num_points3D() == 0
+    assert kapture_colmap_build_map.main("-i mapping -o built -s triangulation".split()) == 1  # not without -f
+    assert kapture_colmap_build_map.main("-i mapping -o built2 -s triangulation".split()) == 0
+    assert (tmp_path / "built2/colmap.db").is_file() and not (tmp_path / "built2/reconstruction").exists()
+    options, unused = triangulation_options(["--Mapper.filter_max_reproj_error", "2", "--Mapper.tri_min_angle=3",
+                                             "--Mapper.ba_refine_focal_length", "0", "--Mapper.ba_refine_extra_params",
+                                             "1", "--Mapper.num_threads", "4"])
+    assert (options.max_reproj_error, options.min_tri_angle) == (2.0, 3.0)
+    assert unused == ["--Mapper.num_threads", "4", "--Mapper.ba_refine_extra_params", "1"]
+    # no poses: pycolmap's incremental mapper, as kapture runs COLMAP's mapper
+    store.write_matches("sift", "map/m0.jpg", "map/m1.jpg", clean)
+    k = load_kapture(tmp_path / "mapping")
+    k.trajectories = None
+    save_kapture(k, tmp_path / "mapping")
+    assert kapture_colmap_build_map.main("-i mapping -o mapped".split()) == 0
+    model = pycolmap.Reconstruction(str(tmp_path / "mapped/reconstruction"))
+    assert model.num_reg_images() == len(MAP_CENTRES) and model.num_points3D() > 50
+    centres = {img.name: img.projection_center() for img in model.images.values()}
+    found = np.array([centres[f"map/m{i}.jpg"] for i in range(len(MAP_CENTRES))])
+    truth = np.array([[x, 0.0, 0.0] for x in MAP_CENTRES])
+    found, truth = found - found.mean(0), truth - truth.mean(0)
+    scale = np.linalg.norm(truth) / np.linalg.norm(found)
+    u, _, vt = np.linalg.svd((found * scale).T @ truth)
+    assert np.abs(found * scale @ (u @ vt) - truth).max() < 1e-3
 
 
 def test_colmap_localize_without_database_or_model(tmp_path: Path, monkeypatch, capsys) -> None:
