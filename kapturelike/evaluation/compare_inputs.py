@@ -40,6 +40,6 @@ def evaluate_inputs(inputs: Sequence[str | Path], labels: Sequence[str], ground_
     if not images:
         return None
     results = [evaluate_images(load_kapture(path), gt, images) for path in inputs]
-    text = write_kapture_evaluation(output, labels, results, bins, force=True, title=plot.title)
+    text = write_kapture_evaluation(output, labels, results, bins, force=True, title=(plot or PlotOptions()).title)
     write_plot(Path(output) / PLOT_FILE, labels, results, plot or PlotOptions())
     return text
