@@ -78,7 +78,7 @@ def action(args: argparse.Namespace) -> int:
                        args.plot_font_size, args.plot_legend_font_size)
     text = evaluate_inputs(args.inputs, labels, args.ground_truth, args.output, args.bins, args.image_list or None,
                            plot, force=True)
-    print(text if text is not None else "no image to evaluate: the ground truth has no posed image")
+    print(text if text is not None else "no image to evaluate: the ground truth records no image (or -l lists none)")
     return 0
 
 

@@ -185,19 +185,26 @@ def lidar_poses(kapture: Kapture) -> dict[tuple[int, str], tuple[np.ndarray, np.
     rigs_remove does) by lidar_from_rig * rig_from_world where a rig holding the lidar is posed then."""
     lidars = {s for s, sensor in kapture.sensors.items() if sensor.sensor_type == "lidar"}
     traj = kapture.trajectories
-    if traj is None or not len(traj):
+    if traj is None or not len(traj) or not lidars:
         return {}
-    poses = {(ts, dev): (traj.rotations[i], traj.translations[i])
-             for i, (ts, dev) in enumerate(zip(traj.timestamps.tolist(), traj.device_ids.tolist()))}
-    for rig_id, rig in (kapture.rigs or {}).items():
-        in_rig = [(lidar, pose) for lidar, pose in rig.items() if lidar in lidars and pose.q is not None]
-        for (ts, dev), (q, t) in list(poses.items()):
-            if dev == rig_id:
-                for lidar, pose in in_rig:
-                    cq, ct = P.compose(np.asarray(pose.q, np.float64)[None], np.asarray(pose.t, np.float64)[None],
-                                       q[None], t[None])
-                    poses[(ts, lidar)] = (cq[0], ct[0])
-    return {key: pose for key, pose in poses.items() if key[1] in lidars}
+    in_rigs = {rig_id: [(lidar, pose) for lidar, pose in rig.items() if lidar in lidars and pose.q is not None]
+               for rig_id, rig in (kapture.rigs or {}).items()}
+    in_rigs = {rig_id: members for rig_id, members in in_rigs.items() if members}
+    wanted = np.flatnonzero(np.isin(traj.device_ids, list(lidars | set(in_rigs))))
+    poses: dict[tuple[int, str], tuple[np.ndarray, np.ndarray]] = {}
+    through_rig = []
+    for i in wanted.tolist():
+        timestamp, device = int(traj.timestamps[i]), traj.device_ids[i]
+        if device in in_rigs:
+            through_rig.append((timestamp, device, i))
+        else:
+            poses.setdefault((timestamp, device), (traj.rotations[i], traj.translations[i]))
+    for timestamp, rig_id, i in through_rig:  # after the own poses: the rig's wins, as in kapture
+        for lidar, pose in in_rigs[rig_id]:
+            q, t = P.compose(np.asarray(pose.q, np.float64), np.asarray(pose.t, np.float64), traj.rotations[i],
+                             traj.translations[i])
+            poses[(timestamp, lidar)] = (q, t)
+    return poses
 
 
 def write_kapture_lidar_plys(kapture: Kapture, root: str | Path, output: str | Path, progress: bool = True) -> int:

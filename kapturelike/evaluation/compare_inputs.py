@@ -35,11 +35,12 @@ def evaluate_inputs(inputs: Sequence[str | Path], labels: Sequence[str], ground_
     if len(labels) != len(inputs):
         raise ValueError(f"{len(labels)} labels for {len(inputs)} inputs")
     refuse_existing(output, labels, force)
+    plot = plot or PlotOptions()
     gt = load_kapture(ground_truth)
     images = images_to_evaluate(gt, image_list)
     if not images:
         return None
     results = [evaluate_images(load_kapture(path), gt, images) for path in inputs]
-    text = write_kapture_evaluation(output, labels, results, bins, force=True, title=(plot or PlotOptions()).title)
-    write_plot(Path(output) / PLOT_FILE, labels, results, plot or PlotOptions())
+    text = write_kapture_evaluation(output, labels, results, bins, force=True, title=plot.title)
+    write_plot(Path(output) / PLOT_FILE, labels, results, plot)
     return text

@@ -47,19 +47,27 @@ def _split_header(data: bytes, path: Path, last_key: bytes) -> tuple[list[str], 
             return lines, data[start:]
 
 
+def _numbers(text: str, columns: int, rows: int | None, path: Path, field: str) -> np.ndarray:
+    """Whitespace-separated numbers as a (rows, columns) float64 array (all the rows there are when None)."""
+    try:
+        values = np.array(text.split(), dtype=np.float64)
+    except ValueError as e:
+        raise FormatError(f"a value is not a number ({e})", path, None, field) from None
+    if values.size % columns or (rows is not None and values.size < rows * columns):
+        raise FormatError(f"{values.size} values do not make rows of {columns}"
+                          + ("" if rows is None else f" ({rows} rows expected)"), path, None, field)
+    values = values.reshape(-1, columns)
+    return values if rows is None else values[:rows]
+
+
 def _read_text(path: Path, skip_count: bool) -> np.ndarray:
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="ascii", errors="replace").splitlines(), 1):
-        fields = line.split()
-        if not fields or (skip_count and number == 1 and len(fields) == 1):
-            continue
-        try:
-            rows.append([float(v) for v in fields[:3]])
-        except ValueError:
-            raise FormatError(f"'{line.strip()}' is not x y z", path, number, "xyz") from None
-        if len(rows[-1]) != 3:
-            raise FormatError(f"{len(fields)} values, x y z expected", path, number, "xyz")
-    return np.array(rows, np.float64).reshape(-1, 3)
+    lines = path.read_text(encoding="ascii", errors="replace").splitlines()
+    if skip_count and lines and len(lines[0].split()) == 1:  # .pts: the point count first
+        lines = lines[1:]
+    lines = [line for line in lines if line.strip()]
+    if not lines:
+        return np.zeros((0, 3))
+    return _numbers("\n".join(lines), len(lines[0].split()), None, path, "xyz")[:, :3]
 
 
 # ------------------------------------------------------------------------------------------ PCD
@@ -86,18 +94,14 @@ def _read_pcd(path: Path) -> np.ndarray:
         dtypes = [np.dtype(f"<{t.lower()}{s}") for t, s in zip(types, sizes)]
     except TypeError:
         raise FormatError(f"unsupported TYPE / SIZE {types} / {sizes}", path, None, "TYPE") from None
-    columns = {}  # field -> offset in a row of values (ascii) or bytes (binary)
     if kind == "ascii":
+        columns = {}  # field -> its first column in a row of values
         offset = 0
         for name, count in zip(fields, counts):
             columns[name] = offset
             offset += count
-        rows = [line.split() for line in body.decode("ascii", errors="replace").splitlines() if line.strip()]
-        try:
-            values = np.array([[float(r[columns[a]]) for a in "xyz"] for r in rows[:points]], np.float64)
-        except (IndexError, ValueError):
-            raise FormatError("a data row lacks x, y or z", path, None, "DATA") from None
-        return values.reshape(-1, 3)
+        values = _numbers(body.decode("ascii", errors="replace"), offset, points, path, "DATA")
+        return values[:, [columns[a] for a in "xyz"]]
     if kind == "binary":
         record = np.dtype([(f"{n}_{i}", (d, c) if c > 1 else d) for i, (n, d, c) in
                            enumerate(zip(fields, dtypes, counts))])
@@ -179,16 +183,13 @@ def _read_ply(path: Path) -> np.ndarray:
     if any(a not in names for a in "xyz"):
         raise FormatError(f"vertex has no x, y, z properties ({' '.join(names)})", path, None, "property")
     if fmt == "ascii":
+        if any(p[1] is not None for e in elements[:vertex + 1] for p in e[2]):
+            raise FormatError("list properties before or in the vertex element are not supported", path, None,
+                              "property")
         rows = body.decode("ascii", errors="replace").splitlines()
         first = sum(e[1] for e in elements[:vertex])
-        if any(p[1] is not None for p in properties):
-            raise FormatError("list properties in the vertex element are not supported", path, None, "property")
-        try:
-            values = np.array([[float(r.split()[names.index(a)]) for a in "xyz"] for r in rows[first:first + count]],
-                              np.float64)
-        except (IndexError, ValueError):
-            raise FormatError("a vertex row lacks x, y or z", path, None, "vertex") from None
-        return values.reshape(-1, 3)
+        values = _numbers("\n".join(rows[first:first + count]), len(properties), count, path, "vertex")
+        return values[:, [names.index(a) for a in "xyz"]]
     order = "<" if fmt == "binary_little_endian" else ">"
     offset = 0
     for element in elements[:vertex]:
