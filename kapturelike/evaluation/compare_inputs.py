@@ -40,7 +40,6 @@ def evaluate_inputs(inputs: Sequence[str | Path], labels: Sequence[str], ground_
     images = images_to_evaluate(gt, image_list)
     if not images:
         return None
-    plot = plot or PlotOptions()
     results = [evaluate_images(load_kapture(path), gt, images) for path in inputs]
     text = write_kapture_evaluation(output, labels, results, bins, force=True, title=plot.title)
     write_plot(Path(output) / PLOT_FILE, labels, results, plot)
