@@ -2,15 +2,15 @@
 done without the COLMAP executable): kapture_colmap_build_sift_map (unless --colmap-map gives the map), then
 kapture_colmap_localize_sift with --localize-config's registration settings (the paper's presets), the import
 to kapture with the query's timestamps and ids, kapture_evaluate against the query's poses (when it has some)
-and the LTVL2020 export (--benchmark-style naming). Pairs come from the map poses (all pairs up to 101 images)
-and every query-map pair: the vocabulary tree (-voc) is accepted and not used. --mapping-config changes nothing
-here (the triangulation never refines intrinsics); -colmap, -python and --remove-intermediate are accepted and
-not applied."""
+and the LTVL2020 export (--benchmark-style naming). Image pairs come from the vocabulary tree (-voc) when pycolmap
+reads it (COLMAP 3.12+'s faiss trees); else (a pre-2025 flann tree, or none: a warning says so) from the map poses
+(all pairs up to 101 images) and every query-map pair. --remove-intermediate removes colmap_localized/ and
+kapture_localized/ at the end. --mapping-config changes nothing here (the triangulation never refines
+intrinsics); -colmap and -python are accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
-import sys
 
 from kapturelike.pipelines.colmap_vocab_tree import STEPS, colmap_vocab_tree_pipeline
 from kapturelike.pipelines.command_line import BENCHMARK_STYLES
@@ -41,16 +41,16 @@ def build_parser() -> argparse.ArgumentParser:
         default=[],
         help="steps to skip",
     )
-    parser.add_argument("--remove-intermediate", action="store_true", help="remove intermediate files")
+    parser.add_argument("--remove-intermediate", action="store_true",
+                        help="remove colmap_localized/ and kapture_localized/ at the end")
     return parser
 
 
 def action(args: argparse.Namespace) -> None:
-    print(f"kapture_pipeline_colmap_vocab_tree: note: pairs from poses or exhaustive, the vocabulary tree "
-          f"{args.vocab_tree_path} is not used", file=sys.stderr)
-    note_ignored(build_parser(), args, ["remove_intermediate", "python_binary", "auto_python_binary"])
+    note_ignored(build_parser(), args, ["python_binary", "auto_python_binary"])
     run_ = colmap_vocab_tree_pipeline(args.kapture_map, args.query, args.output, args.colmap_map, args.localize_config,
-                                      BENCHMARK_STYLES[args.benchmark_style], args.bins, args.skip, args.force)
+                                      BENCHMARK_STYLES[args.benchmark_style], args.bins, args.skip, args.force,
+                                      vocab_tree=args.vocab_tree_path, remove_intermediate=args.remove_intermediate)
     if run_.stats is not None:
         print(run_.stats)
     print(f"map: {run_.colmap_map}" + (f", localized: {run_.localized}" if run_.localized else ""))

@@ -2,16 +2,17 @@
 without the COLMAP executable): kapturelike's SIFT of every image, image pairs matched and verified with the known
 poses, the matches triangulated with pycolmap; -o gets reconstruction/ (COLMAP text), colmap.db (with the SIFT
 keypoints and descriptors kapture_colmap_localize_sift matches against) and sift_kapture/ (the SIFT features
-as a kapture dataset). The vocabulary tree (-voc) is accepted and not used: up to 101 images every pair is matched,
-beyond each image with its 100 nearest images looking the same way. --cpu runs on the CPU;
--gpu_idx, -s and COLMAP's pass-through options are accepted and not applied."""
+as a kapture dataset). Image pairs come from the vocabulary tree (-voc, with COLMAP's --VocabTreeMatching.*
+options) when pycolmap reads it (COLMAP 3.12+'s faiss trees); without one (absent, or a pre-2025 flann tree: a
+warning says so), up to 101 images every pair is matched, beyond each image with its 100 nearest images looking
+the same way. --cpu runs on the CPU; -gpu_idx, -s and COLMAP's other options are accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from kapturelike.dataset_tools.sift_map import build_sift_map
+from kapturelike.dataset_tools.sift_map import build_sift_map, vocab_tree_options
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, note_ignored, run
 
@@ -19,6 +20,7 @@ from kapturelike.tools.cli import make_parser, note_ignored, run
 def build_parser() -> argparse.ArgumentParser:
     parser = make_parser("kapture_colmap_build_sift_map", __doc__)
     parser.passes_unknown_to_colmap = True
+    parser.reads_colmap_options = True
     flags.add_verbosity(parser)
     flags.add_force(parser)
     parser.add_argument("-i", "--input", required=True, help="input kapture dataset folder")
@@ -47,10 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print(f"kapture_colmap_build_sift_map: note: pairs from the poses, the vocabulary tree {args.vocab_tree_path} "
-          "is not used", file=sys.stderr)
     note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
-    result = build_sift_map(args.input, args.output, args.force, "cpu" if args.cpu else "auto")
+    tree_options, unused = vocab_tree_options(getattr(args, "colmap_options", []))
+    if unused:
+        print(f"kapture_colmap_build_sift_map: note: {' '.join(unused)}: COLMAP options with no effect here",
+              file=sys.stderr)
+    result = build_sift_map(args.input, args.output, args.force, "cpu" if args.cpu else "auto", args.vocab_tree_path,
+                            tree_options)
     print(f"{len(result.points3d)} points triangulated -> {args.output}/reconstruction, {args.output}/colmap.db")
 
 

@@ -1,10 +1,11 @@
 """Localize images in a SIFT map (kapture-localization's kapture_colmap_localize_sift, done without the COLMAP
 executable): kapturelike's SIFT of the images of -i missing from the map database (-db, written by
-kapture_colmap_build_sift_map), matched to every map image's SIFT and verified (RANSAC), then registered with
-pycolmap into the map model (-txt); -o gets reconstruction/ (COLMAP text, for kapture_import_colmap -txt) and
-colmap.db. Every new image is matched with every map image: the vocabulary tree (-voc) is accepted and not
-used. COLMAP's --Mapper.abs_pose_* and --Mapper.min_num_matches options are applied; --cpu runs on the CPU;
--gpu_idx and -s are accepted and not applied."""
+kapture_colmap_build_sift_map), matched to the SIFT of its most similar map images in the vocabulary tree (-voc,
+with COLMAP's --VocabTreeMatching.* options; without a tree pycolmap reads, e.g. a pre-2025 flann tree, to every
+map image, with a warning) and verified (RANSAC), then registered with pycolmap into the map model (-txt); -o gets
+reconstruction/ (COLMAP text, for kapture_import_colmap -txt) and colmap.db. COLMAP's --Mapper.abs_pose_* and
+--Mapper.min_num_matches options are applied; --cpu runs on the CPU; -gpu_idx and -s are accepted and not
+applied."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import argparse
 import sys
 
 from kapturelike.dataset_tools.colmap_localize import registrator_options
-from kapturelike.dataset_tools.sift_map import colmap_localize_sift
+from kapturelike.dataset_tools.sift_map import colmap_localize_sift, vocab_tree_options
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, note_ignored, run
 
@@ -43,17 +44,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print(f"kapture_colmap_localize_sift: note: every map image is matched, the vocabulary tree {args.vocab_tree_path} "
-          "is not used", file=sys.stderr)
     note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
-    options, unused = registrator_options(getattr(args, "colmap_options", []))
+    tree_options, others = vocab_tree_options(getattr(args, "colmap_options", []))
+    options, unused = registrator_options(others)
     if unused:
         print(f"kapture_colmap_localize_sift: note: {' '.join(unused)}: COLMAP options with no effect here",
               file=sys.stderr)
     if not args.reconstruction:
         raise ValueError("give the map's COLMAP model with -txt/--reconstruction")
     results = colmap_localize_sift(args.input, args.output, args.database, args.reconstruction, options, args.force,
-                                   "cpu" if args.cpu else "auto")
+                                   "cpu" if args.cpu else "auto", args.vocab_tree_path, tree_options)
     found = sum(r.success for r in results.values())
     print(f"{found} / {len(results)} image(s) registered -> {args.output}/reconstruction")
 

@@ -3,7 +3,7 @@ keypoints matched to two or more posed map images of its pairs are triangulated 
 poses, pycolmap's LO-RANSAC with --max-error pixels), then the query pose comes from pycolmap's absolute pose
 estimation. -i holds the map images (posed) and queries with their keypoints and query-map matches; --query the
 images to localize; -o gets them with their poses. --write-detailed-report writes OUTPUT/pycolmap_cache/<image>.json;
---max-number-of-threads is accepted and not applied."""
+--max-number-of-threads images are localized at once (default: one per core)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import argparse
 from kapturelike.dataset_tools.localsfm import pycolmap_localsfm
 from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,12 +28,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["max_number_of_threads"])
     options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
                               args.confidence)
     found = pycolmap_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
                               args.max_num_iterations, args.force,
-                              "pycolmap_cache" if args.write_detailed_report else None)
+                              "pycolmap_cache" if args.write_detailed_report else None, args.max_number_of_threads)
     print(f"{len(found)} query image(s) localized -> {args.output}")
 
 

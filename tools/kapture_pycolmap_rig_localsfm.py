@@ -3,7 +3,7 @@ camera's keypoints matched to two or more posed map images of its pairs are tria
 keypoints, then at each timestamp the cameras of each rig of --rig-ids (default: the top-level rigs) are
 localized together with pycolmap's generalized absolute pose; -o gets one pose per rig and timestamp
 (--apply-rigs-remove: one per camera); --write-detailed-report writes OUTPUT/pycolmap_rig_cache/<timestamp>.json;
---max-number-of-threads is accepted and not applied."""
+--max-number-of-threads rigs are localized at once (default: one per core)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import argparse
 from kapturelike.dataset_tools.localsfm import pycolmap_rig_localsfm
 from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,12 +29,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["max_number_of_threads"])
     options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
                               args.confidence)
     found = pycolmap_rig_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.rig_ids,
                                   args.apply_rigs_remove, args.keypoints_type, args.max_num_iterations, args.force,
-                                  args.write_detailed_report)
+                                  args.write_detailed_report, args.max_number_of_threads)
     print(f"{len(found)} pose(s) found -> {args.output}")
 
 

@@ -2,12 +2,15 @@
 same job as kapture_pycolmap_localize, with pycolmap's P3P LO-RANSAC in place of pyransaclib (not available
 here); -i holds the map (points3d, observations), the keypoints of map and query images and their matches,
 --query the images to localize, -o gets them with their poses. --inlier-threshold is the RANSAC threshold in
-pixels; --write-detailed-report writes OUTPUT/pyransaclib_cache/<image>.json."""
+pixels; --number-lo-steps local-optimisation steps follow RANSAC (RansacLib's meaning, on pycolmap's
+refinement); --refine-poses refines each pose non-linearly on its inliers; --write-detailed-report writes
+OUTPUT/pyransaclib_cache/<image>.json."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from kapturelike.dataset_tools.pycolmap_localize import kapture_options, pycolmap_localize
 from kapturelike.tools import flags
@@ -27,9 +30,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print("kapture_pyransaclib_localize: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used "
-          "(poses always refined; --number-lo-steps is not applied)", file=sys.stderr)
-    options = kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations, 0.9999)
+    print("kapture_pyransaclib_localize: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used",
+          file=sys.stderr)
+    options = replace(kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations,
+                                      0.9999), lo_steps=args.number_lo_steps, refine=args.refine_poses)
     found = pycolmap_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
                               args.duplicate_strategy, args.force, args.rerank_strategy, args.write_detailed_report,
                               "pyransaclib_cache")

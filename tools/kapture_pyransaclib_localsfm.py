@@ -1,18 +1,20 @@
 """Localize each query image against a local model (kapture-localization's kapture_pyransaclib_localsfm): as
 kapture_pycolmap_localsfm, with pycolmap's P3P LO-RANSAC in place of pyransaclib (not available here);
---inlier-threshold is the threshold in pixels of the triangulation and of the pose RANSAC. --number-lo-steps and
---max-number-of-threads are accepted and not applied (poses are always refined); --write-detailed-report writes
-OUTPUT/pyransaclib_cache/<image>.json."""
+--inlier-threshold is the threshold in pixels of the triangulation and of the pose RANSAC; --number-lo-steps
+local-optimisation steps follow RANSAC (RansacLib's meaning, on pycolmap's refinement); --refine-poses refines
+each pose non-linearly on its inliers; --max-number-of-threads images are localized at once (default: one per
+core); --write-detailed-report writes OUTPUT/pyransaclib_cache/<image>.json."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 
 from kapturelike.dataset_tools.localsfm import pycolmap_localsfm
 from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
-from kapturelike.tools.cli import make_parser, note_ignored, run
+from kapturelike.tools.cli import make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,13 +30,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print("kapture_pyransaclib_localsfm: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used "
-          "(poses always refined; --number-lo-steps is not applied)", file=sys.stderr)
-    note_ignored(build_parser(), args, ["max_number_of_threads"])
-    options = kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations, 0.9999)
+    print("kapture_pyransaclib_localsfm: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used",
+          file=sys.stderr)
+    options = replace(kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations,
+                                      0.9999), lo_steps=args.number_lo_steps, refine=args.refine_poses)
     found = pycolmap_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
                               args.max_num_iterations, args.force,
-                              "pyransaclib_cache" if args.write_detailed_report else None)
+                              "pyransaclib_cache" if args.write_detailed_report else None, args.max_number_of_threads)
     print(f"{len(found)} query image(s) localized -> {args.output}")
 
 

@@ -1,12 +1,14 @@
 """COLMAP ``database.db`` (sqlite3) <-> kapture cameras, images, keypoints, descriptors and matches.
 
 Tables (COLMAP 4.x schema, older databases read too): cameras (model id, width, height, params f64 blob),
-images (image_id, name, camera_id), keypoints / descriptors (rows x cols blobs, float32 / uint8),
+images (image_id, name, camera_id, and COLMAP 3.x's pose prior prior_qw..prior_tz, which kapture reads and
+writes as the image's world-to-camera pose), keypoints / descriptors (rows x cols blobs, float32 / uint8),
 matches and two_view_geometries (pair_id, uint32 (M, 2)), pair_id = id1 * 2147483647 + id2 with id1 < id2.
 Rows are read through sqlite cursors one image or pair at a time and written straight to the kapture
 feature files, so memory stays at one image's data. Keypoints share the pixel convention: no shift.
 Inlier matches (two_view_geometries) are preferred over raw matches when the table has them.
-Export writes COLMAP 4.x's schema with one trivial rig per camera and one frame per image.
+Export writes COLMAP 4.x's schema with one trivial rig per camera and one frame per image, plus the 3.x
+prior columns in ``images`` (pycolmap ignores them; kapture's import_colmap needs them).
 """
 
 from __future__ import annotations
@@ -30,14 +32,18 @@ from kapturelike.converters.colmap_common import (
 )
 from kapturelike.converters.common import ConversionError, cameras_required
 from kapturelike.converters.features_io import add_feature_arrays, add_matches
+from kapturelike.core.image_poses import image_poses
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.core.records import Records
 from kapturelike.core.sensors import Camera
+from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.errors import FormatError
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 
 MAX_IMAGE_ID = 2147483647
+PRIOR_COLUMNS = ("prior_qw", "prior_qx", "prior_qy", "prior_qz", "prior_tx", "prior_ty", "prior_tz")
+PosePriors = Mapping[str, tuple[np.ndarray, np.ndarray]]  # image name -> world-to-camera (q (4,), t (3,))
 SENSOR_TYPE_CAMERA = 0  # colmap::SensorType::CAMERA
 TWO_VIEW_CALIBRATED = 2  # colmap::TwoViewGeometry::CALIBRATED
 
@@ -60,6 +66,7 @@ CREATE TABLE IF NOT EXISTS frame_data (frame_id INTEGER NOT NULL, data_id INTEGE
 CREATE UNIQUE INDEX IF NOT EXISTS frame_sensor_assignment ON frame_data(data_id, sensor_type);
 CREATE TABLE IF NOT EXISTS images (image_id INTEGER PRIMARY KEY AUTOINCREMENT NOT NULL,
     name TEXT NOT NULL UNIQUE, camera_id INTEGER NOT NULL,
+    prior_qw REAL, prior_qx REAL, prior_qy REAL, prior_qz REAL, prior_tx REAL, prior_ty REAL, prior_tz REAL,
     CONSTRAINT image_id_check CHECK(image_id >= 0 and image_id < 2147483647),
     FOREIGN KEY(camera_id) REFERENCES cameras(camera_id));
 CREATE UNIQUE INDEX IF NOT EXISTS index_name ON images(name);
@@ -128,7 +135,9 @@ def import_database(database: str | Path, output: str | Path, kapture: Kapture |
 
     Images already in ``kapture`` (by name) keep their sensor and timestamp; new ones get the COLMAP camera
     ``cam_%05d`` and their image id as timestamp. Images the database has keypoints for replace any keypoints
-    the model gave.
+    the model gave. When ``kapture`` has no trajectories (no model), the pose priors of COLMAP 3.x's images
+    table become the trajectories, as kapture reads them; a prior of NULLs or a zero quaternion (what kapture
+    writes for an image without pose) is no pose.
     """
     path = Path(database)
     if not path.is_file():
@@ -151,13 +160,22 @@ def _import(conn: sqlite3.Connection, path: Path, output: str | Path, kapture: K
     known = kapture.records_camera.image_index() if kapture.records_camera is not None else {}
     names: dict[int, str] = {}
     new = []
-    for image_id, name, cam_id in conn.execute("SELECT image_id, name, camera_id FROM images"):
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(images)")}
+    with_priors = set(PRIOR_COLUMNS) <= columns and kapture.trajectories is None
+    select = ", ".join(("image_id", "name", "camera_id", *(PRIOR_COLUMNS if with_priors else ())))
+    priors = []
+    for image_id, name, cam_id, *prior in conn.execute(f"SELECT {select} FROM images"):
         names[image_id] = name
         if name not in known:
             new.append(((image_id, camera_sensor_id(cam_id)), name))
+            if prior and None not in prior and any(prior[:4]):
+                priors.append(((image_id, camera_sensor_id(cam_id)), Pose(np.asarray(prior[:4], np.float64),
+                                                                          np.asarray(prior[4:], np.float64))))
     if new:
         recs = Records.camera(new)
         kapture.records["camera"] = recs if kapture.records_camera is None else kapture.records_camera.concat(recs)
+    if priors:
+        kapture.trajectories = Trajectories.from_items(priors)
 
     def named(rows):
         for image_id, arr in rows:
@@ -196,7 +214,8 @@ def export_database(kapture_root: str | Path, database: str | Path, keypoints_ty
                     two_view_config: int = TWO_VIEW_CALIBRATED,
                     pairs: Collection[tuple[str, str]] | None = None) -> dict[str, int]:
     """Write a new COLMAP database from the dataset at ``kapture_root``; returns image name -> image id.
-    ``pairs``: only the matches of these image pairs (either order; kapture's --pairsfile-path).
+    ``pairs``: only the matches of these image pairs (either order; kapture's --pairsfile-path). Each posed
+    image's pose is its prior, as kapture's export writes it.
 
     Matches go to both ``matches`` and ``two_view_geometries`` (kapture matches are usually verified);
     descriptors must be uint8 (COLMAP's type) unless ``approximate`` (float -> round(512 d) clipped, as SIFT).
@@ -224,21 +243,21 @@ def export_database(kapture_root: str | Path, database: str | Path, keypoints_ty
         lambda n: store.read("keypoints", kpt_type, n) if n in kpt_names else None,
         lambda n: store.read("descriptors", desc_type, n) if n in desc_names else None,
         ((a, b, store.read_matches(kpt_type, a, b)[:, :2]) for a, b in pairs),
-        approximate, two_view_config, calibrated)
+        approximate, two_view_config, calibrated, image_poses(kapture))
 
 
 def write_database(database: str | Path, cameras: Mapping[int, Camera], images: Sequence[tuple[int, str, int]],
                    keypoints: Callable[[str], np.ndarray | None], descriptors: Callable[[str], np.ndarray | None],
                    matches: Iterable[tuple[str, str, np.ndarray]], approximate: bool = False,
                    two_view_config: int = TWO_VIEW_CALIBRATED,
-                   calibrated: Mapping[int, bool] | None = None) -> dict[str, int]:
+                   calibrated: Mapping[int, bool] | None = None, priors: PosePriors | None = None) -> dict[str, int]:
     """Write a new COLMAP database (atomically): ``cameras`` by COLMAP id, ``images`` as (image id, name,
-    camera id), an image's keypoints / descriptors (None: none), and (image1, image2, (M, 2)) matches.
-    Returns image name -> image id."""
+    camera id), an image's keypoints / descriptors (None: none), (image1, image2, (M, 2)) matches, and the
+    pose priors of the images in ``priors``. Returns image name -> image id."""
     ids = {name: image_id for image_id, name, _ in images}
     with _atomic(database, None) as conn:
         _insert_rows(conn, cameras, images, ids, keypoints, descriptors, matches, approximate, two_view_config,
-                     calibrated, fresh=True)
+                     calibrated, fresh=True, priors=priors)
     return ids
 
 
@@ -296,7 +315,7 @@ def _insert_rows(conn: sqlite3.Connection, cameras: Mapping[int, Camera], images
                  ids: Mapping[str, int], keypoints: Callable[[str], np.ndarray | None],
                  descriptors: Callable[[str], np.ndarray | None], matches: Iterable[tuple[str, str, np.ndarray]],
                  approximate: bool, two_view_config: int, calibrated: Mapping[int, bool] | None,
-                 fresh: bool) -> None:
+                 fresh: bool, priors: PosePriors | None = None) -> None:
     """Cameras (each with its trivial rig), images (each with its frame), their features, and the matches
     between images of ``ids`` (name -> image id). In a ``fresh`` database rig ids are camera ids and frame ids
     image ids; added to an existing one, they are the next free ones."""
@@ -310,7 +329,11 @@ def _insert_rows(conn: sqlite3.Connection, cameras: Mapping[int, Camera], images
                                                                  SENSOR_TYPE_CAMERA)).lastrowid
         rig_of[number] = rig
     for image_id, name, number in images:
-        conn.execute("INSERT INTO images VALUES (?, ?, ?)", (image_id, name, number))
+        conn.execute("INSERT INTO images (image_id, name, camera_id) VALUES (?, ?, ?)", (image_id, name, number))
+        if priors is not None and name in priors:
+            q, t = priors[name]
+            conn.execute(f"UPDATE images SET {', '.join(f'{c} = ?' for c in PRIOR_COLUMNS)} WHERE image_id = ?",
+                         (*np.asarray(q, np.float64).tolist(), *np.asarray(t, np.float64).tolist(), image_id))
         if number not in rig_of:
             row = conn.execute("SELECT rig_id FROM rig_sensors WHERE sensor_id = ? AND sensor_type = ? UNION "
                                "SELECT rig_id FROM rigs WHERE ref_sensor_id = ? AND ref_sensor_type = ?",
@@ -332,6 +355,14 @@ def _insert_rows(conn: sqlite3.Connection, cameras: Mapping[int, Camera], images
                      (pid, *m.shape, m.tobytes(), two_view_config))
 
 
+def colmap_descriptors(descriptors: np.ndarray) -> np.ndarray:
+    """Descriptors as COLMAP stores them: uint8 as they are, float ones quantised as COLMAP's SIFT (round(512 d),
+    clipped to 0..255)."""
+    if descriptors.dtype != np.uint8:
+        descriptors = np.clip(np.rint(512.0 * descriptors), 0, 255).astype(np.uint8)
+    return np.ascontiguousarray(descriptors)
+
+
 def _insert_features(conn: sqlite3.Connection, ids: Mapping[str, int], keypoints: Callable[[str], np.ndarray | None],
                      descriptors: Callable[[str], np.ndarray | None], approximate: bool) -> None:
     """Keypoints (float32, 2, 4 or 6 columns) and descriptors (uint8) of each image that has them."""
@@ -350,10 +381,8 @@ def _insert_features(conn: sqlite3.Connection, ids: Mapping[str, int], keypoints
         d = descriptors(name)
         if d is None:
             continue
-        if d.dtype != np.uint8:
-            if not approximate:
-                raise ConversionError(f"descriptors of '{name}' are {d.dtype}; COLMAP stores uint8 "
-                                      "(pass approximate=True to quantise as SIFT: round(512 d))")
-            d = np.clip(np.rint(512.0 * d), 0, 255).astype(np.uint8)
-        d = np.ascontiguousarray(d)
+        if d.dtype != np.uint8 and not approximate:
+            raise ConversionError(f"descriptors of '{name}' are {d.dtype}; COLMAP stores uint8 "
+                                  "(pass approximate=True to quantise as SIFT: round(512 d))")
+        d = colmap_descriptors(d)
         conn.execute("INSERT INTO descriptors VALUES (?, 0, ?, ?, ?)", (ids[name], *d.shape, d.tobytes()))

@@ -101,4 +101,5 @@ def write_map_database(target: Path, rec: pycolmap.Reconstruction, k: Kapture, s
                    lambda n: store.read("keypoints", ktype, n) if n in with_keypoints else None,
                    lambda n: store.read("descriptors", descriptors_type, n) if n in with_descriptors else None,
                    ((a, b, store.read_matches(ktype, a, b)[:, :2]) for a, b in pairs
-                    if a in ids and b in ids and store.has_matches(ktype, a, b)), approximate=True)
+                    if a in ids and b in ids and store.has_matches(ktype, a, b)), approximate=True,
+                   priors=image_poses(k))

@@ -18,7 +18,7 @@ acceptance thresholds; COLMAP's defaults are the first preset of
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,24 +47,34 @@ MAPPER_OPTIONS = {"--Mapper.abs_pose_max_error": ("max_error", float),
 LOCALIZE_STEPS = ("delete_existing", "import_to_db", "image_registrator", "model_converter")
 
 
-def registrator_options(colmap_options: Sequence[str]) -> tuple[LocalizationOptions, list[str]]:
-    """LocalizationOptions from COLMAP's command-line options (``--Mapper.x value`` pairs, COLMAP's defaults
-    otherwise), and the options that have no effect here."""
+def colmap_option_values(colmap_options: Sequence[str], known: dict[str, tuple[str, Callable[[str], object]]]
+                         ) -> tuple[dict[str, object], list[str]]:
+    """``known`` options (COLMAP flag -> (field, type)) of COLMAP's command-line options (``--Section.x value`` or
+    ``--Section.x=value``) as field -> value, and the other options' words as they were given."""
     values, unused = {}, []
     items = list(colmap_options)
     while items:
         flag = items.pop(0)
         name, _, value = flag.partition("=")
+        words = [flag]
         if not value and items and not items[0].startswith("--"):
             value = items.pop(0)
-        if name in MAPPER_OPTIONS:
-            field, kind = MAPPER_OPTIONS[name]
+            words.append(value)
+        if name in known:
+            field, kind = known[name]
             try:
                 values[field] = kind(value)
             except ValueError:
                 raise DatasetToolError(f"{name}: '{value}' is not a {getattr(kind, '__name__', 'boolean')}") from None
         else:
-            unused.append(f"{name} {value}".strip())
+            unused.extend(words)
+    return values, unused
+
+
+def registrator_options(colmap_options: Sequence[str]) -> tuple[LocalizationOptions, list[str]]:
+    """LocalizationOptions from COLMAP's command-line options (``--Mapper.x value`` pairs, COLMAP's defaults
+    otherwise), and the options that have no effect here."""
+    values, unused = colmap_option_values(colmap_options, MAPPER_OPTIONS)
     return dataclasses.replace(LocalizationOptions(), **values), unused
 
 

@@ -128,24 +128,27 @@ def _localsfm_inputs(src: str | Path, query: str | Path, pairsfile: str | Path, 
 
 def pycolmap_localsfm(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                       options: LocalizationOptions, keypoints_type: str | None = None, max_num_iterations: int = 100000,
-                      force: bool = False, report_folder: str | None = None) -> Trajectories:
-    """Localize each query image against the points triangulated from its paired map images; write the query with
-    the found poses at ``out`` (and the detailed reports in ``out/<report_folder>`` when given)."""
+                      force: bool = False, report_folder: str | None = None,
+                      num_threads: int | None = 1) -> Trajectories:
+    """Localize each query image against the points triangulated from its paired map images (``num_threads``
+    images at once); write the query with the found poses at ``out`` (and the detailed reports in
+    ``out/<report_folder>`` when given)."""
     kq, correspondences = _localsfm_inputs(src, query, pairsfile, keypoints_type, options.max_error,
                                            max_num_iterations)
-    return localize_and_write(kq, correspondences, options, out, [src, query], force, report_folder)
+    return localize_and_write(kq, correspondences, options, out, [src, query], force, report_folder, num_threads)
 
 
 def pycolmap_rig_localsfm(src: str | Path, query: str | Path, out: str | Path, pairsfile: str | Path,
                           options: LocalizationOptions, rig_ids: Sequence[str] = (), apply_rigs_remove: bool = False,
                           keypoints_type: str | None = None, max_num_iterations: int = 100000,
-                          force: bool = False, detailed_report: bool = False) -> Trajectories:
+                          force: bool = False, detailed_report: bool = False,
+                          num_threads: int | None = 1) -> Trajectories:
     """The rigs of the query localized at each timestamp (generalized absolute pose) from the locally
-    triangulated keypoints of their cameras."""
+    triangulated keypoints of their cameras (``num_threads`` rigs at once)."""
     kq, correspondences = _localsfm_inputs(src, query, pairsfile, keypoints_type, options.max_error,
                                            max_num_iterations)
     return localize_rigs_and_write(kq, correspondences, options, rig_ids, apply_rigs_remove, out, [src, query], force,
-                                   detailed_report)
+                                   detailed_report, num_threads)
 
 
 # kapture-localization's image_registrator settings for the local models

@@ -13,7 +13,9 @@ keypoint, 3D point), 'ignore_same_kpid' one per query keypoint, 'ignore_same_p3d
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 
@@ -129,22 +131,35 @@ def map_correspondences(src: str | Path, query: str | Path, pairsfile: str | Pat
     return kq, correspondences
 
 
+def in_threads(function: Callable, items: Sequence, num_threads: int | None, desc: str, unit: str) -> list:
+    """``[function(item) for item in items]`` over ``num_threads`` threads (None: one per core; kapture's
+    --max-number-of-threads), with a progress bar. pycolmap's estimators release the GIL, so threads run them in
+    parallel; the results do not depend on the number of threads (each item is seeded on its own)."""
+    threads = max(1, min(len(items), num_threads or os.cpu_count() or 1))
+    if threads == 1:
+        return [function(item) for item in tqdm(items, desc=desc, unit=unit, disable=None)]
+    with ThreadPoolExecutor(threads) as pool:
+        return list(tqdm(pool.map(function, items), total=len(items), desc=desc, unit=unit, disable=None))
+
+
 def localize_each(kq: Kapture, correspondences: Correspondences, options: LocalizationOptions,
-                  on_localized: Callable[[str, tuple[np.ndarray, np.ndarray], LocalizationResult], None] | None = None
-                  ) -> Trajectories:
+                  on_localized: Callable[[str, tuple[np.ndarray, np.ndarray], LocalizationResult], None] | None = None,
+                  num_threads: int | None = 1) -> Trajectories:
     """The pose of each query image (with a camera) that its correspondences give; ``on_localized(name,
-    correspondences, result)`` is called for each image localized."""
+    correspondences, result)`` is called for each image localized, in the images' order."""
     cameras, keys = kq.cameras_by_image(), kq.image_keys()
-    items = []
-    for name in tqdm(kq.image_names(), desc="localizing", unit="image", disable=None):
+
+    def localize(name: str) -> tuple[tuple[np.ndarray, np.ndarray], LocalizationResult] | None:
         found = correspondences(name) if name in cameras else None
-        if found is None:
-            continue
-        result = localize_image(found[0], found[1], cameras[name], options)
-        if result.success:
-            items.append((keys[name], Pose(result.q, result.t)))
+        return None if found is None else (found, localize_image(found[0], found[1], cameras[name], options))
+
+    items = []
+    names = kq.image_names()
+    for name, done in zip(names, in_threads(localize, names, num_threads, "localizing", "image")):
+        if done is not None and done[1].success:
+            items.append((keys[name], Pose(done[1].q, done[1].t)))
             if on_localized is not None:
-                on_localized(name, found, result)
+                on_localized(name, *done)
     return Trajectories.from_items(items)
 
 
@@ -161,7 +176,8 @@ def pycolmap_localize(src: str | Path, query: str | Path, out: str | Path, pairs
 
 
 def localize_and_write(kq: Kapture, correspondences: Correspondences, options: LocalizationOptions, out: str | Path,
-                       inputs: list[str | Path], force: bool, report_folder: str | None = None) -> Trajectories:
+                       inputs: list[str | Path], force: bool, report_folder: str | None = None,
+                       num_threads: int | None = 1) -> Trajectories:
     """:func:`localize_each`, then the query with its poses at ``out`` and, with ``report_folder``, the detailed
     report of each localized image in ``out/<report_folder>/<image>.json``."""
     reports: dict[str, dict] = {}
@@ -169,7 +185,7 @@ def localize_and_write(kq: Kapture, correspondences: Correspondences, options: L
     def report(name: str, found: tuple[np.ndarray, np.ndarray], result: LocalizationResult) -> None:
         reports[name] = detailed_report_of(found[0], found[1], result)
 
-    trajectories = localize_each(kq, correspondences, options, report if report_folder else None)
+    trajectories = localize_each(kq, correspondences, options, report if report_folder else None, num_threads)
     write_localized(kq, trajectories, out, inputs, force)
     for name, content in reports.items():
         with atomic_write(Path(out) / str(report_folder) / f"{name}.json") as f:

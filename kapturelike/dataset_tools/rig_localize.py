@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
-from tqdm import tqdm
 
 from kapturelike.core.pose import compose
 from kapturelike.core.reconstruction import Kapture
@@ -26,6 +25,7 @@ from kapturelike.dataset_tools.output import DatasetToolError
 from kapturelike.dataset_tools.pycolmap_localize import (
     Correspondences,
     detailed_report_of,
+    in_threads,
     map_correspondences,
     write_localized,
 )
@@ -59,7 +59,8 @@ def rig_cameras(rigs: dict[str, dict[str, Pose]], rig_id: str, cameras: set[str]
 def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
                   correspondences: Correspondences,
                   options: LocalizationOptions, apply_rigs_remove: bool = False,
-                  reports: dict[int, dict] | None = None) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
+                  reports: dict[int, dict] | None = None, num_threads: int | None = 1
+                  ) -> list[tuple[tuple[int, str], np.ndarray, np.ndarray]]:
     """((timestamp, rig or camera id), q, t) of each rig of ``rig_ids`` (default: the top-level ones) localized
     at a timestamp of the query records, from each image's 2D-3D ``correspondences`` (None: image not used);
     ``reports`` (when given) gets kapture-localization's detailed report of each timestamp localized."""
@@ -72,26 +73,31 @@ def localize_rigs(kq: Kapture, rig_ids: Sequence[str],
     cameras = kq.cameras()
     members = {r: rig_cameras(kq.rigs, r, set(cameras)) for r in rig_ids}
     image_of = {key: name for name, key in kq.image_keys().items()}
-    items: list[tuple[tuple[int, str], np.ndarray, np.ndarray]] = []
-    for ts in tqdm(sorted({ts for ts, _ in image_of}), desc="localizing rigs", unit="timestamp", disable=None):
-        for rig_id in rig_ids:
-            used = [(cam, image_of[ts, cam]) for cam in members[rig_id] if (ts, cam) in image_of]
-            data = [(cam, correspondences(name)) for cam, name in used]
-            data = [(cam, found) for cam, found in data if found is not None]
-            if not data:
-                continue
-            result = localize_rig([found[0] for _, found in data], [found[1] for _, found in data],
+    jobs = [(ts, rig_id) for ts in sorted({ts for ts, _ in image_of}) for rig_id in rig_ids]
+
+    def localize(job: tuple[int, str]) -> tuple[list, RigLocalizationResult] | None:
+        ts, rig_id = job
+        used = [(cam, image_of[ts, cam]) for cam in members[rig_id] if (ts, cam) in image_of]
+        data = [(cam, correspondences(name)) for cam, name in used]
+        data = [(cam, found) for cam, found in data if found is not None]
+        if not data:
+            return None
+        return data, localize_rig([found[0] for _, found in data], [found[1] for _, found in data],
                                   [cameras[c] for c, _ in data], [members[rig_id][c] for c, _ in data], options)
-            if not result.success:
-                continue
-            if reports is not None:
-                reports[ts] = rig_report([found for _, found in data], result)
-            if apply_rigs_remove:
-                for cam, (cq, ct) in members[rig_id].items():
-                    q, t = compose(cq[None], ct[None], result.q[None], result.t[None])
-                    items.append(((ts, cam), q[0], t[0]))
-            else:
-                items.append(((ts, rig_id), result.q, result.t))
+
+    items: list[tuple[tuple[int, str], np.ndarray, np.ndarray]] = []
+    for (ts, rig_id), done in zip(jobs, in_threads(localize, jobs, num_threads, "localizing rigs", "rig")):
+        if done is None or not done[1].success:
+            continue
+        data, result = done
+        if reports is not None:
+            reports[ts] = rig_report([found for _, found in data], result)
+        if apply_rigs_remove:
+            for cam, (cq, ct) in members[rig_id].items():
+                q, t = compose(cq[None], ct[None], result.q[None], result.t[None])
+                items.append(((ts, cam), q[0], t[0]))
+        else:
+            items.append(((ts, rig_id), result.q, result.t))
     return items
 
 
@@ -119,11 +125,11 @@ def pycolmap_rig_localize(src: str | Path, query: str | Path, out: str | Path, p
 
 def localize_rigs_and_write(kq: Kapture, correspondences: Correspondences, options: LocalizationOptions,
                             rig_ids: Sequence[str], apply_rigs_remove: bool, out: str | Path, inputs: list[str | Path],
-                            force: bool, detailed_report: bool = False) -> Trajectories:
+                            force: bool, detailed_report: bool = False, num_threads: int | None = 1) -> Trajectories:
     """:func:`localize_rigs`, then the query with its poses at ``out`` (and ``out/pycolmap_rig_cache/<timestamp>.json``
     with ``detailed_report``)."""
     reports: dict[int, dict] = {}
-    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove, reports)
+    items = localize_rigs(kq, rig_ids, correspondences, options, apply_rigs_remove, reports, num_threads)
     trajectories = Trajectories.from_items((key, Pose(q, t)) for key, q, t in items)
     write_localized(kq, trajectories, out, inputs, force)
     if detailed_report:

@@ -4,9 +4,12 @@ extracted, matched and verified, then triangulated with the known poses) and ``k
 
 kapturelike's SIFT (``kapturelike.features.sift``) and matching (mutual nearest neighbours with the ratio test,
 then geometric verification: known poses between posed images, RANSAC otherwise) stand in for COLMAP's
-SiftExtraction and vocabulary-tree matcher; the vocabulary tree file is not needed: every pair of a map of up to
-101 images is matched (COLMAP compares each image with its 100 most similar ones), in a larger map each image with
-its 100 nearest images looking the same way (the map is posed), and every query with every map image. The
+SiftExtraction and vocabulary-tree matcher. With a vocabulary tree pycolmap reads (-voc; COLMAP 3.12+'s faiss
+format), the pairs are COLMAP's: each image with its --VocabTreeMatching.num_images (100) most similar ones, each
+query with its most similar map images. Without one (absent, or a pre-2025 flann tree: a warning says which), every
+pair of a map of up to 101 images is matched (what COLMAP's 100 most similar images amount to), in a larger map
+each image with its 100 nearest images looking the same way (the map is posed), and every query with every map
+image. The
 features live in ``<output>/sift_kapture`` (a kapture dataset linked to the input's images; -f starts over);
 the map database holds the SIFT keypoints and descriptors (quantised to COLMAP's uint8 as COLMAP's SIFT) that
 ``kapture_colmap_localize_sift`` matches the new images against.
@@ -15,6 +18,8 @@ the map database holds the SIFT keypoints and descriptors (quantised to COLMAP's
 from __future__ import annotations
 
 import itertools
+import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -24,22 +29,47 @@ from kapturelike.core.image_poses import image_pose_table
 from kapturelike.core.pose import camera_centers, viewing_directions
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.dataset_tools.build_map import triangulate_map, write_map
-from kapturelike.dataset_tools.colmap_localize import register_into_model
+from kapturelike.dataset_tools.colmap_localize import colmap_option_values, register_into_model
 from kapturelike.dataset_tools.output import DatasetToolError, refuse_overlap
 from kapturelike.geometry.absolute_pose import LocalizationOptions, LocalizationResult
 from kapturelike.geometry.triangulation import TriangulationResult
 from kapturelike.io.dataset import load_kapture
+from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.output import KAPTURE_PARTS, prepare_output
 from kapturelike.io.pairs import write_pairs
 from kapturelike.pipelines import extract_features, match_features
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
 from kapturelike.pipelines.workspace import prepare_dataset
 from kapturelike.retrieval.pose_pairs import DistancePairsOptions, distance_pairs_named
+from kapturelike.retrieval.vocab_tree import VocabTreeOptions, VocabTreeUnavailable, read_vocab_tree, vocab_tree_pairs
 
 SIFT = "sift"
 WORK = "sift_kapture"
 MAP_WORK = "map_sift_kapture"
 NUM_IMAGES = 100  # COLMAP's VocabTreeMatching.num_images
+VOCAB_TREE_OPTIONS = {"--VocabTreeMatching.num_images": ("num_images", int),
+                      "--VocabTreeMatching.num_nearest_neighbors": ("num_nearest_neighbors", int),
+                      "--VocabTreeMatching.num_checks": ("num_checks", int),
+                      "--VocabTreeMatching.max_num_features": ("max_num_features", int)}
+logger = logging.getLogger("kapturelike")
+
+
+def vocab_tree_options(colmap_options: Sequence[str]) -> tuple[VocabTreeOptions, list[str]]:
+    """COLMAP's --VocabTreeMatching.* options among ``colmap_options``, and the others."""
+    values, unused = colmap_option_values(colmap_options, VOCAB_TREE_OPTIONS)
+    return VocabTreeOptions(**values), unused
+
+
+def usable_vocab_tree(path: str | Path | None) -> Path | None:
+    """``path`` when pycolmap reads the tree there; else None, with a warning saying why."""
+    if path is None:
+        return None
+    try:
+        read_vocab_tree(path)
+    except VocabTreeUnavailable as e:
+        logger.warning("%s: image pairs are chosen without it", e)
+        return None
+    return Path(path)
 
 
 def _prepare(out: str | Path, force: bool) -> Path:
@@ -78,17 +108,34 @@ def map_pairs(k: Kapture, num_images: int = NUM_IMAGES) -> list[tuple[str, str, 
                                               for a, b, s in pairs}.values()]
 
 
-def build_sift_map(src: str | Path, out: str | Path, force: bool = False, device: str = "auto"
+def _tree_pairs(vocab_tree: Path, names: list[str], queries: list[str], stores: dict[str, KaptureFeatureStore],
+                options: VocabTreeOptions) -> list[tuple[str, str, float]]:
+    """Vocabulary-tree pairs, the SIFT of each image read from its store (image name -> store)."""
+    return vocab_tree_pairs(vocab_tree, names, queries, lambda n: stores[n].read("keypoints", SIFT, n),
+                            lambda n: stores[n].read("descriptors", SIFT, n), options)
+
+
+def build_sift_map(src: str | Path, out: str | Path, force: bool = False, device: str = "auto",
+                   vocab_tree: str | Path | None = None, tree_options: VocabTreeOptions | None = None
                    ) -> TriangulationResult:
-    """SIFT of every image of the posed dataset ``src``, every pair matched and verified, the matches triangulated
-    with the known poses: ``out/reconstruction`` and ``out/colmap.db`` (with SIFT descriptors)."""
+    """SIFT of every image of the posed dataset ``src``, image pairs (``vocab_tree``'s when pycolmap reads it,
+    else ``map_pairs``) matched and verified, the matches triangulated with the known poses: ``out/reconstruction``
+    and ``out/colmap.db`` (with SIFT descriptors)."""
     refuse_overlap(out, [src])
+    vocab_tree = usable_vocab_tree(vocab_tree)
     out = _prepare(out, force)
     config = sift_config(device)
     k = _sift_dataset(Path(src), out / WORK, config, keep_poses=True)
-    if len(k.image_names()) < 2:
+    names = k.image_names()
+    if len(names) < 2:
         raise DatasetToolError(f"{src}: a map needs two images or more")
-    write_pairs(out / WORK / "pairs.txt", map_pairs(k))
+    if vocab_tree is None:
+        pairs = map_pairs(k)
+    else:
+        store = KaptureFeatureStore(out / WORK)
+        found = _tree_pairs(vocab_tree, names, names, dict.fromkeys(names, store), tree_options or VocabTreeOptions())
+        pairs = list({tuple(sorted((a, b))): (min(a, b), max(a, b), s) for a, b, s in reversed(found)}.values())
+    write_pairs(out / WORK / "pairs.txt", pairs)
     match_features.main(out / WORK, out / WORK / "pairs.txt", config=config, verify=True)
     build = triangulate_map(out / WORK, None, SIFT)
     write_map(build, out, database=True, descriptors_type=SIFT)
@@ -97,13 +144,16 @@ def build_sift_map(src: str | Path, out: str | Path, force: bool = False, device
 
 def colmap_localize_sift(src: str | Path, out: str | Path, database: str | Path, reconstruction: str | Path,
                          options: LocalizationOptions | None = None, force: bool = False,
-                         device: str = "auto") -> dict[str, LocalizationResult]:
-    """SIFT of the images of ``src`` missing from the map database, matched to every map image's SIFT of the
-    database and verified (RANSAC), then registered into the map model: ``out/reconstruction``, ``out/colmap.db``."""
+                         device: str = "auto", vocab_tree: str | Path | None = None,
+                         tree_options: VocabTreeOptions | None = None) -> dict[str, LocalizationResult]:
+    """SIFT of the images of ``src`` missing from the map database, matched to the SIFT of the database's map
+    images (``vocab_tree``'s most similar ones when pycolmap reads it, else all) and verified (RANSAC), then
+    registered into the map model: ``out/reconstruction``, ``out/colmap.db``."""
     if not database or not Path(database).is_file():
         raise DatasetToolError(f"give the map's COLMAP database with -db (the one kapture_colmap_build_sift_map "
                                f"wrote){f': {database} does not exist' if database else ''}")
     refuse_overlap(out, [src])
+    vocab_tree = usable_vocab_tree(vocab_tree)
     out = _prepare(out, force)
     config = sift_config(device)
     in_map = database_images(database)
@@ -116,7 +166,13 @@ def colmap_localize_sift(src: str | Path, out: str | Path, database: str | Path,
         raise DatasetToolError(f"{database}: no descriptors (build the map with kapture_colmap_build_sift_map)")
     map_names = sorted(kmap.descriptors[SIFT].images)
     queries = [n for n in k.image_names() if n not in in_map]
-    write_pairs(out / WORK / "pairs.txt", [(q, m, 1.0) for q in queries for m in map_names])
+    if vocab_tree is None:
+        pairs = [(q, m, 1.0) for q in queries for m in map_names]
+    else:  # each query with its most similar map images (query-query pairs add nothing to a registration)
+        stores = {**dict.fromkeys(map_names, KaptureFeatureStore(map_dir)),
+                  **dict.fromkeys(queries, KaptureFeatureStore(out / WORK))}
+        pairs = _tree_pairs(vocab_tree, map_names, queries, stores, tree_options or VocabTreeOptions())
+    write_pairs(out / WORK / "pairs.txt", pairs)
     match_features.main(out / WORK, out / WORK / "pairs.txt", config=config, verify=True,
                         map_dir=map_dir)
     return register_into_model(out / WORK, out, database, reconstruction, None, SIFT, options)

@@ -129,6 +129,8 @@ def _opencv_sift(gray: np.ndarray, options: SiftOptions) -> tuple[np.ndarray, np
 def _pycolmap_sift(gray: np.ndarray, options: SiftOptions) -> tuple[np.ndarray, np.ndarray]:
     import pycolmap
 
+    from kapturelike.geometry.colmap_model import pycolmap_warnings_only
+
     extraction = pycolmap.FeatureExtractionOptions()
     extraction.num_threads = options.num_threads
     extraction.max_image_size = -1  # resizing is done by us, identically for both backends
@@ -140,17 +142,12 @@ def _pycolmap_sift(gray: np.ndarray, options: SiftOptions) -> tuple[np.ndarray, 
     # COLMAP quantises descriptors to uint8, so RootSIFT is better computed before quantisation, by it.
     norm = pycolmap.Normalization
     sift_opts.normalization = norm.L1_ROOT if options.root_sift else norm.L2
-    level = pycolmap.logging.minloglevel
-    try:
-        # COLMAP logs one INFO line per extractor created, i.e. per image here: keep warnings only
-        pycolmap.logging.minloglevel = max(level, 1)
-        with warnings.catch_warnings():
-            # pycolmap.Sift is deprecated in favour of FeatureExtractor, which returns per-keypoint Python
-            # objects; Sift still returns numpy arrays directly, which is much cheaper.
-            warnings.simplefilter("ignore", DeprecationWarning)
-            sift = pycolmap.Sift(extraction, pycolmap.Device.cpu)
-    finally:
-        pycolmap.logging.minloglevel = level
+    # COLMAP logs one INFO line per extractor created, i.e. per image here
+    with pycolmap_warnings_only(), warnings.catch_warnings():
+        # pycolmap.Sift is deprecated in favour of FeatureExtractor, which returns per-keypoint Python
+        # objects; Sift still returns numpy arrays directly, which is much cheaper.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        sift = pycolmap.Sift(extraction, pycolmap.Device.cpu)
     kp, desc = sift.extract(gray)
     kp = np.asarray(kp, dtype=np.float32).reshape(-1, 4)
     desc = np.asarray(desc, dtype=np.float32).reshape(-1, 128)

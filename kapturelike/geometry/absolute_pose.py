@@ -51,6 +51,13 @@ class LocalizationOptions:
     """RANSAC seed: a rerun (or a resumed run) gives the same poses; -1 draws a random one (pycolmap's default)."""
     num_threads: int = 1
     """Threads inside one RANSAC; pipelines parallelise over images instead."""
+    refine: bool = True
+    """Refine the RANSAC pose (non-linear, on its inliers); False: the pose as LO-RANSAC estimates it
+    (kapture-localization's pyransaclib tools without --refine-poses)."""
+    lo_steps: int = 0
+    """Local-optimisation steps after RANSAC (RansacLib's --number-lo-steps): each refines the pose on a random
+    half of the inliers and keeps it when its MSAC score over all correspondences is lower; then the pose is
+    refined once more on the inliers of the best. 0: pycolmap's LO-RANSAC and refinement only."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Free-form notes carried along (for example the preset name)."""
 
@@ -62,6 +69,8 @@ class LocalizationOptions:
                              f"got {self.min_inlier_ratio}")
         if self.max_error <= 0:
             raise ValueError(f"LocalizationOptions.max_error must be > 0, got {self.max_error}")
+        if self.lo_steps < 0:
+            raise ValueError(f"LocalizationOptions.lo_steps must be >= 0, got {self.lo_steps}")
 
     def ransac_options(self) -> pycolmap.RANSACOptions:
         return pycolmap.RANSACOptions(
@@ -167,6 +176,46 @@ def accept(num_inliers: int, num_correspondences: int, options: LocalizationOpti
     return ""
 
 
+def msac_score(p2: np.ndarray, p3: np.ndarray, camera: pycolmap.Camera, cam_from_world: pycolmap.Rigid3d,
+               max_error: float) -> tuple[float, np.ndarray]:
+    """MSAC score (sum of squared reprojection errors, each capped at max_error squared; lower is better) of a pose
+    over all correspondences, and its inlier mask (points behind the camera are outliers)."""
+    in_camera = p3 @ cam_from_world.rotation.matrix().T + cam_from_world.translation
+    front = in_camera[:, 2] > 1e-9
+    errors = np.full(len(p2), np.inf)
+    if front.any():
+        errors[front] = np.sum((camera.img_from_cam(in_camera[front]) - p2[front]) ** 2, axis=1)
+    inliers = errors <= max_error ** 2
+    return float(np.minimum(errors, max_error ** 2).sum()), inliers
+
+
+def local_optimization(p2: np.ndarray, p3: np.ndarray, camera: pycolmap.Camera, cam_from_world: pycolmap.Rigid3d,
+                       inliers: np.ndarray, options: LocalizationOptions) -> tuple[pycolmap.Rigid3d, np.ndarray]:
+    """``options.lo_steps`` local-optimisation steps from a RANSAC pose (see ``LocalizationOptions.lo_steps``);
+    the camera is kept fixed. Returns the pose and its inlier mask."""
+    rng = np.random.default_rng(None if options.random_seed < 0 else options.random_seed)
+    refinement = pycolmap.AbsolutePoseRefinementOptions()
+    best, (best_score, best_inliers) = cam_from_world, msac_score(p2, p3, camera, cam_from_world, options.max_error)
+    for _ in range(options.lo_steps):
+        pool = np.flatnonzero(best_inliers)
+        if len(pool) < 6:
+            break
+        subset = rng.choice(pool, size=max(6, len(pool) // 2), replace=False)
+        ret = pycolmap.refine_absolute_pose(best, p2[subset], p3[subset], np.ones(len(subset), bool), camera,
+                                            refinement)
+        if ret is None:
+            continue
+        score, found = msac_score(p2, p3, camera, ret["cam_from_world"], options.max_error)
+        if score < best_score:
+            best, best_score, best_inliers = ret["cam_from_world"], score, found
+    ret = pycolmap.refine_absolute_pose(best, p2, p3, best_inliers, camera, refinement)
+    if ret is not None:
+        score, found = msac_score(p2, p3, camera, ret["cam_from_world"], options.max_error)
+        if score <= best_score:
+            best, best_inliers = ret["cam_from_world"], found
+    return best, best_inliers
+
+
 def localize_image(points2d: np.ndarray, points3d: np.ndarray, camera: Any,
                    options: LocalizationOptions | None = None) -> LocalizationResult:
     """Pose (cam_from_world) of one image from its 2D keypoints (COLMAP pixel convention) and 3D points."""
@@ -186,18 +235,24 @@ def localize_image(points2d: np.ndarray, points3d: np.ndarray, camera: Any,
     estimation.ransac = options.ransac_options()
     refine_focal = options.refine_focal_length or estimation.estimate_focal_length
     try:
-        ret = pycolmap.estimate_and_refine_absolute_pose(p2, p3, cam, estimation,
-                                                         options.refinement_options(refine_focal))
+        if options.refine:
+            ret = pycolmap.estimate_and_refine_absolute_pose(p2, p3, cam, estimation,
+                                                             options.refinement_options(refine_focal))
+        else:
+            ret = pycolmap.estimate_absolute_pose(p2, p3, cam, estimation)
     except ValueError as e:  # degenerate input pycolmap rejects (e.g. below the solver's minimal sample)
         return failure(f"RANSAC failed: {e}")
     if ret is None:
         return failure("RANSAC failed")
     inliers = np.asarray(ret["inlier_mask"], dtype=bool).reshape(n)
+    rigid = ret["cam_from_world"]
+    if options.lo_steps and inliers.sum() >= 6:
+        rigid, inliers = local_optimization(p2, p3, cam, rigid, inliers, options)
     num_inliers = int(inliers.sum())
     reason = accept(num_inliers, n, options)
     if reason:
         return failure(reason, num_inliers, inliers)
-    q, t = rigid3d_to_pose(ret["cam_from_world"])
+    q, t = rigid3d_to_pose(rigid)
     refined = refine_focal or options.refine_extra_params
     out_camera = from_pycolmap_camera(camera, cam) if refined else camera
     return LocalizationResult(True, q, t, num_inliers, n, inliers, out_camera, "")

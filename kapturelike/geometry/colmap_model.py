@@ -10,13 +10,25 @@ iteration order of the ``cameras`` mapping, images 1.. in the order of the ``ima
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Protocol
 
 import numpy as np
 import pycolmap
 
 from kapturelike.errors import KapturelikeError
+
+
+@contextlib.contextmanager
+def pycolmap_warnings_only() -> Iterator[None]:
+    """pycolmap's INFO log lines (one per SIFT extractor, per vocabulary-tree query...) silenced meanwhile."""
+    level = pycolmap.logging.minloglevel
+    pycolmap.logging.minloglevel = max(level, 1)
+    try:
+        yield
+    finally:
+        pycolmap.logging.minloglevel = level
 
 
 class ReconstructionInputError(KapturelikeError, ValueError):

@@ -42,13 +42,17 @@ class VocabTreeRun:
 def colmap_vocab_tree_pipeline(kapture_map: str | Path, query: str | Path | None, out: str | Path,
                                colmap_map: str | Path | None = None, localize_config: int = 1,
                                ltvl_convention: str = "full", bins: Sequence[str] = ("0.25 2", "0.5 5", "5 10"),
-                               skip: Sequence[str] = (), force: bool = False, device: str = "auto") -> VocabTreeRun:
-    """Build (or reuse) the SIFT map, then localize, import, evaluate and export the query (when given)."""
+                               skip: Sequence[str] = (), force: bool = False, device: str = "auto",
+                               vocab_tree: str | Path | None = None, remove_intermediate: bool = False
+                               ) -> VocabTreeRun:
+    """Build (or reuse) the SIFT map, then localize, import, evaluate and export the query (when given); image pairs
+    from ``vocab_tree`` when pycolmap reads it. ``remove_intermediate``: the registration output and its first
+    import (colmap_localized/, kapture_localized/) are removed at the end; the recovered kapture stays."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     run = VocabTreeRun(Path(colmap_map) if colmap_map is not None else out / "colmap_map")
     if colmap_map is None and BUILD_AND_LOCALIZE not in skip:
-        build_sift_map(kapture_map, run.colmap_map, force, device)
+        build_sift_map(kapture_map, run.colmap_map, force, device, vocab_tree)
     if query is None:
         return run
     localized_colmap = out / "colmap_localized"
@@ -56,7 +60,7 @@ def colmap_vocab_tree_pipeline(kapture_map: str | Path, query: str | Path | None
     if BUILD_AND_LOCALIZE not in skip:
         options = options_from_dict(f"config{max(localize_config, 1)}")
         colmap_localize_sift(query, localized_colmap, run.colmap_map / "colmap.db",
-                             run.colmap_map / "reconstruction", options, force, device)
+                             run.colmap_map / "reconstruction", options, force, device, vocab_tree)
     if "import_colmap" not in skip:
         import_colmap(imported, localized_colmap / "reconstruction", localized_colmap / "colmap.db", force=force)
         shutil.rmtree(imported / RECONSTRUCTION_DIR, ignore_errors=True)  # kapture's --skip_reconstruction
@@ -69,4 +73,7 @@ def colmap_vocab_tree_pipeline(kapture_map: str | Path, query: str | Path | None
     if "export_LTVL2020" not in skip:
         run.ltvl = out / "LTVL2020_style_result.txt"
         export_ltvl(recovered, run.ltvl, ltvl_convention, skip_missing=True)
+    if remove_intermediate:
+        for folder in (localized_colmap, imported):
+            shutil.rmtree(folder, ignore_errors=True)
     return run

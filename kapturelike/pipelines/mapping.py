@@ -101,7 +101,7 @@ def _map(kapture: Kapture, side: ImageSet, map_dir: Path, config: PipelineConfig
         triangulation.items = triangulation.done = len(result.points3d)
     reports = front.reports + [triangulation]
     if control.colmap_outputs:
-        write_colmap_map(map_dir, front, result, cameras, image_camera, config)
+        write_colmap_map(map_dir, front, result, cameras, image_camera, config, poses)
     with atomic_write(map_dir / "mapping_report.txt") as f:
         f.write("\n".join(r.summary() for r in reports) + "\n")
         f.write(f"points: {len(result.points3d)}, observations: {len(rows)}, "
@@ -129,10 +129,10 @@ def triangulate(front: FrontHalf, names: list[str], cameras: dict, image_camera:
 
 
 def write_colmap_map(map_dir: Path, front: FrontHalf, result, cameras: dict, image_camera: dict[str, str],
-                     config: PipelineConfig) -> None:
-    """kapture-localization's map files: ``colmap.db`` (cameras, images, keypoints, descriptors, verified
-    matches) and the COLMAP model in ``reconstruction/`` (binary, beside the kapture files), with the
-    same camera and image ids, so COLMAP and pycolmap open them together."""
+                     config: PipelineConfig, poses: dict[str, tuple[np.ndarray, np.ndarray]]) -> None:
+    """kapture-localization's map files: ``colmap.db`` (cameras, images with their ``poses`` as priors,
+    keypoints, descriptors, verified matches) and the COLMAP model in ``reconstruction/`` (binary, beside the
+    kapture files), with the same camera and image ids, so COLMAP and pycolmap open them together."""
     reconstruction = result.reconstruction
     image_ids = image_ids_by_name(reconstruction)
     ids = camera_ids(cameras)
@@ -147,5 +147,5 @@ def write_colmap_map(map_dir: Path, front: FrontHalf, result, cameras: dict, ima
     unique = dict.fromkeys((a, b) if a < b else (b, a) for a, b, _ in front.pairs)
     matches = ((a, b, m[:, :2]) for a, b in unique if (m := front.matches_of(a, b)) is not None and len(m))
     write_database(map_dir / "colmap.db", colmap_cameras, images, front.keypoints, descriptors, matches,
-                   approximate=True)
+                   approximate=True, priors=poses)
     reconstruction.write(str(map_dir / "reconstruction"))

@@ -213,7 +213,7 @@ def test_database_errors(tmp_path):
 
     conn.executescript(SCHEMA)
     conn.execute("INSERT INTO cameras VALUES (1, 1, 10, 10, ?, 0)", (np.ones(4).tobytes(),))
-    conn.execute("INSERT INTO images VALUES (1, 'a.jpg', 1)")
+    conn.execute("INSERT INTO images (image_id, name, camera_id) VALUES (1, 'a.jpg', 1)")
     conn.execute("INSERT INTO keypoints VALUES (1, 3, 2, ?)", (np.zeros(5, np.float32).tobytes(),))
     conn.commit()
     conn.close()

@@ -105,3 +105,34 @@ def test_duck_typed_camera_and_refinement():
     assert res.success
     assert P.rotation_error_deg(res.q, q) < 1e-3
     assert np.allclose(res.camera.params, cam.params, atol=1e-2)
+
+
+def test_local_optimization_steps_and_unrefined_poses():
+    """--number-lo-steps (RansacLib's local optimisation after RANSAC): never a worse MSAC score than the RANSAC
+    pose it starts from, the same pose on a rerun; refine=False gives the pose LO-RANSAC estimates, unrefined."""
+    from kapturelike.geometry.absolute_pose import msac_score
+    from kapturelike.geometry.colmap_model import pose_to_rigid3d
+
+    p2, p3, q, t = synthetic(CAMERA, outlier_fraction=0.4, seed=3)
+    p2 = p2 + np.random.default_rng(4).normal(scale=1.5, size=p2.shape)  # noisy inliers: LO has work to do
+    cam = pycolmap.Camera(model=CAMERA.model, width=CAMERA.width, height=CAMERA.height, params=list(CAMERA.params))
+    plain = LocalizationOptions(refine=False, max_error=8.0, min_num_inliers=10, random_seed=0)
+    unrefined = localize_image(p2, p3, CAMERA, plain)
+    expected = pycolmap.estimate_absolute_pose(p2, p3, cam, pycolmap.AbsolutePoseEstimationOptions(
+        ransac=plain.ransac_options()))
+    np.testing.assert_allclose(pose_to_rigid3d(unrefined.q, unrefined.t).matrix(),
+                               expected["cam_from_world"].matrix(), atol=1e-9)
+
+    def score(result) -> float:
+        return msac_score(p2, p3, cam, pose_to_rigid3d(result.q, result.t), 8.0)[0]
+
+    lo = LocalizationOptions(refine=False, lo_steps=10, max_error=8.0, min_num_inliers=10, random_seed=0)
+    optimized = localize_image(p2, p3, CAMERA, lo)
+    assert optimized.success and score(optimized) < score(unrefined)
+    again = localize_image(p2, p3, CAMERA, lo)
+    np.testing.assert_array_equal(again.q, optimized.q)
+    np.testing.assert_array_equal(again.t, optimized.t)
+    assert P.pose_errors(optimized.q, optimized.t, q, t)[0] < 0.05
+    assert not optimized.inlier_mask[:80].any() and optimized.num_inliers == optimized.inlier_mask.sum()
+    with pytest.raises(ValueError, match="lo_steps"):
+        LocalizationOptions(lo_steps=-1)

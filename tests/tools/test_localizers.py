@@ -24,8 +24,9 @@ from kapturelike.core.trajectories import Pose, Trajectories
 from kapturelike.dataset_tools.sift_map import map_pairs
 from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.pairs import write_pairs
+from kapturelike.io.pairs import read_pairs, write_pairs
 from kapturelike.pipeline_tools import kapture_pipeline_colmap_vocab_tree
+from kapturelike.retrieval.vocab_tree import build_vocab_tree
 from kapturelike.synthetic.export import write_synthetic_kapture
 from kapturelike.synthetic.scene import SyntheticOptions, generate_dataset
 from kapturelike.tools import (
@@ -152,9 +153,9 @@ def test_colmap_localize_tutorial_command_registers_queries(tmp_path: Path, monk
     assert "2 / 2 image(s) registered" in capsys.readouterr().out
     images = (tmp_path / "localized_colmap/reconstruction/images.txt").read_text()
     assert "query/q0.jpg" in images and "query/q1.jpg" in images
-    # kapture's importer reads COLMAP 3.x databases only (images.prior_qw): it reads the model alone
-    _kapture_tool("kapture_import_colmap", "-txt", "localized_colmap/reconstruction", "-o", "imported",
-                  "--skip_reconstruction")
+    # kapture's importer reads the database (its COLMAP 3.x prior columns included) with the model
+    _kapture_tool("kapture_import_colmap", "-db", "localized_colmap/colmap.db", "-txt",
+                  "localized_colmap/reconstruction", "-o", "imported", "--skip_reconstruction")
     poses = _kapture_poses(tmp_path / "imported")
     for name, (q, t) in QUERIES.items():
         _assert_pose(poses[name], q, t)
@@ -245,6 +246,25 @@ def test_pycolmap_rig_localize_finds_rig_poses(tmp_path: Path, capsys) -> None:
     for name, (q, t) in truth.items():
         _assert_pose(poses[name], q, t)
 
+
+
+def test_localizer_threads_and_local_optimization(tmp_path: Path) -> None:
+    """--max-number-of-threads: the same poses, byte for byte, on 1 or 2 threads; pyransaclib without
+    --refine-poses and with 0 or 5 local-optimisation steps still finds the true poses."""
+    _, mapping_query, query, pairs = _write_scene(tmp_path, QUERIES)
+    common = f"-i {mapping_query} --query {query} --pairsfile-path {pairs} --keypoints-type sift --max-error 8"
+    for threads in (1, 2):
+        assert kapture_pycolmap_localsfm.main(
+            [*common.split(), "-o", str(tmp_path / f"t{threads}"), "--max-number-of-threads", str(threads)]) == 0
+    assert ((tmp_path / "t1/sensors/trajectories.txt").read_bytes()
+            == (tmp_path / "t2/sensors/trajectories.txt").read_bytes())
+    for steps in (0, 5):
+        assert kapture_pyransaclib_localize.main(
+            [*f"-i {mapping_query} --query {query} --pairsfile-path {pairs}".split(), "-o",
+             str(tmp_path / f"lo{steps}"), "--number-lo-steps", str(steps)]) == 0
+        poses = _kapture_poses(tmp_path / f"lo{steps}")
+        for name, (q, t) in QUERIES.items():
+            _assert_pose(poses[name], q, t)
 
 
 @pytest.mark.parametrize("tool", ["pycolmap", "pyransaclib"])
@@ -344,6 +364,43 @@ def test_colmap_sift_map_and_localize_sift(tmp_path: Path, monkeypatch, capsys) 
     assert stats.startswith("Model: sift_colmap_vocab_tree_config_2\n\nFound 4 / 4 image positions (100.00 %).")
     assert "(0.25m, 2.0 deg): 100.00%" in stats
     assert len((out / "LTVL2020_style_result.txt").read_text().splitlines()) == 4
+
+
+def test_colmap_sift_tools_use_the_vocabulary_tree(tmp_path: Path, monkeypatch, capsys) -> None:
+    """-voc with a tree pycolmap reads: the map pairs are each image's most similar ones (COLMAP's
+    --VocabTreeMatching.num_images applied), each query is matched to its most similar map images only, and the
+    queries are still registered near the truth. An absent tree: a warning, and the pairs without it."""
+    scene = write_synthetic_kapture(generate_dataset(SyntheticOptions(
+        seed=0, width=320, height=240, focal=250.0, num_mapping=10, num_sequences=1, sequence_length=2)), tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert kapture_colmap_build_sift_map.main("-i ./mapping -o ./no_tree -voc ./absent.bin --cpu".split()) == 0
+    assert "absent.bin: no such vocabulary tree file: image pairs are chosen without it" in capsys.readouterr().err
+    assert len(read_pairs(tmp_path / "no_tree/sift_kapture/pairs.txt")) == 45  # every pair of 10 images
+    store = KaptureFeatureStore(tmp_path / "no_tree/sift_kapture")
+    sift = [store.read("descriptors", "sift", name) for name in load_kapture(scene.mapping).image_names()]
+    build_vocab_tree(sift, tmp_path / "tree.bin", num_visual_words=256, num_iterations=10)
+    assert kapture_colmap_build_sift_map.main(
+        "-i ./mapping -o ./colmap_sift -voc ./tree.bin --cpu --VocabTreeMatching.num_images 7".split()) == 0
+    assert "vocabulary tree" not in capsys.readouterr().err
+    pairs = read_pairs(tmp_path / "colmap_sift/sift_kapture/pairs.txt")
+    partners: dict[str, set[str]] = {}
+    for a, b, _ in pairs:
+        partners.setdefault(a, set()).add(b)
+        partners.setdefault(b, set()).add(a)
+    # the 6 most similar of each image, unordered and deduplicated: not every pair of the 10 images
+    assert 30 <= len(pairs) < 45 and len(partners) == 10
+    command = ("-i ./query -db ./colmap_sift/colmap.db -txt ./colmap_sift/reconstruction -o ./localized -voc "
+               "./tree.bin --VocabTreeMatching.num_images 6 --Mapper.abs_pose_min_num_inliers 10")
+    assert kapture_colmap_localize_sift.main(command.split()) == 0
+    assert "4 / 4 image(s) registered" in capsys.readouterr().out
+    query_pairs = read_pairs(tmp_path / "localized/sift_kapture/pairs.txt")
+    per_query: dict[str, int] = {}
+    for q, m, _ in query_pairs:
+        assert m.startswith("mapping") or m in partners
+        per_query[q] = per_query.get(q, 0) + 1
+    assert per_query == dict.fromkeys(per_query, 5) and len(per_query) == 4
+    assert kapture_import_colmap.main("-txt localized/reconstruction -o imported --skip_reconstruction".split()) == 0
+    _assert_near(_kapture_poses(tmp_path / "imported"), image_poses(load_kapture(scene.query)))
 
 
 def _assert_near(poses: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, tuple[np.ndarray, np.ndarray]],

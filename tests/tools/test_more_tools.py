@@ -508,8 +508,7 @@ def test_import_colmap_rig_as_kapture(tmp_path: Path) -> None:
     (colmap / "rig.json").write_text(json.dumps([{"cameras": [{"camera_id": 1, "image_prefix": "l/"},
                                                               {"camera_id": 2, "image_prefix": "r/"}],
                                                   "ref_camera_id": 1}]))
-    # the model only: kapture 1.1.12 reads the old COLMAP database schema (prior_q* columns), not ours
-    args = ["-txt", str(colmap / "txt"), "-rig", str(colmap / "rig.json")]
+    args = ["-db", str(colmap / "colmap.db"), "-txt", str(colmap / "txt"), "-rig", str(colmap / "rig.json")]
     assert kapture_import_colmap.main([*args, "-o", str(tmp_path / "ours")]) == 0
     done = _kapture_tool("kapture_import_colmap", *args, "-o", str(tmp_path / "theirs"))
     assert done.returncode == 0, done.stderr
