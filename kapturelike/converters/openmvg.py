@@ -4,7 +4,8 @@ Export (what kapture 1.1 writes): views in records order (view id = pose id = ra
 by camera rank of first use, cereal polymorphic ids (a type's first object carries its name and
 ``id | 2**31``, later ones the bare id; views without a pose get the null id 2**30), posed views carry
 the pose as prior too, extrinsics hold the world-to-camera ``rotation`` and the camera ``center``,
-structure holds the observations of the keypoints type with their keypoint ``x``. Pixel coordinates
+structure holds the observations of the keypoints type with their keypoint ``x``; poses (through a rig too)
+are computed with kapture's formulas, so that the numbers are the same to the last bit. Pixel coordinates
 are written as kapture holds them (kapture's converter applies no half-pixel shift; neither do we).
 Cameras as kapture maps them: PINHOLE -> pinhole with f = (fx + fy) / 2, SIMPLE_RADIAL ->
 pinhole_radial_k1, RADIAL -> pinhole_radial_k3 (k3 = 0), OPENCV / FULL_OPENCV -> pinhole_brown_t2
@@ -153,6 +154,22 @@ def _rotation(w: float, x: float, y: float, z: float) -> np.ndarray:
                      [2 * (x * z - y * w) / d, 2 * (y * z + x * w) / d, 1 - 2 * (x ** 2 + y ** 2) / d]])
 
 
+def _through_rig(kapture: Kapture, timestamp: int, camera_id: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """The camera's pose through a rig posed at ``timestamp``, composed as kapture's rigs_remove composes it
+    (Hamilton product, then R(camera in rig) t_rig + t_camera), to the last bit; None when none."""
+    trajectories = kapture.trajectories
+    for rig_id, members in (kapture.rigs or {}).items():
+        in_rig, rig = members.get(camera_id), trajectories.get((timestamp, rig_id)) if trajectories else None
+        if in_rig is None or rig is None or in_rig.q is None or rig.q is None:
+            continue
+        (w1, x1, y1, z1), (w2, x2, y2, z2) = (float(v) for v in in_rig.q), (float(v) for v in rig.q)
+        q = np.array([w1 * w2 - x1 * x2 - y1 * y2 - z1 * z2, w1 * x2 + x1 * w2 + y1 * z2 - z1 * y2,
+                      w1 * y2 - x1 * z2 + y1 * w2 + z1 * x2, w1 * z2 + x1 * y2 - y1 * x2 + z1 * w2])
+        t = np.add(np.matmul(_rotation(w1, x1, y1, z1), rig.t.reshape(3, 1)), in_rig.t.reshape(3, 1))
+        return q, t
+    return None
+
+
 def _rotation_and_centre(q: np.ndarray, t: np.ndarray) -> tuple[list, list]:
     """openMVG's world-to-camera rotation and camera centre of a kapture pose, as kapture computes them
     (the inverse quaternion is the conjugate over the squared norm) so that the JSON is the same."""
@@ -259,7 +276,8 @@ def export_openmvg(kapture_root: str | Path, sfm_data: str | Path,
         view = {"polymorphic_id": _NULL_ID}
         if has[i]:
             view = types.wrap("view_priors")
-            rotation, centre = _rotation_and_centre(table.q[i], table.t[i])
+            q, t = _through_rig(kapture, int(table.timestamps[i]), table.camera_ids[i]) or (table.q[i], table.t[i])
+            rotation, centre = _rotation_and_centre(q, t)
             data.update({"use_pose_center_prior": True, "center_weight": [1.0, 1.0, 1.0], "center": centre,
                          "use_pose_rotation_prior": True, "rotation_weight": 1.0, "rotation": rotation})
             extrinsics.append({"key": vid, "value": {"center": centre, "rotation": rotation}})

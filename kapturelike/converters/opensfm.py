@@ -72,7 +72,11 @@ def _opensfm_camera(sensor_id: str, cam: Camera, approximate: bool) -> dict:
     return {**base, "projection_type": "perspective", "focal": (fx + fy) / 2 / s, "k1": 0.0, "k2": 0.0}
 
 
-def opensfm_to_kapture(path: str | Path) -> Kapture:
+def opensfm_to_kapture(path: str | Path, kapture_order: bool = False) -> Kapture:
+    """The first reconstruction of ``path``. Shots are taken in name order, timestamped by their integer
+    ``capture_time`` when all have a distinct one (else 0, 1, ...), points in the numeric order of their ids;
+    ``kapture_order``: as kapture's importer, shots in file order timestamped 0, 1, ... and points in the
+    text order of their ids."""
     path = Path(path)
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -81,7 +85,7 @@ def opensfm_to_kapture(path: str | Path) -> Kapture:
     if not isinstance(doc, list) or not doc:
         raise FormatError("expected a non-empty list of reconstructions", path, 1, "reconstructions")
     try:
-        return _parse(doc[0], path)
+        return _parse(doc[0], path, kapture_order)
     except (KeyError, TypeError, ValueError, AttributeError) as e:
         if isinstance(e, FormatError):
             raise
@@ -89,16 +93,17 @@ def opensfm_to_kapture(path: str | Path) -> Kapture:
             from None
 
 
-def _parse(rec: dict, path: Path) -> Kapture:
+def _parse(rec: dict, path: Path, kapture_order: bool) -> Kapture:
     sensors = {cid: _camera(cid, c, path) for cid, c in rec.get("cameras", {}).items()}
-    names = sorted(rec.get("shots", {}))
+    names = list(rec.get("shots", {})) if kapture_order else sorted(rec.get("shots", {}))
     shots = [rec["shots"][n] for n in names]
     for n, s in zip(names, shots):
         if s.get("camera") not in sensors:
             raise FormatError(f"shot '{n}' names unknown camera '{s.get('camera')}'", path, None, "shots")
     times = [s.get("capture_time") for s in shots]
-    stamps = (np.array(times, np.int64) if None not in times and all(float(t).is_integer() for t in times)
-              and len(set(times)) == len(times) else np.arange(len(names), dtype=np.int64))
+    stamps = (np.array(times, np.int64) if not kapture_order and None not in times
+              and all(float(t).is_integer() for t in times) and len(set(times)) == len(times)
+              else np.arange(len(names), dtype=np.int64))
     try:
         rotvec = np.array([s["rotation"] for s in shots], np.float64).reshape(-1, 3)
         t = np.array([s["translation"] for s in shots], np.float64).reshape(-1, 3)
@@ -107,8 +112,9 @@ def _parse(rec: dict, path: Path) -> Kapture:
     q = P.quat_from_axis_angle(rotvec).reshape(-1, 4)
     devs = np.array([s["camera"] for s in shots], dtype=object)
     points = rec.get("points", {})
-    pts = np.array([list(p["coordinates"]) + list(p.get("color", (0, 0, 0))) for _, p in
-                    sorted(points.items(), key=lambda kv: int(kv[0]) if kv[0].lstrip("-").isdigit() else kv[0])],
+    order = sorted(points) if kapture_order else \
+        sorted(points, key=lambda k: (0, int(k), "") if k.lstrip("-").isdigit() else (1, 0, k))
+    pts = np.array([list(points[k]["coordinates"]) + list(points[k].get("color", (0, 0, 0))) for k in order],
                    np.float64).reshape(-1, 6)
     return Kapture(sensors=dict(sensors), trajectories=Trajectories(stamps, devs, q, t),
                    records={"camera": Records("camera", stamps, devs, [(n,) for n in names])},

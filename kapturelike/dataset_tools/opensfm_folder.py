@@ -87,7 +87,8 @@ def import_opensfm_folder(folder: str | Path, output: str | Path, transfer: str 
                           keypoints_type: str = "HessianAffine", descriptors_type: str = "HOG", force: bool = False,
                           reconstruction: str | Path | None = None) -> Kapture:
     """kapture_import_opensfm: the first reconstruction of ``reconstruction`` (default
-    ``folder``/reconstruction.json) as cameras, images and poses (``converters.opensfm``), and, as kapture
+    ``folder``/reconstruction.json) as cameras, images and poses (``converters.opensfm`` in kapture's order:
+    timestamps 0, 1, ... in the order of the file), and, as kapture
     imports them, the images of ``folder``/images (``transfer``: kapture's TransferAction), one gnss sensor
     GPS_<camera> per camera with a record per ``exif/<image>.exif`` holding a 'gps' entry, the keypoints and
     descriptors of ``features/*.features.npz`` (arrays 'points' and 'descriptors' stored as they are, under
@@ -98,7 +99,7 @@ def import_opensfm_folder(folder: str | Path, output: str | Path, transfer: str 
     if transfer not in IMAGE_TRANSFERS:
         raise ConversionError(f"unknown --transfer '{transfer}' (known: {', '.join(IMAGE_TRANSFERS)})")
     out = prepare_output(output, [reconstruction], force)
-    kapture = opensfm_to_kapture(reconstruction)
+    kapture = opensfm_to_kapture(reconstruction, kapture_order=True)
     transfer_records_data(folder / "images", out, kapture.image_names(), TransferAction(transfer))
     if (folder / "exif").is_dir():
         _import_gnss(folder / "exif", kapture)

@@ -23,7 +23,7 @@ from kapturelike.io.dataset import load_kapture, save_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.tools import kapture_export_openmvg, kapture_import_openmvg
 
-from .conftest import make_dataset
+from .conftest import SHARED, make_dataset
 
 export_mod = pytest.importorskip("kapture.converter.openmvg.export_openmvg")
 import_mod = pytest.importorskip("kapture.converter.openmvg.import_openmvg")
@@ -259,3 +259,35 @@ def test_import_image_action_like_kapture(dataset, tmp_path, action):
     assert files == (["map"] if action == "root_link" else sorted(load_kapture(dataset).image_names()))
     assert (tmp_path / "ours" / "sensors" / "records_camera.txt").read_bytes() == \
            (tmp_path / "theirs" / "sensors" / "records_camera.txt").read_bytes()
+
+
+def test_rig_poses_like_kapture(dataset, tmp_path):
+    """Images posed through a rig: the same bytes as kapture, which composes rig and camera poses itself."""
+    from kapturelike.core.trajectories import Pose, Trajectories
+
+    k = load_kapture(dataset)
+    rng = np.random.default_rng(2)
+    in_rig = {"cam_00001": Pose(P.normalize_quaternions(rng.normal(size=4)), rng.normal(size=3)),
+              "cam_00002": Pose(P.normalize_quaternions(rng.normal(size=4)), rng.normal(size=3))}
+    k.rigs = {"rig": in_rig}
+    k.trajectories = Trajectories.from_items(((ts, "rig") if dev in in_rig else (ts, dev), pose)
+                                             for (ts, dev), pose in k.trajectories.items())
+    k.keypoints, k.descriptors, k.matches, k.points3d, k.observations = {}, {}, {}, None, None
+    save_kapture(k, tmp_path / "rig")
+    _ours(tmp_path / "rig", tmp_path / "ours")
+    _theirs(tmp_path / "rig", tmp_path / "theirs")
+    ours, theirs = ((p / "sfm_data.json").read_text() for p in (tmp_path / "ours", tmp_path / "theirs"))
+    assert ours.count('"view_priors"') == 1 and ours.count("use_pose_center_prior") == 5
+    assert ours.replace('"structure": []', '"structure": null') == theirs  # no points: kapture writes null
+
+
+@pytest.mark.skipif(not (SHARED / "data" / "virtual_gallery_tutorial").is_dir(), reason="../shared absent")
+def test_virtual_gallery_like_kapture(tmp_path):
+    """kapture-localization's tutorial mapping (a rig naming absent sensors, no points): kapture's bytes."""
+    import shutil
+
+    shutil.copytree(SHARED / "data" / "virtual_gallery_tutorial" / "mapping", tmp_path / "k", symlinks=False)
+    _ours(tmp_path / "k", tmp_path / "ours")
+    _theirs(tmp_path / "k", tmp_path / "theirs")
+    ours, theirs = ((p / "sfm_data.json").read_text() for p in (tmp_path / "ours", tmp_path / "theirs"))
+    assert ours.replace('"structure": []', '"structure": null') == theirs

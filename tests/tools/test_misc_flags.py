@@ -149,13 +149,13 @@ def test_evaluate_tool_applies_plot_flags(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------------------------------ kapture_import_opensfm
 def _opensfm_folder(root: Path) -> Path:
-    """A tiny OpenSfM project: three shots of one perspective camera, images, EXIF GPS for two images, HAHOG-like
-    features for all three, matches a-b (in a.jpg's file) and c-a (in c.jpg's file: reversed order)."""
+    """A tiny OpenSfM project: three shots of one perspective camera (not in name order, with capture times),
+    four points (ids 0, 1, 10, 2), images, EXIF GPS for two images, HAHOG-like features for all three,
+    matches a-b (in a.jpg's file) and c-a (in c.jpg's file: reversed order)."""
     names = ["a.jpg", "b.jpg", "c.jpg"]
-    shots = {n: {"camera": "cam", "rotation": [0.1 * i, 0.0, 0.2], "translation": [float(i), 0.5, -1.0]}
-             for i, n in enumerate(names)}
-    points = {"0": {"coordinates": [1.0, 2.0, 3.0], "color": [255, 0, 10]},
-              "1": {"coordinates": [-1.0, 0.5, 4.0], "color": [0, 128, 0]}}
+    shots = {n: {"camera": "cam", "rotation": [0.1 * i, 0.0, 0.2], "translation": [float(i), 0.5, -1.0],
+                 "capture_time": 1500000000.0 + 7 * i} for i, n in ((2, "c.jpg"), (0, "a.jpg"), (1, "b.jpg"))}
+    points = {str(i): {"coordinates": [1.0 + i, 2.0, 3.0 - i], "color": [255, i, 10]} for i in (0, 1, 10, 2)}
     cameras = {"cam": {"projection_type": "perspective", "width": 64, "height": 48, "focal": 0.9, "k1": 0.01,
                        "k2": -0.002}}
     root.mkdir(parents=True)
@@ -183,8 +183,9 @@ def _tree(root: Path) -> dict[str, bytes]:
 def test_import_opensfm_folder_as_kapture(tmp_path: Path) -> None:
     """kapture's import_opensfm (kapture/converter/opensfm/import_opensfm.py, called as a function) and ours on
     the same OpenSfM folder, with --transfer copy and given feature types: the same files, byte for byte
-    (sensors with GPS_cam, records, records_gnss, trajectories, points, copied images, keypoints, descriptors,
-    matches with c-a kept in its reversed order)."""
+    (sensors with GPS_cam, records and trajectories timestamped 0, 1, 2 in the file's shot order, records_gnss,
+    points in the text order of their ids, copied images, keypoints, descriptors, matches with c-a kept in its
+    reversed order)."""
     from kapture.converter.opensfm.import_opensfm import import_opensfm
     from kapture.io.records import TransferAction
 
@@ -197,6 +198,8 @@ def test_import_opensfm_folder_as_kapture(tmp_path: Path) -> None:
     assert "reconstruction/keypoints/HAHOG_kpt/a.jpg.kpt" in ours
     assert "reconstruction/matches/HAHOG_kpt/c.jpg.overlapping/a.jpg.matches" in ours
     assert "sensors/records_gnss.txt" in ours and "sensors/records_data/b.jpg" in ours
+    assert ours["sensors/records_camera.txt"].decode().splitlines()[-3:] == ["0, cam, c.jpg", "1, cam, a.jpg",
+                                                                              "2, cam, b.jpg"]
     for name in theirs:
         assert ours[name] == theirs[name], name
     assert not (tmp_path / "ours/sensors/records_data/a.jpg").is_symlink()
