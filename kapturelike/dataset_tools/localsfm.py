@@ -44,6 +44,9 @@ from kapturelike.pipelines import match_features
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
 
 logger = logging.getLogger("kapturelike")
+# kapture-localization triangulates a query keypoint from 3 map views or more, with 3 inliers or more: a point seen
+# in two views only is too often a wrong match that still triangulates
+MIN_VIEWS = 3
 
 
 class MapViews:
@@ -96,13 +99,13 @@ def triangulated_keypoints(query_name: str, map_names: Sequence[str], views: Map
     found_kpt, found_xyz = [], []
     cams = [views.view(m)[1] for m in used]
     rigids = [views.view(m)[2] for m in used]
-    for start, count in zip(starts[counts >= 2].tolist(), counts[counts >= 2].tolist()):
+    for start, count in zip(starts[counts >= MIN_VIEWS].tolist(), counts[counts >= MIN_VIEWS].tolist()):
         track = view[start:start + count]
-        if len(np.unique(track)) < 2:
+        if len(np.unique(track)) < MIN_VIEWS:
             continue
         result = pycolmap.estimate_triangulation(xy[start:start + count], [rigids[i] for i in track],
                                                  [cams[i] for i in track], options)
-        if result is not None:
+        if result is not None and int(np.count_nonzero(result["inliers"])) >= MIN_VIEWS:
             found_kpt.append(kpt[start])
             found_xyz.append(result["xyz"])
     return np.array(found_kpt, np.int64), np.array(found_xyz, np.float64).reshape(-1, 3)
