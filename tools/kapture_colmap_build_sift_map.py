@@ -5,14 +5,16 @@ keypoints and descriptors kapture_colmap_localize_sift matches against) and sift
 as a kapture dataset). Image pairs come from the vocabulary tree (-voc, with COLMAP's --VocabTreeMatching.*
 options) when pycolmap reads it (COLMAP 3.12+'s faiss trees); without one (absent, or a pre-2025 flann tree: a
 warning says so), up to 101 images every pair is matched, beyond each image with its 100 nearest images looking
-the same way. --cpu runs on the CPU; -gpu_idx, -s and COLMAP's other options are accepted and not applied."""
+the same way. -s skips kapture's steps (feature_extract and matches: an earlier run's are used; model_converter:
+the model stays binary; update_db_cameras has nothing to skip, the cameras come from the kapture sensors).
+--cpu runs on the CPU; -gpu_idx and COLMAP's other options are accepted and not applied."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 
-from kapturelike.dataset_tools.sift_map import build_sift_map, vocab_tree_options
+from kapturelike.dataset_tools.sift_map import BUILD_SIFT_MAP_STEPS, build_sift_map, vocab_tree_options
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, note_ignored, run
 
@@ -33,15 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-s",
         "--skip",
         nargs="+",
-        choices=[
-            "delete_existing",
-            "feature_extract",
-            "update_db_cameras",
-            "matches",
-            "priors_for_reconstruction",
-            "triangulation",
-            "model_converter",
-        ],
+        choices=list(BUILD_SIFT_MAP_STEPS),
         default=[],
         help="steps to skip",
     )
@@ -49,14 +43,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
+    note_ignored(build_parser(), args, ["colmap_gpu_index"])
     tree_options, unused = vocab_tree_options(getattr(args, "colmap_options", []))
     if unused:
         print(f"kapture_colmap_build_sift_map: note: {' '.join(unused)}: COLMAP options with no effect here",
               file=sys.stderr)
     result = build_sift_map(args.input, args.output, args.force, "cpu" if args.cpu else "auto", args.vocab_tree_path,
-                            tree_options)
-    print(f"{len(result.points3d)} points triangulated -> {args.output}/reconstruction, {args.output}/colmap.db")
+                            tree_options, args.skip)
+    points = 0 if result is None else len(result.points3d)
+    print(f"{points} points triangulated -> {args.output}/reconstruction, {args.output}/colmap.db")
 
 
 def main(argv: list[str] | None = None) -> int:

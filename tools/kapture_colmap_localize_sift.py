@@ -4,8 +4,9 @@ kapture_colmap_build_sift_map), matched to the SIFT of its most similar map imag
 with COLMAP's --VocabTreeMatching.* options; without a tree pycolmap reads, e.g. a pre-2025 flann tree, to every
 map image, with a warning) and verified (RANSAC), then registered with pycolmap into the map model (-txt); -o gets
 reconstruction/ (COLMAP text, for kapture_import_colmap -txt) and colmap.db. COLMAP's --Mapper.abs_pose_* and
---Mapper.min_num_matches options are applied; --cpu runs on the CPU; -gpu_idx and -s are accepted and not
-applied."""
+--Mapper.min_num_matches options are applied; -s skips kapture's steps (feature_extractmatches: an earlier
+run's features and matches are used; model_converter: the model stays binary; fix_db_cameras has nothing to
+skip); --cpu runs on the CPU; -gpu_idx is accepted and not applied."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import argparse
 import sys
 
 from kapturelike.dataset_tools.colmap_localize import registrator_options
-from kapturelike.dataset_tools.sift_map import colmap_localize_sift, vocab_tree_options
+from kapturelike.dataset_tools.sift_map import LOCALIZE_SIFT_STEPS, colmap_localize_sift, vocab_tree_options
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, note_ignored, run
 
@@ -36,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
         "-s",
         "--skip",
         nargs="+",
-        choices=["delete_existing", "feature_extractmatches", "fix_db_cameras", "image_registrator", "model_converter"],
+        choices=list(LOCALIZE_SIFT_STEPS),
         default=[],
         help="steps to skip",
     )
@@ -44,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    note_ignored(build_parser(), args, ["colmap_gpu_index", "skip"])
+    note_ignored(build_parser(), args, ["colmap_gpu_index"])
     tree_options, others = vocab_tree_options(getattr(args, "colmap_options", []))
     options, unused = registrator_options(others)
     if unused:
@@ -53,7 +54,7 @@ def action(args: argparse.Namespace) -> None:
     if not args.reconstruction:
         raise ValueError("give the map's COLMAP model with -txt/--reconstruction")
     results = colmap_localize_sift(args.input, args.output, args.database, args.reconstruction, options, args.force,
-                                   "cpu" if args.cpu else "auto", args.vocab_tree_path, tree_options)
+                                   "cpu" if args.cpu else "auto", args.vocab_tree_path, tree_options, args.skip)
     found = sum(r.success for r in results.values())
     print(f"{found} / {len(results)} image(s) registered -> {args.output}/reconstruction")
 

@@ -26,11 +26,10 @@ from kapturelike.converters.colmap_database import write_database
 from kapturelike.core.image_poses import image_poses
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.dataset_tools.colmap_localize import colmap_option_values
-from kapturelike.dataset_tools.output import DatasetToolError, refuse_overlap
+from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
 from kapturelike.dataset_tools.pycolmap_localize import resolve_keypoints_type
 from kapturelike.geometry.colmap_model import build_reconstruction, image_ids_by_name
 from kapturelike.geometry.triangulation import TriangulationOptions, TriangulationResult, triangulate
-from kapturelike.io import output as io_output
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_unordered_pairs
@@ -105,17 +104,10 @@ def build_map(src: str | Path, out: str | Path, pairsfile: str | Path | None = N
     if not image_poses(k):
         return _map_unposed(k, src, out, pairsfile, keypoints_type, force, skip, verify_matches)
     build = triangulate_map(src, pairsfile, keypoints_type, options, verify_matches, "triangulation" not in skip)
-    target = _prepare(out, force, skip)
+    target = prepare_output(out, force, skip, MAP_PARTS)
     write_map(build, target, "colmap_db" not in skip, binary="model_converter" in skip,
               priors="priors_for_reconstruction" not in skip)
     return build
-
-
-def _prepare(out: str | Path, force: bool, skip: Sequence[str]) -> Path:
-    if "delete_existing" in skip:  # kapture: existing files stay and are written over
-        Path(out).mkdir(parents=True, exist_ok=True)
-        return Path(out)
-    return io_output.prepare_output(out, (), force, parts=MAP_PARTS)
 
 
 def triangulate_map(src: str | Path, pairsfile: str | Path | None = None, keypoints_type: str | None = None,
@@ -178,7 +170,7 @@ def _map_unposed(k: Kapture, src: str | Path, out: str | Path, pairsfile: str | 
     verified = _verify(matches, keypoints, {n: cameras[keys[n][1]] for n in names}) if verify_matches else None
     image_cameras = {c: cameras[c] for c in {keys[n][1] for n in names}}
     priors = build_reconstruction(image_cameras, [(n, keys[n][1], None, None) for n in names])
-    target = _prepare(out, force, skip)
+    target = prepare_output(out, force, skip, MAP_PARTS)
     with tempfile.TemporaryDirectory(prefix="mapper_", dir=target) as tmp:
         database = target / "colmap.db" if "colmap_db" not in skip else Path(tmp) / "colmap.db"
         write_map_database(database, priors, k, store, ktype, pairs, None, verified)

@@ -129,10 +129,12 @@ def colmap_localize(src: str | Path, out: str | Path, database: str | Path | Non
                     verify_matches: bool = False) -> dict[str, LocalizationResult]:
     """Register the images of ``src`` missing from the model ``reconstruction`` into it; returns each tried
     image's result (poses are ``cam_from_world``). ``verify_matches`` (kapture's --use-colmap-matches-importer):
-    the query-map matches are geometrically verified (RANSAC) first, as COLMAP's matches importer does."""
+    the query-map matches are geometrically verified (RANSAC) first, as COLMAP's matches importer does. ``skip``:
+    kapture's steps (LOCALIZE_STEPS) left out; without model_converter, the model is written in COLMAP's binary
+    format."""
     refuse_overlap(out, [src])
-    return register_into_model(src, prepare_output(out, force), database, reconstruction, pairsfile, keypoints_type,
-                               options, skip, verify_matches)
+    return register_into_model(src, prepare_output(out, force, skip, ("reconstruction", "colmap.db")), database,
+                               reconstruction, pairsfile, keypoints_type, options, skip, verify_matches)
 
 
 def register_into_model(src: str | Path, out: Path, database: str | Path | None, reconstruction: str | Path,
@@ -187,7 +189,7 @@ def register_into_model(src: str | Path, out: Path, database: str | Path | None,
                 model_cameras[cam_id] = result.camera
             add_registered_image(rec, name, image_ids[name], cam_id, keypoints, result, kpt, point3d_ids[pts])
     (out / "reconstruction").mkdir(exist_ok=True)
-    rec.write_text(str(out / "reconstruction"))
+    (rec.write_binary if "model_converter" in skip else rec.write_text)(str(out / "reconstruction"))
     if database and "import_to_db" not in skip:
         _write_database(database, out / "colmap.db", store, ktype, k.matches[ktype], db, queries, image_ids,
                         cam_ids, camera_of, cameras, model_cameras, wanted)

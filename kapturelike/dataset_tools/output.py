@@ -5,6 +5,7 @@ from __future__ import annotations
 import filecmp
 import os
 import shutil
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -23,10 +24,15 @@ class DatasetToolError(KapturelikeError, ValueError):
     """A dataset tool cannot do what it was asked (output not empty, conflicting inputs...)."""
 
 
-def prepare_output(out: str | Path, force: bool = False) -> Path:
-    """Create ``out``; a non-empty folder is refused unless ``force`` (then what the tool writes is removed);
-    callers check ``refuse_overlap`` first (see ``io.output``)."""
-    return io_output.prepare_output(out, (), force)
+def prepare_output(out: str | Path, force: bool = False, skip: Sequence[str] = (),
+                   parts: Sequence[str] = io_output.KAPTURE_PARTS) -> Path:
+    """Create ``out``; a non-empty folder is refused unless ``force`` (then the ``parts`` the tool writes are
+    removed); callers check ``refuse_overlap`` first (see ``io.output``). kapture's COLMAP tools' ``-s
+    delete_existing`` (in ``skip``): an existing output is neither refused nor emptied, and is written over."""
+    if "delete_existing" in skip:
+        Path(out).mkdir(parents=True, exist_ok=True)
+        return Path(out)
+    return io_output.prepare_output(out, (), force, parts)
 
 
 # kapture's TransferAction: how record files (images) reach an output dataset

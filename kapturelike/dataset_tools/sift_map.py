@@ -30,12 +30,12 @@ from kapturelike.core.pose import camera_centers, viewing_directions
 from kapturelike.core.reconstruction import Kapture
 from kapturelike.dataset_tools.build_map import triangulate_map, write_map
 from kapturelike.dataset_tools.colmap_localize import colmap_option_values, register_into_model
-from kapturelike.dataset_tools.output import DatasetToolError, refuse_overlap
+from kapturelike.dataset_tools.output import DatasetToolError, prepare_output, refuse_overlap
 from kapturelike.geometry.absolute_pose import LocalizationOptions, LocalizationResult
 from kapturelike.geometry.triangulation import TriangulationResult
 from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
-from kapturelike.io.output import KAPTURE_PARTS, prepare_output
+from kapturelike.io.output import KAPTURE_PARTS
 from kapturelike.io.pairs import write_pairs
 from kapturelike.pipelines import extract_features, match_features
 from kapturelike.pipelines.config import FeaturesConfig, PipelineConfig
@@ -72,19 +72,36 @@ def usable_vocab_tree(path: str | Path | None) -> Path | None:
     return Path(path)
 
 
-def _prepare(out: str | Path, force: bool) -> Path:
-    """The output folder, empty or (``force``) emptied of what these tools write, the SIFT workspaces included."""
-    return prepare_output(out, (), force, parts=(*KAPTURE_PARTS, "colmap.db", WORK, MAP_WORK))
+# kapture-localization's steps of each tool (-s skips them); update_db_cameras and fix_db_cameras have nothing to
+# skip here: the database cameras always come from the kapture sensors (COLMAP's extractor would guess them)
+BUILD_SIFT_MAP_STEPS = ("delete_existing", "feature_extract", "update_db_cameras", "matches",
+                        "priors_for_reconstruction", "triangulation", "model_converter")
+LOCALIZE_SIFT_STEPS = ("delete_existing", "feature_extractmatches", "fix_db_cameras", "image_registrator",
+                       "model_converter")
+
+
+def _prepare(out: str | Path, force: bool, skip: Sequence[str]) -> Path:
+    """The output folder, empty or (``force``) emptied of what these tools write, the SIFT workspaces included;
+    left as it is with ``delete_existing`` in ``skip``."""
+    return prepare_output(out, force, skip, (*KAPTURE_PARTS, "colmap.db", "priors_for_reconstruction", WORK, MAP_WORK))
 
 
 def sift_config(device: str = "auto") -> PipelineConfig:
     return PipelineConfig(features=FeaturesConfig(local=SIFT), device=device)
 
 
-def _sift_dataset(src: Path, work: Path, config: PipelineConfig, keep_poses: bool) -> Kapture:
+def _sift_dataset(src: Path, work: Path, config: PipelineConfig, keep_poses: bool, extract: bool = True) -> Kapture:
     """``work``: the sensors and records of ``src`` (with its poses only when ``keep_poses``: a query's ground
-    truth must not steer the matching), its images linked, and their SIFT features."""
+    truth must not steer the matching), its images linked, and their SIFT features (already there when not
+    ``extract``: kapture's skipped extraction step)."""
     k = load_kapture(src)
+    if not extract:
+        done = KaptureFeatureStore(work) if (work / "sensors").is_dir() else None
+        missing = [n for n in k.image_names() if done is None or not done.has("descriptors", SIFT, n)]
+        if missing:
+            raise DatasetToolError(f"{work}: no SIFT features of {len(missing)} image(s) (first: {missing[0]}); "
+                                   "the extraction step cannot be skipped")
+        return k
     if not (work / "sensors").is_dir():
         prepare_dataset(Kapture(sensors=k.sensors, rigs=k.rigs, trajectories=k.trajectories if keep_poses else None,
                                 records=k.records), src, work)
@@ -116,19 +133,35 @@ def _tree_pairs(vocab_tree: Path, names: list[str], queries: list[str], stores: 
 
 
 def build_sift_map(src: str | Path, out: str | Path, force: bool = False, device: str = "auto",
-                   vocab_tree: str | Path | None = None, tree_options: VocabTreeOptions | None = None
-                   ) -> TriangulationResult:
+                   vocab_tree: str | Path | None = None, tree_options: VocabTreeOptions | None = None,
+                   skip: Sequence[str] = ()) -> TriangulationResult | None:
     """SIFT of every image of the posed dataset ``src``, image pairs (``vocab_tree``'s when pycolmap reads it,
     else ``map_pairs``) matched and verified, the matches triangulated with the known poses: ``out/reconstruction``
-    and ``out/colmap.db`` (with SIFT descriptors)."""
+    (None when ``skip`` holds triangulation), ``out/colmap.db`` (with SIFT descriptors) and
+    ``out/priors_for_reconstruction``; the steps of BUILD_SIFT_MAP_STEPS in ``skip`` are left out (the ones
+    before reuse what an earlier run left in ``out``)."""
+    unknown = sorted(set(skip) - set(BUILD_SIFT_MAP_STEPS))
+    if unknown:
+        raise DatasetToolError(f"unknown step(s) {', '.join(unknown)} (known: {', '.join(BUILD_SIFT_MAP_STEPS)})")
     refuse_overlap(out, [src])
     vocab_tree = usable_vocab_tree(vocab_tree)
-    out = _prepare(out, force)
+    out = _prepare(out, force, skip)
     config = sift_config(device)
-    k = _sift_dataset(Path(src), out / WORK, config, keep_poses=True)
+    k = _sift_dataset(Path(src), out / WORK, config, keep_poses=True, extract="feature_extract" not in skip)
     names = k.image_names()
     if len(names) < 2:
         raise DatasetToolError(f"{src}: a map needs two images or more")
+    if "matches" not in skip:
+        _match_map(k, out, config, vocab_tree, tree_options)
+    build = triangulate_map(out / WORK, None, SIFT, triangulate_points="triangulation" not in skip)
+    write_map(build, out, database=True, descriptors_type=SIFT, binary="model_converter" in skip,
+              priors="priors_for_reconstruction" not in skip)
+    return build.result
+
+
+def _match_map(k: Kapture, out: Path, config: PipelineConfig, vocab_tree: Path | None,
+               tree_options: VocabTreeOptions | None) -> None:
+    names = k.image_names()
     if vocab_tree is None:
         pairs = map_pairs(k)
     else:
@@ -137,27 +170,30 @@ def build_sift_map(src: str | Path, out: str | Path, force: bool = False, device
         pairs = list({tuple(sorted((a, b))): (min(a, b), max(a, b), s) for a, b, s in reversed(found)}.values())
     write_pairs(out / WORK / "pairs.txt", pairs)
     match_features.main(out / WORK, out / WORK / "pairs.txt", config=config, verify=True)
-    build = triangulate_map(out / WORK, None, SIFT)
-    write_map(build, out, database=True, descriptors_type=SIFT)
-    return build.result
 
 
 def colmap_localize_sift(src: str | Path, out: str | Path, database: str | Path, reconstruction: str | Path,
                          options: LocalizationOptions | None = None, force: bool = False,
                          device: str = "auto", vocab_tree: str | Path | None = None,
-                         tree_options: VocabTreeOptions | None = None) -> dict[str, LocalizationResult]:
+                         tree_options: VocabTreeOptions | None = None,
+                         skip: Sequence[str] = ()) -> dict[str, LocalizationResult]:
     """SIFT of the images of ``src`` missing from the map database, matched to the SIFT of the database's map
     images (``vocab_tree``'s most similar ones when pycolmap reads it, else all) and verified (RANSAC), then
-    registered into the map model: ``out/reconstruction``, ``out/colmap.db``."""
+    registered into the map model: ``out/reconstruction``, ``out/colmap.db``. The steps of LOCALIZE_SIFT_STEPS
+    in ``skip`` are left out (feature_extractmatches: the features and matches of an earlier run are used)."""
+    unknown = sorted(set(skip) - set(LOCALIZE_SIFT_STEPS))
+    if unknown:
+        raise DatasetToolError(f"unknown step(s) {', '.join(unknown)} (known: {', '.join(LOCALIZE_SIFT_STEPS)})")
+    reuse = "feature_extractmatches" in skip
     if not database or not Path(database).is_file():
         raise DatasetToolError(f"give the map's COLMAP database with -db (the one kapture_colmap_build_sift_map "
                                f"wrote){f': {database} does not exist' if database else ''}")
     refuse_overlap(out, [src])
     vocab_tree = usable_vocab_tree(vocab_tree)
-    out = _prepare(out, force)
+    out = _prepare(out, force, skip)
     config = sift_config(device)
     in_map = database_images(database)
-    k = _sift_dataset(Path(src), out / WORK, config, keep_poses=False)
+    k = _sift_dataset(Path(src), out / WORK, config, keep_poses=False, extract=not reuse)
     map_dir = out / MAP_WORK
     if not (map_dir / "sensors").is_dir():
         import_database(database, map_dir, keypoints_type=SIFT, descriptors_type=SIFT)
@@ -166,6 +202,8 @@ def colmap_localize_sift(src: str | Path, out: str | Path, database: str | Path,
         raise DatasetToolError(f"{database}: no descriptors (build the map with kapture_colmap_build_sift_map)")
     map_names = sorted(kmap.descriptors[SIFT].images)
     queries = [n for n in k.image_names() if n not in in_map]
+    if reuse:
+        return register_into_model(out / WORK, out, database, reconstruction, None, SIFT, options, skip)
     if vocab_tree is None:
         pairs = [(q, m, 1.0) for q in queries for m in map_names]
     else:  # each query with its most similar map images (query-query pairs add nothing to a registration)
@@ -175,4 +213,4 @@ def colmap_localize_sift(src: str | Path, out: str | Path, database: str | Path,
     write_pairs(out / WORK / "pairs.txt", pairs)
     match_features.main(out / WORK, out / WORK / "pairs.txt", config=config, verify=True,
                         map_dir=map_dir)
-    return register_into_model(out / WORK, out, database, reconstruction, None, SIFT, options)
+    return register_into_model(out / WORK, out, database, reconstruction, None, SIFT, options, skip)

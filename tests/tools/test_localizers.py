@@ -456,6 +456,19 @@ def test_colmap_sift_tools_use_the_vocabulary_tree(tmp_path: Path, monkeypatch, 
     assert per_query == dict.fromkeys(per_query, 5) and len(per_query) == 4
     assert kapture_import_colmap.main("-txt localized/reconstruction -o imported --skip_reconstruction".split()) == 0
     _assert_near(_kapture_poses(tmp_path / "imported"), image_poses(load_kapture(scene.query)))
+    # kapture's -s: an earlier run's features and matches reused (no -f needed with delete_existing), binary model
+    descriptors = next((tmp_path / "colmap_sift/sift_kapture/reconstruction/descriptors").rglob("*.desc"))
+    stamp = descriptors.stat().st_mtime_ns
+    assert kapture_colmap_build_sift_map.main(
+        "-i ./mapping -o ./colmap_sift -voc ./tree.bin -s delete_existing feature_extract matches model_converter "
+        "update_db_cameras".split()) == 0
+    assert descriptors.stat().st_mtime_ns == stamp and (tmp_path / "colmap_sift/reconstruction/images.bin").is_file()
+    assert kapture_colmap_localize_sift.main([*command.split(), "-s", "delete_existing", "feature_extractmatches",
+                                              "model_converter"]) == 0
+    assert "4 / 4 image(s) registered" in capsys.readouterr().out
+    assert (tmp_path / "localized/reconstruction/images.bin").is_file()
+    assert kapture_colmap_build_sift_map.main("-i ./query -o ./empty -voc ./tree.bin -s feature_extract".split()) == 1
+    assert "the extraction step cannot be skipped" in capsys.readouterr().err
 
 
 def _assert_near(poses: dict[str, tuple[np.ndarray, np.ndarray]], truth: dict[str, tuple[np.ndarray, np.ndarray]],
