@@ -30,7 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
     flags.add_python_binary(parser)
     parser.add_argument("-voc", "--vocab_tree_path", required=True, help="vocabulary tree file")
     parser.add_argument("--mapping-config", type=int, choices=[0, 1], default=1, help="mapping configuration")
-    parser.add_argument("--localize-config", type=int, choices=[0, 1, 2, 3], default=1, help="localize configuration")
+    # kapture-localization's tutorial.adoc writes --config 2 for this pipeline, which its own parser lacks
+    parser.add_argument("--localize-config", "--config", dest="localize_config", type=int, choices=[0, 1, 2, 3],
+                        default=1, help="localize configuration")
     flags.add_benchmark_style(parser)
     parser.add_argument("--bins", nargs="+", default=["0.25 2", "0.5 5", "5 10"], help="'METRES DEGREES' accuracy bins")
     parser.add_argument(

@@ -75,3 +75,20 @@ def test_tutorial_localization_steps_with_colmap_localize(tmp_path: Path, monkey
     median = re.search(r"Localized images: mean=\([^)]*\) / median=\(([\d.]+)m, ([\d.]+) deg\)", stats)
     assert float(median[1]) < 0.03 and float(median[2]) < 0.5
     assert "(0.25m, 2.0 deg): 100.00%" in stats
+
+
+def test_tutorial_sift_vocab_tree_line(tmp_path: Path, monkeypatch) -> None:
+    """tutorial.adoc's "Standard COLMAP pipeline" line, word for word (its --config 2, and a vocabulary tree file
+    that is not there: pairs without it, with a warning). kapture-localization publishes 4 / 4, median
+    (0.0023m, 0.0407 deg) for COLMAP on this data."""
+    work = tmp_path / "virtual_gallery_tutorial"
+    shutil.copytree(SAMPLE, work, symlinks=True)
+    monkeypatch.chdir(work)
+    line = ("kapture_pipeline_colmap_vocab_tree.py -v info -i ./mapping --query ./query "
+            "-o ./tutorial/sift_colmap_vocab_tree/ -voc ./vocab_tree_flickr100K_words32K.bin --config 2")
+    command, *argv = shlex.split(line)
+    assert _main(command)(argv) == 0
+    stats = (work / "tutorial/sift_colmap_vocab_tree/eval/stats.txt").read_text()
+    assert stats.startswith("Model: sift_colmap_vocab_tree_config_2\n\nFound 4 / 4 image positions (100.00 %).")
+    median = re.search(r"Localized images: mean=\([^)]*\) / median=\(([\d.]+)m, ([\d.]+) deg\)", stats)
+    assert float(median[1]) < 0.005 and float(median[2]) < 0.1
