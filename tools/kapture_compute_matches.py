@@ -1,4 +1,8 @@
-"""kapture_compute_matches: match the local features of the image pairs of a pairs file."""
+"""kapture_compute_matches: match the local features of the image pairs of a pairs file.
+
+Without --config, kapture-localization's matcher: mutual nearest neighbours of the descriptors by dot product, no
+ratio test, no epipolar guidance, each match scored by its dot product. --config gives kapturelike's matching
+settings instead (datasets/configs/default.yaml: ratio test, epipolar band with known poses)."""
 
 from __future__ import annotations
 
@@ -10,6 +14,10 @@ from kapturelike.pipelines.match_features import main as compute_matches
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 from kapturelike.tools.kapture_extract_features import print_reports
+
+# kapture-localization's MatchPairNnTorch: cross-checked nearest neighbours of raw descriptors' dot products
+KAPTURE_LOCALIZATION_MATCHING = {"ratio_threshold": None, "distance_threshold": None, "mutual": True,
+                                 "normalize": False, "epipolar_band": 0.0}
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,7 +41,10 @@ def action(args: argparse.Namespace) -> int:
     if local is None and args.config is None:  # as kapture-localization: the dataset's only descriptors type
         types = KaptureFeatureStore(args.input).types("descriptors")
         local = next(iter(types)) if len(types) == 1 else None
-    config = load_config(args.config, {"features": {"local": local}} if local else None)
+    overrides: dict = {"features": {"local": local}} if local else {}
+    if args.config is None:
+        overrides["matching"] = KAPTURE_LOCALIZATION_MATCHING
+    config = load_config(args.config, overrides or None)
     return print_reports([compute_matches(args.input, args.pairsfile_path, args.output, config, verify=args.verify,
                                           map_dir=args.map, overwrite=args.overwrite)])
 

@@ -10,12 +10,22 @@ import importlib
 import re
 import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import kapture
+import kapture.algo.compare as kcompare
+import kapture.io.csv as kcsv
+import numpy as np
 import pytest
+
+from kapturelike.io.features import KaptureFeatureStore
+from kapturelike.io.pairs import read_pairs
 
 SAMPLE = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "virtual_gallery_tutorial"
 pytestmark = pytest.mark.skipif(not SAMPLE.is_dir(), reason="../shared/data/virtual_gallery_tutorial is absent")
+KAPTURE_TOOLS = Path(kapture.__file__).resolve().parents[1] / "tools"  # the scripts pip installs with kapture
 
 FEATURES = ("-kpt ./local_features/r2d2_500/keypoints -desc ./local_features/r2d2_500/descriptors "
             "-gfeat ./global_features/AP-GeM-LM18/global_features")
@@ -75,6 +85,28 @@ def test_tutorial_localization_steps_with_colmap_localize(tmp_path: Path, monkey
     median = re.search(r"Localized images: mean=\([^)]*\) / median=\(([\d.]+)m, ([\d.]+) deg\)", stats)
     assert float(median[1]) < 0.03 and float(median[2]) < 0.5
     assert "(0.25m, 2.0 deg): 100.00%" in stats
+    # kapture_compute_matches matched as kapture-localization's MatchPairNnTorch: cross-checked nearest neighbours of
+    # the descriptors' dot products, scored by them
+    store = KaptureFeatureStore(work / IN / "proxy_map_plus_query")
+    query, image, _ = read_pairs(work / "loc/pairs.txt")[0]
+    first, second = sorted((query, image))
+    a, b = (store.read("descriptors", "r2d2_500", n).astype(np.float32) for n in (first, second))
+    similarity = a @ b.T
+    best = similarity.argmax(axis=1)
+    kept = np.flatnonzero(similarity.argmax(axis=0)[best] == np.arange(len(a)))
+    expected = np.column_stack([kept, best[kept], similarity[kept, best[kept]]])
+    found = store.read_matches("r2d2_500", first, second)
+    found = found[np.argsort(found[:, 0])]
+    np.testing.assert_array_equal(found[:, :2], expected[:, :2])
+    np.testing.assert_allclose(found[:, 2], expected[:, 2], rtol=1e-5)
+    # kapture's own kapture_import_colmap reads the localized COLMAP database and model as ours did
+    done = subprocess.run([sys.executable, str(KAPTURE_TOOLS / "kapture_import_colmap.py"), "-db",
+                           "./loc/colmap_localized/colmap.db", "-txt", "./loc/colmap_localized/reconstruction", "-o",
+                           "./loc/kapture_localized_theirs", "--skip_reconstruction"], capture_output=True, text=True,
+                          timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert kcompare.equal_kapture(kcsv.kapture_from_dir(str(work / "loc/kapture_localized")),
+                                  kcsv.kapture_from_dir(str(work / "loc/kapture_localized_theirs")))
 
 
 def test_tutorial_sift_vocab_tree_line(tmp_path: Path, monkeypatch) -> None:
