@@ -1,5 +1,6 @@
 """Download and install kapture datasets from kapture's dataset index (kapture_dataset_index.yaml):
-update the index, list the datasets and their status, download, install (licence shown first)."""
+update the index, list the datasets and their status, download, install (licence shown first; a kapture 1.0
+dataset is upgraded to 1.1 in place once installed, as kapture does), upgrade the installed 1.0 datasets."""
 
 from __future__ import annotations
 
@@ -19,10 +20,11 @@ from kapturelike.importers.download import (
     install_dataset,
     read_index,
     status,
+    upgrade_installed,
 )
 from kapturelike.io.text import atomic_write
 from kapturelike.tools import flags
-from kapturelike.tools.cli import ToolUnavailable, configure_logging, make_parser, run
+from kapturelike.tools.cli import configure_logging, make_parser, run
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -49,7 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     down = sub.add_parser("download", help="download and check datasets, without installing them")
     down.add_argument("-f", "--force", action="store_true", default=False, help="download again from scratch")
     down.add_argument("dataset", nargs="*", default=[], help="names or unix-like patterns (quote them)")
-    upgrade = sub.add_parser("upgrade", help="upgrade installed kapture 1.0 datasets to 1.1 (not here)")
+    upgrade = sub.add_parser("upgrade", help="upgrade the installed kapture 1.0 datasets to 1.1, in place")
     upgrade.add_argument("dataset", nargs="*", default=[])
     return parser
 
@@ -84,9 +86,15 @@ def action(args: argparse.Namespace) -> int:
         count = len(read_index(install.index_path))
         print(f"dataset index updated: {count} datasets ({install.index_path})")
         return 0
-    if args.cmd == "upgrade":
-        raise ToolUnavailable("upgrading kapture 1.0 datasets in place is not done by kapturelike, which reads "
-                              "1.0 datasets as they are")
+    if args.cmd == "upgrade":  # kapture upgrades every 1.0 dataset of the install folder, as after an install
+        names = args.dataset and list(_matching(install, args.dataset))
+        missing = [n for n in names or [] if n not in install.installed()]
+        if missing:
+            print(f"warning: not installed, cannot be upgraded: {', '.join(missing)}", file=sys.stderr)
+        upgraded = upgrade_installed(install)
+        print(f"{len(upgraded)} dataset(s) upgraded to kapture 1.1"
+              + "".join(f"\n  {path}" for path in upgraded))
+        return 0
     entries = _matching(install, args.dataset)
     if args.cmd == "list":
         code = 0

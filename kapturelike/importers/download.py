@@ -41,8 +41,9 @@ from pathlib import Path
 import yaml
 from tqdm import tqdm
 
+from kapturelike.dataset_tools.upgrade import upgrade_in_place, upgrade_orphan_features
 from kapturelike.errors import KapturelikeError
-from kapturelike.io.text import atomic_write
+from kapturelike.io.text import atomic_write, version_of
 
 logger = logging.getLogger("kapturelike.download")
 
@@ -373,4 +374,33 @@ def install_dataset(install: InstallDir, entry: DatasetEntry, force: bool = Fals
         for archive in archives:
             archive.unlink(missing_ok=True)
     install.mark_installed(entry.name)
+    upgrade_installed(install)
     return "installed"
+
+
+def _file_version(path: Path) -> str | None:
+    with open(path, encoding="utf-8", errors="replace") as f:
+        return version_of(f.readline())
+
+
+def upgrade_installed(install: InstallDir) -> list[Path]:
+    """kapture's upgrade of an install folder: every kapture dataset below it whose sensors.txt is format 1.0 (or
+    has no version line) is upgraded to 1.1 in place, then the 1.0 feature folders kept outside a dataset
+    (``<folder>/keypoints|descriptors/<kind>.txt``, ``<folder>/global_features/global_features.txt``) get 1.1
+    type files. Returns the datasets upgraded."""
+    upgraded = []
+    for sensors in sorted(install.root.rglob("sensors.txt")):
+        root = sensors.parent.parent
+        if sensors.parent.name == "sensors" and _file_version(sensors) in (None, "1.0"):
+            upgrade_in_place(root)
+            logger.info("%s: upgraded to kapture 1.1", root)
+            upgraded.append(root)
+    local, global_ = set(), set()
+    for name in ("keypoints.txt", "descriptors.txt", "global_features.txt"):
+        for type_file in sorted(install.root.rglob(name)):
+            if type_file.parent.name != type_file.stem or _file_version(type_file) not in (None, "1.0"):
+                continue
+            (global_ if type_file.stem == "global_features" else local).add(str(type_file.parent.parent))
+    if local or global_:
+        upgrade_orphan_features(sorted(global_), sorted(local))
+    return upgraded

@@ -11,6 +11,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -232,3 +233,44 @@ def test_kapture_index_reads_unchanged(tmp_path: Path) -> None:
     entry = dl.read_index(tmp_path / "index.yaml", ["RIO10_*"])["RIO10_scene01_mapping"]
     assert entry.parts == [dl.Part("http://x/RIO10_scene01_mapping.tar.gz", "f981a3")]
     assert entry.license_url == "http://x/RIO10_LICENSE.txt"
+
+
+V10 = b"# kapture format: 1.0\n"
+
+
+def test_installed_1_0_dataset_is_upgraded_as_kapture_does(server: Server, tmp_path: Path, capsys) -> None:
+    """A kapture 1.0 dataset is upgraded to 1.1 in place once installed (kapture's downloader does so), and so are
+    1.0 feature folders kept outside it; `upgrade` upgrades what an older install left in 1.0. kapture reads the
+    result; its feature files are unchanged."""
+    import kapture.io.csv as kcsv
+
+    kpt = np.arange(6, dtype=np.float32).tobytes()
+    files = {"Old/mapping/sensors/sensors.txt": V10 + b"cam, , camera, SIMPLE_PINHOLE, 8, 6, 5, 4, 3\n",
+             "Old/mapping/sensors/records_camera.txt": V10 + b"0, cam, a.jpg\n",
+             "Old/mapping/reconstruction/keypoints/keypoints.txt": V10 + b"sift, float32, 2\n",
+             "Old/mapping/reconstruction/keypoints/a.jpg.kpt": kpt,
+             "Old/local_features/r2d2/keypoints/keypoints.txt": V10 + b"r2d2, float32, 2\n",
+             "Old/local_features/r2d2/keypoints/a.jpg.kpt": kpt,
+             "Old/local_features/r2d2/descriptors/descriptors.txt": V10 + b"r2d2, uint8, 4\n"}
+    archive = tar_gz(files)
+    server.files["/old.tar.gz"] = archive
+    root = tmp_path / "datasets"
+    root.mkdir()
+    (root / "kapture_dataset_index.yaml").write_text(yaml.safe_dump(
+        {"Old": {"url": f"{server.url}/old.tar.gz", "sha256sum": sha(archive)}}))
+    assert run_tool(root, "install", "Old") == 0
+    dataset = root / "Old/mapping"
+    assert (dataset / "sensors/sensors.txt").read_text().startswith("# kapture format: 1.1\n")
+    theirs = kcsv.kapture_from_dir(str(dataset))
+    assert theirs.format_version == "1.1" and set(theirs.keypoints) == {"sift"}
+    assert (dataset / "reconstruction/keypoints/sift/a.jpg.kpt").read_bytes() == kpt
+    orphan = root / "Old/local_features/r2d2"
+    for kind in ("keypoints", "descriptors"):
+        assert (orphan / kind / f"{kind}.txt").read_text().startswith("# kapture format: 1.1\n")
+    # an install made before (files left in 1.0): `upgrade` upgrades it
+    (dataset / "sensors/sensors.txt").write_bytes(files["Old/mapping/sensors/sensors.txt"])
+    (dataset / "sensors/records_camera.txt").write_bytes(files["Old/mapping/sensors/records_camera.txt"])
+    capsys.readouterr()
+    assert kapture_download_dataset.main(["-i", str(root), "upgrade", "Old"]) == 0
+    assert "1 dataset(s) upgraded to kapture 1.1" in capsys.readouterr().out
+    assert kcsv.kapture_from_dir(str(dataset)).format_version == "1.1"
