@@ -20,6 +20,7 @@ import kapture.io.csv as kcsv
 import numpy as np
 import pytest
 
+from kapturelike.io.dataset import load_kapture
 from kapturelike.io.features import KaptureFeatureStore
 from kapturelike.io.pairs import read_pairs
 
@@ -85,6 +86,16 @@ def test_tutorial_localization_steps_with_colmap_localize(tmp_path: Path, monkey
     median = re.search(r"Localized images: mean=\([^)]*\) / median=\(([\d.]+)m, ([\d.]+) deg\)", stats)
     assert float(median[1]) < 0.03 and float(median[2]) < 0.5
     assert "(0.25m, 2.0 deg): 100.00%" in stats
+    # kapture_compute_image_pairs: each query with its 5 map images of largest global-feature dot product
+    names = {side: load_kapture(work / IN / f"proxy_{side}").image_names() for side in ("query", "mapping")}
+    gfeat = {side: np.stack([KaptureFeatureStore(work / IN / f"proxy_{side}").read(
+        "global_features", "AP-GeM-LM18", n) for n in names[side]]) for side in names}
+    scores = gfeat["query"] @ gfeat["mapping"].T
+    expected_pairs = sorted((names["query"][i], names["mapping"][j], scores[i, j]) for i in range(len(scores))
+                            for j in np.argsort(-scores[i])[:5])
+    found_pairs = sorted(read_pairs(work / "loc/pairs.txt"))
+    assert [p[:2] for p in found_pairs] == [p[:2] for p in expected_pairs]
+    np.testing.assert_allclose([p[2] for p in found_pairs], [p[2] for p in expected_pairs], atol=1e-6)
     # kapture_compute_matches matched as kapture-localization's MatchPairNnTorch: cross-checked nearest neighbours of
     # the descriptors' dot products, scored by them
     store = KaptureFeatureStore(work / IN / "proxy_map_plus_query")
