@@ -186,3 +186,29 @@ def test_tutorial_mapping_read_printed_checked_and_copied(tmp_path: Path, capsys
     capsys.readouterr()
     copy = _check_and_copy(root, tmp_path, 4, capsys)
     assert kcompare.equal_kapture(kcsv.kapture_from_dir(str(root)), kcsv.kapture_from_dir(str(copy)))
+
+
+@pytest.mark.parametrize("folder", ["mapping", "query"])
+@pytest.mark.parametrize("flags", [[], ["-a"]])
+def test_tutorial_printed_as_kapture_prints_it(tmp_path: Path, folder: str, flags: list[str], capsys) -> None:
+    """kapture_print on the published tutorial folders (the mapping's rigs.txt quirk included) prints what kapture's
+    own kapture_print prints, field for field; the query folder reads without warnings and copies equal."""
+    import subprocess
+    import sys
+
+    import kapture
+
+    root = tmp_path / folder
+    shutil.copytree(TUTORIAL / folder, root, symlinks=True)
+    assert kapture_print.main(["-i", str(root), *flags]) == 0
+    ours = capsys.readouterr().out
+    tool = Path(kapture.__file__).resolve().parents[1] / "tools" / "kapture_print.py"
+    done = subprocess.run([sys.executable, str(tool), "-i", str(root), *flags], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert ours == done.stdout
+    if folder == "query":
+        assert _warnings(root) == []
+        assert kapture_check.main(["-i", str(root), "--strict"]) == 0
+        assert kapture_merge.main(["-i", str(root), "-o", str(tmp_path / "copy"), "--keep-sensor-ids"]) == 0
+        assert kcompare.equal_kapture(kcsv.kapture_from_dir(str(root)), kcsv.kapture_from_dir(str(tmp_path / "copy")))
