@@ -119,6 +119,15 @@ def test_cambridge_nvm_command_with_filter_list(tmp_path: Path, monkeypatch) -> 
     _same_as_kapture(tmp_path / "kapture/ShopFacade/mapping", theirs)
     assert sorted(load_kapture(tmp_path / "kapture/ShopFacade/mapping").image_names()) == [
         "seq1/frame00001.png", "seq2/frame00001.png"]
+    # datasets.adoc's second line: the query part, with the test list
+    (scene / "dataset_test_list.txt").write_text("seq1/frame00002.png\n")
+    command = ("kapture_import_nvm.py -v info -i ./ShopFacade/reconstruction_png.nvm -im ./ShopFacade/ "
+               "-o ./kapture/ShopFacade/query --filter-list ./ShopFacade/dataset_test_list.txt")
+    assert _ours(kapture_import_nvm.main, command, tmp_path, monkeypatch) == 0
+    _kapture_tool("kapture_import_nvm", *command.split()[1:8], str(tmp_path / "theirs_query"), *command.split()[9:],
+                  cwd=tmp_path)
+    _same_as_kapture(tmp_path / "kapture/ShopFacade/query", tmp_path / "theirs_query")
+    assert load_kapture(tmp_path / "kapture/ShopFacade/query").image_names() == ["seq1/frame00002.png"]
 
 
 def _sets_sorted(text: str) -> str:
