@@ -148,6 +148,26 @@ def add_pycolmap_ransac(parser: argparse.ArgumentParser, max_error: float = 8.0)
     parser.add_argument("--confidence", type=float, default=0.9999, help="RANSAC confidence")
 
 
+def pycolmap_ransac_options(args: argparse.Namespace):
+    """The LocalizationOptions of ``add_pycolmap_ransac``'s flags (kapture-localization's settings)."""
+    from kapturelike.dataset_tools.pycolmap_localize import kapture_options  # pycolmap: only the tools that need it
+
+    return kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
+                           args.confidence)
+
+
+def pyransaclib_ransac_options(args: argparse.Namespace, prog: str):
+    """The LocalizationOptions of ``add_pyransaclib_ransac``'s flags, pycolmap standing in for pyransaclib (said in
+    one note line): its inlier ratio and confidence, --number-lo-steps and --refine-poses."""
+    from dataclasses import replace
+
+    from kapturelike.dataset_tools.pycolmap_localize import kapture_options
+
+    print(f"{prog}: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used", file=sys.stderr)
+    return replace(kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations,
+                                   0.9999), lo_steps=args.number_lo_steps, refine=args.refine_poses)
+
+
 def add_pyransaclib_ransac(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--inlier-threshold", type=float, default=8.0, help="RANSAC inlier threshold")
     parser.add_argument("--number-lo-steps", type=int, default=10, help="local optimisation steps")

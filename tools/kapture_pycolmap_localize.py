@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import argparse
 
-from kapturelike.dataset_tools.pycolmap_localize import kapture_options, pycolmap_localize
+from kapturelike.dataset_tools.pycolmap_localize import pycolmap_localize
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -26,8 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
-                              args.confidence)
+    options = flags.pycolmap_ransac_options(args)
     found = pycolmap_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
                               args.duplicate_strategy, args.force, args.rerank_strategy, args.write_detailed_report)
     print(f"{len(found)} query image(s) localized -> {args.output}")

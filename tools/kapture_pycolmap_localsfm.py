@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.dataset_tools.localsfm import pycolmap_localsfm
-from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -28,8 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
-                              args.confidence)
+    options = flags.pycolmap_ransac_options(args)
     found = pycolmap_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
                               args.max_num_iterations, args.force,
                               "pycolmap_cache" if args.write_detailed_report else None, args.max_number_of_threads)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 
 from kapturelike.dataset_tools.localsfm import pycolmap_rig_localsfm
-from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -29,8 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    options = kapture_options(args.max_error, args.min_inlier_ratio, args.min_num_iterations, args.max_num_iterations,
-                              args.confidence)
+    options = flags.pycolmap_ransac_options(args)
     found = pycolmap_rig_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.rig_ids,
                                   args.apply_rigs_remove, args.keypoints_type, args.max_num_iterations, args.force,
                                   args.write_detailed_report, args.max_number_of_threads)

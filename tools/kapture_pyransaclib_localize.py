@@ -9,10 +9,8 @@ OUTPUT/pyransaclib_cache/<image>.json."""
 from __future__ import annotations
 
 import argparse
-import sys
-from dataclasses import replace
 
-from kapturelike.dataset_tools.pycolmap_localize import kapture_options, pycolmap_localize
+from kapturelike.dataset_tools.pycolmap_localize import pycolmap_localize
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -30,10 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print("kapture_pyransaclib_localize: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used",
-          file=sys.stderr)
-    options = replace(kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations,
-                                      0.9999), lo_steps=args.number_lo_steps, refine=args.refine_poses)
+    options = flags.pyransaclib_ransac_options(args, "kapture_pyransaclib_localize")
     found = pycolmap_localize(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
                               args.duplicate_strategy, args.force, args.rerank_strategy, args.write_detailed_report,
                               "pyransaclib_cache")

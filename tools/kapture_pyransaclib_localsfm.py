@@ -8,11 +8,8 @@ core); --write-detailed-report writes OUTPUT/pyransaclib_cache/<image>.json."""
 from __future__ import annotations
 
 import argparse
-import sys
-from dataclasses import replace
 
 from kapturelike.dataset_tools.localsfm import pycolmap_localsfm
-from kapturelike.dataset_tools.pycolmap_localize import kapture_options
 from kapturelike.tools import flags
 from kapturelike.tools.cli import make_parser, run
 
@@ -30,10 +27,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def action(args: argparse.Namespace) -> None:
-    print("kapture_pyransaclib_localsfm: note: pyransaclib is not available, pycolmap's P3P LO-RANSAC is used",
-          file=sys.stderr)
-    options = replace(kapture_options(args.inlier_threshold, 0.01, args.min_num_iterations, args.max_num_iterations,
-                                      0.9999), lo_steps=args.number_lo_steps, refine=args.refine_poses)
+    options = flags.pyransaclib_ransac_options(args, "kapture_pyransaclib_localsfm")
     found = pycolmap_localsfm(args.input, args.query, args.output, args.pairsfile_path, options, args.keypoints_type,
                               args.max_num_iterations, args.force,
                               "pyransaclib_cache" if args.write_detailed_report else None, args.max_number_of_threads)

@@ -103,7 +103,7 @@ def build_map(src: str | Path, out: str | Path, pairsfile: str | Path | None = N
     k = load_kapture(src)
     if not image_poses(k):
         return _map_unposed(k, src, out, pairsfile, keypoints_type, force, skip, verify_matches)
-    build = triangulate_map(src, pairsfile, keypoints_type, options, verify_matches, "triangulation" not in skip)
+    build = _triangulated(k, src, pairsfile, keypoints_type, options, verify_matches, "triangulation" not in skip)
     target = prepare_output(out, force, skip, MAP_PARTS)
     write_map(build, target, "colmap_db" not in skip, binary="model_converter" in skip,
               priors="priors_for_reconstruction" not in skip)
@@ -115,36 +115,46 @@ def triangulate_map(src: str | Path, pairsfile: str | Path | None = None, keypoi
                     triangulate_points: bool = True) -> MapBuild:
     """The matches of the posed images of ``src`` (of the pairs of ``pairsfile`` only, when given) triangulated
     (or only the input model, without ``triangulate_points``)."""
-    k = load_kapture(src)
+    return _triangulated(load_kapture(src), src, pairsfile, keypoints_type, options, verify_matches,
+                         triangulate_points)
+
+
+def _triangulated(k: Kapture, src: str | Path, pairsfile: str | Path | None, keypoints_type: str | None,
+                  options: TriangulationOptions | None, verify_matches: bool, triangulate_points: bool) -> MapBuild:
+    build, inputs = _map_inputs(k, src, pairsfile, keypoints_type, verify_matches)
+    if triangulate_points:
+        cameras, entries, keypoints, matches = inputs
+        build.result = triangulate(build_reconstruction(cameras, entries, keypoints),
+                                   build.verified if build.verified is not None else matches,
+                                   options or TriangulationOptions())
+    return build
+
+
+def _map_inputs(k: Kapture, src: str | Path, pairsfile: str | Path | None, keypoints_type: str | None,
+                verify_matches: bool) -> tuple[MapBuild, tuple]:
+    """The map's images (the posed ones with a camera and keypoints; all of them when none is posed), their
+    stored matches (verified when asked) and the input model, as a MapBuild not triangulated yet; and the
+    plain inputs of the triangulation: (cameras, image entries, keypoints, raw matches)."""
     ktype = resolve_keypoints_type(k, keypoints_type, src, "-kpt")
     poses, keys, cameras = image_poses(k), k.image_keys(), k.cameras()
-    names = sorted(n for n in poses if keys[n][1] in cameras and n in k.keypoints[ktype].images)
+    what = "posed image" if poses else "image"
+    names = sorted(n for n in (poses or keys) if keys[n][1] in cameras and n in k.keypoints[ktype].images)
     if not names:
-        raise DatasetToolError(f"{src}: no posed image with a camera and '{ktype}' keypoints")
+        raise DatasetToolError(f"{src}: no {what} with a camera and '{ktype}' keypoints")
     store = KaptureFeatureStore(src, k.version)
-    pairs, matches = _stored_matches(k, store, ktype, set(names), pairsfile, src)
+    pairs = read_unordered_pairs(pairsfile) if pairsfile else sorted(k.matches.get(ktype, set()))
+    used = set(names)
+    matches = {(a, b): store.read_matches(ktype, a, b)[:, :2].astype("int64") for a, b in pairs
+               if a in used and b in used and store.has_matches(ktype, a, b)}
+    if not matches:
+        raise DatasetToolError(f"{src}: no '{ktype}' matches between {what}s"
+                               + (f" of the pairs of {pairsfile}" if pairsfile else ""))
     keypoints = {n: store.read("keypoints", ktype, n)[:, :2] for n in names}
     verified = _verify(matches, keypoints, {n: cameras[keys[n][1]] for n in names}) if verify_matches else None
     image_cameras = {c: cameras[c] for c in {keys[n][1] for n in names}}
-    entries = [(n, keys[n][1], poses[n][0], poses[n][1]) for n in names]
-    priors = build_reconstruction(image_cameras, entries)
-    result = (triangulate(build_reconstruction(image_cameras, entries, keypoints),
-                          verified if verified is not None else matches, options or TriangulationOptions())
-              if triangulate_points else None)
-    return MapBuild(result, k, store, ktype, list(pairs), priors, verified)
-
-
-def _stored_matches(k: Kapture, store: KaptureFeatureStore, ktype: str, images: set[str],
-                    pairsfile: str | Path | None, src: str | Path
-                    ) -> tuple[list[tuple[str, str]], dict[tuple[str, str], np.ndarray]]:
-    pairs = read_unordered_pairs(pairsfile) if pairsfile else sorted(k.matches.get(ktype, set()))
-    matches = {(a, b): store.read_matches(ktype, a, b)[:, :2].astype("int64") for a, b in pairs
-               if a in images and b in images and store.has_matches(ktype, a, b)}
-    if not matches:
-        raise DatasetToolError(f"{src}: no '{ktype}' matches between "
-                               + ("posed images" if len(images) < len(k.image_keys()) or image_poses(k) else "images")
-                               + (f" of the pairs of {pairsfile}" if pairsfile else ""))
-    return pairs, matches
+    entries = [(n, keys[n][1], *poses.get(n, (None, None))) for n in names]
+    build = MapBuild(None, k, store, ktype, list(pairs), build_reconstruction(image_cameras, entries), verified)
+    return build, (image_cameras, entries, keypoints, matches)
 
 
 def _verify(matches: Mapping[tuple[str, str], np.ndarray], keypoints: Mapping[str, np.ndarray],
@@ -161,21 +171,14 @@ def _map_unposed(k: Kapture, src: str | Path, out: str | Path, pairsfile: str | 
                  keypoints_type: str | None, force: bool, skip: Sequence[str], verify_matches: bool) -> MapBuild:
     """kapture's tool without trajectories: COLMAP's (pycolmap's) incremental mapper on the database; the largest
     model is the map."""
-    ktype = resolve_keypoints_type(k, keypoints_type, src, "-kpt")
-    keys, cameras = k.image_keys(), k.cameras()
-    names = sorted(n for n in keys if keys[n][1] in cameras and n in k.keypoints[ktype].images)
-    store = KaptureFeatureStore(src, k.version)
-    pairs, matches = _stored_matches(k, store, ktype, set(names), pairsfile, src)
-    keypoints = {n: store.read("keypoints", ktype, n)[:, :2] for n in names}
-    verified = _verify(matches, keypoints, {n: cameras[keys[n][1]] for n in names}) if verify_matches else None
-    image_cameras = {c: cameras[c] for c in {keys[n][1] for n in names}}
-    priors = build_reconstruction(image_cameras, [(n, keys[n][1], None, None) for n in names])
+    build, _ = _map_inputs(k, src, pairsfile, keypoints_type, verify_matches)
     target = prepare_output(out, force, skip, MAP_PARTS)
     with tempfile.TemporaryDirectory(prefix="mapper_", dir=target) as tmp:
         database = target / "colmap.db" if "colmap_db" not in skip else Path(tmp) / "colmap.db"
-        write_map_database(database, priors, k, store, ktype, pairs, None, verified)
+        write_map_database(database, build.priors, k, build.store, build.keypoints_type, build.pairs, None,
+                           build.verified)
         if "triangulation" in skip:
-            return MapBuild(None, k, store, ktype, list(pairs), priors, verified)
+            return build
         options = pycolmap.IncrementalPipelineOptions()
         options.random_seed = 0
         options.extract_colors = False
@@ -183,10 +186,11 @@ def _map_unposed(k: Kapture, src: str | Path, out: str | Path, pairsfile: str | 
                                               str(Path(tmp) / "models"), options)
     if not models:
         raise DatasetToolError(f"{src}: pycolmap's mapper reconstructed nothing from the matches")
-    model = max(models.values(), key=lambda m: m.num_reg_images())
+    build.mapped = max(models.values(), key=lambda m: m.num_reg_images())
     (target / "reconstruction").mkdir(exist_ok=True)
-    (model.write_binary if "model_converter" in skip else model.write_text)(str(target / "reconstruction"))
-    return MapBuild(None, k, store, ktype, list(pairs), priors, verified, mapped=model)
+    (build.mapped.write_binary if "model_converter" in skip else build.mapped.write_text)(
+        str(target / "reconstruction"))
+    return build
 
 
 def write_map(build: MapBuild, out: Path, database: bool = True, descriptors_type: str | None = None,

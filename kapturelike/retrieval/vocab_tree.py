@@ -48,9 +48,13 @@ def read_vocab_tree(path: str | Path) -> pycolmap.VisualIndex:
     try:
         return pycolmap.VisualIndex.read(str(path))
     except ValueError as e:
-        why = ("a flann-based (pre-2025) vocabulary tree, which pycolmap cannot read" if "flann" in str(e)
-               else f"not a vocabulary tree pycolmap reads ({e})")
-        raise VocabTreeUnavailable(f"{path}: {why}") from None
+        raise _unreadable(path, e) from None
+
+
+def _unreadable(path: Path, error: ValueError) -> VocabTreeUnavailable:
+    why = ("a flann-based (pre-2025) vocabulary tree, which pycolmap cannot read" if "flann" in str(error)
+           else f"not a vocabulary tree pycolmap reads ({error})")
+    return VocabTreeUnavailable(f"{path}: {why}")
 
 
 def build_vocab_tree(descriptors: Sequence[np.ndarray], path: str | Path, num_visual_words: int = 65536,
@@ -81,7 +85,8 @@ def vocab_tree_pairs(vocab_tree: str | Path, names: Sequence[str], query_names: 
     round(512 d)); the score is 1 / rank in the query's list.
     """
     options = options or VocabTreeOptions()
-    read_vocab_tree(vocab_tree)  # a clear error before any work
+    if not Path(vocab_tree).is_file():  # the tree itself is read once, by the pairing
+        raise VocabTreeUnavailable(f"{vocab_tree}: no such vocabulary tree file")
     ids = {name: i for i, name in enumerate(sorted(set(names) | set(query_names)), 1)}
     with tempfile.TemporaryDirectory(prefix="vocab_tree_") as tmp:
         database = Path(tmp) / "features.db"
@@ -98,7 +103,11 @@ def vocab_tree_pairs(vocab_tree: str | Path, names: Sequence[str], query_names: 
         db = pycolmap.Database.open(str(database))
         try:
             with pycolmap_warnings_only():
-                found = pycolmap.VocabTreePairGenerator(pairing, db, [ids[n] for n in query_names]).all_pairs()
+                try:
+                    generator = pycolmap.VocabTreePairGenerator(pairing, db, [ids[n] for n in query_names])
+                except ValueError as e:
+                    raise _unreadable(Path(vocab_tree), e) from None
+                found = generator.all_pairs()
         finally:
             db.close()
     by_id = {i: name for name, i in ids.items()}

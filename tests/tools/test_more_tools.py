@@ -376,14 +376,20 @@ def test_export_ply_folder_form_as_kapture(tmp_path: Path) -> None:
             np.testing.assert_allclose([float(v) for v in a.split()], [float(v) for v in b.split()], atol=1e-12)
 
 
-def test_export_colmap_pairsfile_keeps_its_pairs_matches(tmp_path: Path) -> None:
-    """--pairsfile-path filters the matches written to the database (a pair in either order)."""
+def _three_images_matched(tmp_path: Path) -> tuple[Path, KaptureFeatureStore]:
+    """Three posed images with 4 keypoints each; a.jpg and b.jpg share 2 matches."""
     root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
     store = KaptureFeatureStore(root)
     store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
     for name in ("a.jpg", "b.jpg", "c.jpg"):
         store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
     store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    return root, store
+
+
+def test_export_colmap_pairsfile_keeps_its_pairs_matches(tmp_path: Path) -> None:
+    """--pairsfile-path filters the matches written to the database (a pair in either order)."""
+    root, store = _three_images_matched(tmp_path)
     store.write_matches("sift", "b.jpg", "c.jpg", np.array([[1, 1]]))
     write_pairs(tmp_path / "pairs.txt", [("c.jpg", "b.jpg", 1.0)])
     counts = {}
@@ -397,12 +403,7 @@ def test_export_colmap_pairsfile_keeps_its_pairs_matches(tmp_path: Path) -> None
 
 def test_import_colmap_no_geometric_filtering_takes_raw_matches(tmp_path: Path) -> None:
     """The database's verified matches by default, its raw ones with --no_geometric_filtering (kapture's rule)."""
-    root = _posed(tmp_path / "ds", {"a.jpg": 0.0, "b.jpg": 1.0, "c.jpg": 2.0})
-    store = KaptureFeatureStore(root)
-    store.write_type(FeatureType("keypoints", "sift", np.float32, 2))
-    for name in ("a.jpg", "b.jpg", "c.jpg"):
-        store.write("keypoints", "sift", name, np.arange(8, dtype=np.float32).reshape(4, 2))
-    store.write_matches("sift", "a.jpg", "b.jpg", np.array([[0, 1], [2, 3]]))
+    root, store = _three_images_matched(tmp_path)
     database = tmp_path / "colmap.db"
     assert kapture_export_colmap.main(["-i", str(root), "-db", str(database)]) == 0
     with sqlite3.connect(database) as db:  # one raw match fewer survives verification
